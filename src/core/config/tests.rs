@@ -1,0 +1,499 @@
+use super::*;
+
+fn obj(members: &[(&str, Input)]) -> Input {
+    Input::Object(
+        members
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    )
+}
+
+fn s(v: &str) -> Input {
+    Input::Str(v.to_owned())
+}
+
+fn base(extra: &[(&str, Input)]) -> Input {
+    let mut members = vec![
+        ("tenantDomain", s("https://tenant.example.com")),
+        ("audience", s("https://api.example.com")),
+    ];
+    members.extend_from_slice(extra);
+    obj(&members)
+}
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    pairs
+        .iter()
+        .map(|(k, v)| (format!("MONOCLOUD_BACKEND_{k}"), (*v).to_owned()))
+        .collect()
+}
+
+fn node(options: &Input, env: &Env) -> Result<Config> {
+    resolve(options, env, Profile::NodeClient)
+}
+
+fn message(options: &Input, env: &Env) -> String {
+    match node(options, env) {
+        Err(Error::Validation(m)) => m.into_owned(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults() {
+    let c = node(&base(&[]), &Env::new()).unwrap();
+    assert_eq!(c.issuer, "https://tenant.example.com");
+    assert_eq!(c.client_auth_method, ClientAuthMethod::ClientSecretPost);
+    assert_eq!(c.clock_skew, 0.0);
+    assert_eq!(c.clock_tolerance, 60.0);
+    assert_eq!(c.jwks_cache_duration, 300.0);
+    assert_eq!(c.metadata_cache_duration, 300.0);
+    assert!(!c.introspect_jwt_tokens);
+    assert_eq!(c.certificate_binding, Some(BindingMode::WhenPresent));
+    assert_eq!(c.response_timeout_ms, Some(10_000.0));
+    assert_eq!(c.introspection_cache_duration, 300.0);
+    assert_eq!(c.groups_claim, "groups");
+    assert!(!c.groups_match_all);
+    assert!(!c.introspection_configured());
+}
+
+#[test]
+fn environment_fills_every_option() {
+    let e = env(&[
+        ("TENANT_DOMAIN", "https://t.example.com/"),
+        ("AUDIENCE", "urn:api:x"),
+        ("CLIENT_ID", "cid"),
+        ("CLIENT_SECRET", "shh"),
+        ("CLIENT_AUTH_METHOD", "client_secret_basic"),
+        ("TRUST_STORE_ID", "store"),
+        ("GROUPS_CLAIM", "roles"),
+        ("GROUPS_MATCH_ALL", " TRUE "),
+        ("CLOCK_SKEW", " 7 "),
+        ("CLOCK_TOLERANCE", "10s"),
+        ("JWKS_CACHE_DURATION", "1.9"),
+        ("METADATA_CACHE_DURATION", "1e3"),
+        ("INTROSPECT_JWT_TOKENS", "true"),
+        ("VALIDATE_CERTIFICATE_BINDING", "required"),
+        ("RESPONSE_TIMEOUT", "3000"),
+        ("INTROSPECTION_CACHE_DURATION", "0x10"),
+    ]);
+    let c = node(&Input::Missing, &e).unwrap();
+    assert_eq!(c.issuer, "https://t.example.com");
+    assert_eq!(c.audience, "urn:api:x");
+    assert_eq!(c.client_id.as_deref(), Some("cid"));
+    assert_eq!(c.client_secret, Some(ClientSecret::Text("shh".into())));
+    assert_eq!(c.client_auth_method, ClientAuthMethod::ClientSecretBasic);
+    assert_eq!(c.trust_store_id.as_deref(), Some("store"));
+    assert_eq!(c.groups_claim, "roles");
+    assert!(c.groups_match_all);
+    assert_eq!(c.clock_skew, 7.0);
+    assert_eq!(c.clock_tolerance, 10.0);
+    assert_eq!(c.jwks_cache_duration, 1.0);
+    assert_eq!(c.metadata_cache_duration, 1.0);
+    assert!(c.introspect_jwt_tokens);
+    assert_eq!(c.certificate_binding, Some(BindingMode::Required));
+    assert_eq!(c.response_timeout_ms, Some(3000.0));
+    assert_eq!(c.introspection_cache_duration, 0.0);
+    assert!(c.introspection_configured());
+}
+
+#[test]
+fn options_beat_environment_and_null_falls_through() {
+    let e = env(&[("AUDIENCE", "https://env.example.com"), ("CLOCK_SKEW", "5")]);
+    let o = obj(&[
+        ("tenantDomain", s("https://t.example.com")),
+        ("audience", Input::Null),
+        ("clockSkew", Input::Number(2.0)),
+    ]);
+    let c = node(&o, &e).unwrap();
+    assert_eq!(c.audience, "https://env.example.com");
+    assert_eq!(c.clock_skew, 2.0);
+}
+
+#[test]
+fn unparseable_env_values_fall_back_to_defaults() {
+    let e = env(&[
+        ("CLOCK_TOLERANCE", "abc"),
+        ("INTROSPECT_JWT_TOKENS", "yes"),
+        ("GROUPS_MATCH_ALL", "1"),
+        ("CLOCK_SKEW", ""),
+    ]);
+    let c = node(&base(&[]), &e).unwrap();
+    assert_eq!(c.clock_tolerance, 60.0);
+    assert!(!c.introspect_jwt_tokens);
+    assert!(!c.groups_match_all);
+    assert_eq!(c.clock_skew, 0.0);
+}
+
+#[test]
+fn upstream_messages() {
+    let none = Env::new();
+    let cases: Vec<(Input, Env, &str)> = vec![
+        (Input::Missing, none.clone(), "\"tenantDomain\" is required"),
+        (
+            obj(&[("tenantDomain", s("https://t.example.com"))]),
+            none.clone(),
+            "\"audience\" is required",
+        ),
+        (
+            obj(&[
+                ("tenantDomain", s("example.com")),
+                ("audience", s("https://a")),
+            ]),
+            none.clone(),
+            "\"tenantDomain\" must be a valid uri",
+        ),
+        (
+            obj(&[("tenantDomain", s("https://t")), ("audience", s("api"))]),
+            none.clone(),
+            "\"audience\" must be a valid uri",
+        ),
+        (
+            Input::Missing,
+            env(&[("TENANT_DOMAIN", "")]),
+            "\"tenantDomain\" is not allowed to be empty",
+        ),
+        (
+            base(&[("clientId", s(""))]),
+            none.clone(),
+            "\"clientId\" is not allowed to be empty",
+        ),
+        (
+            base(&[("clientSecret", s(""))]),
+            none.clone(),
+            "\"clientSecret\" is not allowed to be empty",
+        ),
+        (
+            base(&[("trustStoreId", s(""))]),
+            none.clone(),
+            "\"trustStoreId\" is not allowed to be empty",
+        ),
+        (
+            base(&[("clientAuthMethod", s("bogus"))]),
+            none.clone(),
+            "\"clientAuthMethod\" must be one of [client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth, self_signed_tls_client_auth, spiffe_jwt, spiffe_x509]",
+        ),
+        (
+            base(&[]),
+            env(&[("CLIENT_AUTH_METHOD", "")]),
+            "\"clientAuthMethod\" must be one of [client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth, self_signed_tls_client_auth, spiffe_jwt, spiffe_x509]",
+        ),
+        (
+            base(&[
+                ("clientAuthMethod", s("private_key_jwt")),
+                ("clientSecret", s("plain")),
+            ]),
+            none.clone(),
+            "clientSecret must be a valid JWK when clientAuthMethod is 'private_key_jwt'",
+        ),
+        (
+            base(&[
+                ("clientAuthMethod", s("private_key_jwt")),
+                ("clientSecret", Input::Array(vec![])),
+            ]),
+            none.clone(),
+            "clientSecret must be a valid JWK when clientAuthMethod is 'private_key_jwt'",
+        ),
+        (
+            base(&[("clientSecret", obj(&[("kty", s("RSA"))]))]),
+            none.clone(),
+            "\"clientSecret\" must be a string",
+        ),
+        (
+            base(&[("clientSecret", s(r#"{"kty":"oct","k":"x"}"#))]),
+            none.clone(),
+            "\"clientSecret\" must be a string",
+        ),
+        (
+            base(&[("clockSkew", Input::Number(-1.0))]),
+            none.clone(),
+            "\"clockSkew\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[]),
+            env(&[("CLOCK_SKEW", "-5")]),
+            "\"clockSkew\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[("clockTolerance", Input::Number(-1.0))]),
+            none.clone(),
+            "\"clockTolerance\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[("jwksCacheDuration", Input::Number(-1.0))]),
+            none.clone(),
+            "\"jwksCacheDuration\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[("metadataCacheDuration", Input::Number(-1.0))]),
+            none.clone(),
+            "\"metadataCacheDuration\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[("introspectionCacheDuration", Input::Number(-1.0))]),
+            none.clone(),
+            "\"introspectionCacheDuration\" must be greater than or equal to 0",
+        ),
+        (
+            base(&[("responseTimeout", Input::Number(999.0))]),
+            none.clone(),
+            "\"responseTimeout\" must be greater than or equal to 1000",
+        ),
+        (
+            base(&[("responseTimeout", Input::Number(0.0))]),
+            none.clone(),
+            "\"responseTimeout\" must be greater than or equal to 1000",
+        ),
+        (
+            base(&[("clockSkew", Input::Number(f64::NAN))]),
+            none.clone(),
+            "\"clockSkew\" must be a number",
+        ),
+        (
+            base(&[("clockSkew", s("abc"))]),
+            none.clone(),
+            "\"clockSkew\" must be a number",
+        ),
+        (
+            base(&[("introspectJwtTokens", s("yes"))]),
+            none.clone(),
+            "\"introspectJwtTokens\" must be a boolean",
+        ),
+        (
+            base(&[("validateCertificateBinding", Input::Bool(true))]),
+            none.clone(),
+            "\"validateCertificateBinding\" must be one of [when_present, required, dangerously_ignore]",
+        ),
+        (
+            base(&[("validateCertificateBinding", s("REQUIRED"))]),
+            none.clone(),
+            "\"validateCertificateBinding\" must be one of [when_present, required, dangerously_ignore]",
+        ),
+        (
+            base(&[]),
+            env(&[("VALIDATE_CERTIFICATE_BINDING", "")]),
+            "\"validateCertificateBinding\" must be one of [when_present, required, dangerously_ignore]",
+        ),
+        (
+            base(&[("cache", obj(&[]))]),
+            none.clone(),
+            "\"cache.set\" is required",
+        ),
+        (
+            base(&[(
+                "cache",
+                obj(&[("set", Input::Function), ("delete", Input::Function)]),
+            )]),
+            none.clone(),
+            "\"cache.get\" is required",
+        ),
+        (
+            base(&[(
+                "cache",
+                obj(&[("set", Input::Function), ("get", Input::Function)]),
+            )]),
+            none.clone(),
+            "\"cache.delete\" is required",
+        ),
+        (
+            base(&[(
+                "cache",
+                obj(&[
+                    ("set", Input::Function),
+                    ("get", s("x")),
+                    ("delete", Input::Function),
+                ]),
+            )]),
+            none.clone(),
+            "\"cache.get\" must be of type function",
+        ),
+        (
+            base(&[("fetcher", s("x"))]),
+            none.clone(),
+            "\"fetcher\" must be of type function",
+        ),
+        (
+            base(&[("metadataResolver", Input::Number(1.0))]),
+            none.clone(),
+            "\"metadataResolver\" must be of type function",
+        ),
+        (
+            base(&[("jwksResolver", obj(&[]))]),
+            none.clone(),
+            "\"jwksResolver\" must be of type function",
+        ),
+        (
+            base(&[("groupOptions", obj(&[("groupsClaim", Input::Number(5.0))]))]),
+            none.clone(),
+            "\"groupOptions.groupsClaim\" must be a string",
+        ),
+        (
+            base(&[("groupOptions", obj(&[("groupsClaim", s(""))]))]),
+            none.clone(),
+            "\"groupOptions.groupsClaim\" is not allowed to be empty",
+        ),
+        (
+            base(&[("groupOptions", obj(&[("matchAll", s("yes"))]))]),
+            none.clone(),
+            "\"groupOptions.matchAll\" must be a boolean",
+        ),
+    ];
+    for (options, e, expected) in cases {
+        assert_eq!(message(&options, &e), expected, "for {options:?} / {e:?}");
+    }
+}
+
+#[test]
+fn the_first_problem_in_field_order_wins() {
+    let o = obj(&[
+        ("tenantDomain", s("https://t")),
+        ("audience", s("https://a")),
+        ("clockSkew", Input::Number(-1.0)),
+        ("clientId", s("")),
+        ("responseTimeout", Input::Number(1.0)),
+    ]);
+    assert_eq!(
+        message(&o, &Env::new()),
+        "\"clientId\" is not allowed to be empty"
+    );
+}
+
+#[test]
+fn joi_conversions_on_programmatic_options() {
+    let c = node(
+        &base(&[
+            ("clockSkew", s(" 5 ")),
+            ("clockTolerance", Input::Number(1.5)),
+            ("introspectJwtTokens", s("TRUE")),
+            ("groupOptions", s("ignored when not an object")),
+        ]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!(c.clock_skew, 5.0);
+    assert_eq!(c.clock_tolerance, 1.5);
+    assert!(c.introspect_jwt_tokens);
+}
+
+#[test]
+fn jwk_secrets() {
+    let jwk = r#"{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}"#;
+    let c = node(
+        &base(&[]),
+        &env(&[
+            ("CLIENT_AUTH_METHOD", "private_key_jwt"),
+            ("CLIENT_SECRET", jwk),
+        ]),
+    )
+    .unwrap();
+    assert!(matches!(c.client_secret, Some(ClientSecret::Jwk(ref m)) if m["kty"] == "EC"));
+    // A missing key is accepted at construction; introspection reports it later.
+    let c = node(
+        &base(&[("clientAuthMethod", s("private_key_jwt"))]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!(c.client_secret, None);
+    // JSON that is not a JWK stays a plain secret.
+    let c = node(&base(&[("clientSecret", s("[1,2]"))]), &Env::new()).unwrap();
+    assert_eq!(c.client_secret, Some(ClientSecret::Text("[1,2]".into())));
+}
+
+#[test]
+fn cache_instances_with_own_fields_are_accepted() {
+    let cache = obj(&[
+        ("store", obj(&[])),
+        ("get", Input::Function),
+        ("set", Input::Function),
+        ("delete", Input::Function),
+    ]);
+    assert!(
+        node(&base(&[("cache", cache)]), &Env::new())
+            .unwrap()
+            .has_cache
+    );
+}
+
+#[test]
+fn tenant_normalisation() {
+    let issuer = |t: &str| {
+        resolve(
+            &obj(&[("tenantDomain", s(t)), ("audience", s("a"))]),
+            &Env::new(),
+            Profile::OidcClient,
+        )
+        .map(|c| c.issuer)
+    };
+    assert_eq!(issuer("example.com").unwrap(), "https://example.com");
+    assert_eq!(
+        issuer("https://t.example.com/").unwrap(),
+        "https://t.example.com"
+    );
+    assert_eq!(
+        issuer("https://t.example.com//").unwrap(),
+        "https://t.example.com/"
+    );
+    assert_eq!(issuer("HTTPS://X").unwrap(), "https://HTTPS://X");
+    assert_eq!(
+        issuer("http://127.0.0.1:4000/").unwrap(),
+        "http://127.0.0.1:4000"
+    );
+    assert_eq!(issuer("http://127.8.9.10").unwrap(), "http://127.8.9.10");
+    assert_eq!(
+        issuer("http://localhost:3000").unwrap(),
+        "http://localhost:3000"
+    );
+    assert_eq!(issuer("http://[::1]:8080").unwrap(), "http://[::1]:8080");
+    for refused in [
+        "http://example.com",
+        "http://127.0.0.1.evil.com",
+        "http://localhost@evil.com",
+        "http://10.0.0.1",
+        "HTTP://example.com",
+    ] {
+        let err = issuer(refused).unwrap_err();
+        assert!(
+            err.to_string().contains("must use https"),
+            "{refused}: {err}"
+        );
+    }
+}
+
+#[test]
+fn uri_rules() {
+    for ok in [
+        "https://t.example.com",
+        "urn:x:y",
+        "https://[::1]:443/path?q=1#f",
+        "https://a.b/%20",
+        "ftp://x",
+    ] {
+        assert!(is_uri(ok), "{ok}");
+    }
+    for bad in [
+        "example.com",
+        "api",
+        "https://a b",
+        "https://a/%zz",
+        "https://a:port",
+        "1http://a",
+        "https://a/#x#y",
+        "https://tenant.example.com/ü",
+        "",
+    ] {
+        assert!(!is_uri(bad), "{bad}");
+    }
+}
+
+#[test]
+fn the_oidc_client_reads_no_environment() {
+    let e = env(&[("CLOCK_SKEW", "5"), ("AUDIENCE", "https://env")]);
+    let o = obj(&[("tenantDomain", s("example.com")), ("audience", s("aud"))]);
+    let c = resolve(&o, &e, Profile::OidcClient).unwrap();
+    assert_eq!(c.clock_skew, 0.0);
+    assert_eq!(c.audience, "aud");
+    assert_eq!(c.client_auth_method, ClientAuthMethod::ClientSecretBasic);
+    assert_eq!(c.response_timeout_ms, None);
+    assert_eq!(c.certificate_binding, None);
+}

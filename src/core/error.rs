@@ -1,0 +1,87 @@
+//! The failures a validation can end in. They cross into JavaScript as data (see
+//! `napi::outcome`) and become the matching `MonoCloud*Error` class there.
+
+use std::borrow::Cow;
+
+/// `MonoCloudTokenError.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenErrorCode {
+    InvalidToken,
+    InactiveToken,
+    InsufficientScope,
+    InsufficientGroups,
+}
+
+impl TokenErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidToken => "invalid_token",
+            Self::InactiveToken => "inactive_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientGroups => "insufficient_groups",
+        }
+    }
+}
+
+/// What the authorization server answered, kept on errors about its answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub status_text: String,
+    /// Lower-case names; repeated headers joined with ", "; `set-cookie` left out.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Configuration or usage problems (`MonoCloudValidationError`).
+    #[error("{0}")]
+    Validation(Cow<'static, str>),
+    /// The token is not acceptable (`MonoCloudTokenError`).
+    #[error("{message}")]
+    Token {
+        message: Cow<'static, str>,
+        code: TokenErrorCode,
+    },
+    /// The authorization server refused a request (`MonoCloudOPError`).
+    #[error("{error}")]
+    Op {
+        error: String,
+        description: String,
+        raw: Option<Box<RawResponse>>,
+    },
+    /// Transport failures and unexpected answers (`MonoCloudHttpError`).
+    #[error("{message}")]
+    Http {
+        message: String,
+        raw: Option<Box<RawResponse>>,
+    },
+}
+
+impl Error {
+    pub fn validation(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Validation(message.into())
+    }
+
+    /// A `MonoCloudTokenError` with code `invalid_token`.
+    pub fn token(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::token_with(message, TokenErrorCode::InvalidToken)
+    }
+
+    pub fn token_with(message: impl Into<Cow<'static, str>>, code: TokenErrorCode) -> Self {
+        Self::Token {
+            message: message.into(),
+            code,
+        }
+    }
+
+    pub fn http(message: impl Into<String>, raw: Option<RawResponse>) -> Self {
+        Self::Http {
+            message: message.into(),
+            raw: raw.map(Box::new),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,151 @@
+//! The JOSE building blocks shared by key sets and tokens: algorithms and strict base64url.
+
+use aws_lc_rs::signature::{self, RsaParameters, VerificationAlgorithm};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The JWS algorithms a token may be signed with. `none` and every HMAC algorithm are
+/// deliberately absent: a public-key verifier must never accept them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    EdDSA,
+}
+
+pub const ALG_COUNT: usize = 10;
+
+impl Alg {
+    pub fn parse(name: &str) -> Option<Alg> {
+        Some(match name {
+            "RS256" => Alg::RS256,
+            "RS384" => Alg::RS384,
+            "RS512" => Alg::RS512,
+            "PS256" => Alg::PS256,
+            "PS384" => Alg::PS384,
+            "PS512" => Alg::PS512,
+            "ES256" => Alg::ES256,
+            "ES384" => Alg::ES384,
+            "ES512" => Alg::ES512,
+            "EdDSA" => Alg::EdDSA,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    /// A dense index, for per-algorithm slots.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => "RSA",
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => "EC",
+            Alg::EdDSA => "OKP",
+        }
+    }
+
+    /// The curve a key must declare for this algorithm, where there is one.
+    pub fn curve(self) -> Option<&'static str> {
+        match self {
+            Alg::ES256 => Some("P-256"),
+            Alg::ES384 => Some("P-384"),
+            Alg::ES512 => Some("P-521"),
+            Alg::EdDSA => Some("Ed25519"),
+            _ => None,
+        }
+    }
+
+    pub fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+        Some(match self {
+            Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Alg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            // PSS with a salt as long as the hash, as RFC 7518 §3.5 requires.
+            Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+            Alg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+            Alg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+            _ => return None,
+        })
+    }
+
+    /// For EC and OKP keys: the algorithm over the raw public key bytes. ECDSA signatures
+    /// in JOSE are the fixed-size `r || s` form.
+    pub fn raw_key_algorithm(self) -> Option<&'static dyn VerificationAlgorithm> {
+        Some(match self {
+            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+            Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
+            Alg::EdDSA => &signature::ED25519,
+            _ => return None,
+        })
+    }
+
+    pub fn is_pss(self) -> bool {
+        matches!(self, Alg::PS256 | Alg::PS384 | Alg::PS512)
+    }
+}
+
+/// Strict base64url: the URL-safe alphabet only, no padding, no whitespace, no stray bits.
+pub fn b64url_decode(segment: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(segment).ok()
+}
+
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_is_strict() {
+        assert_eq!(b64url_decode("eyJhIjoxfQ").unwrap(), br#"{"a":1}"#);
+        assert_eq!(b64url_decode("").unwrap(), b"");
+        for bad in [
+            "eyJhIjoxfQ==",
+            "ey+h",
+            "ey/h",
+            "eyJh Ijox",
+            "eyJh\nIjox",
+            "eyJhIjoxfR",
+        ] {
+            assert!(b64url_decode(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn algorithm_names_round_trip_and_refuse_the_dangerous_ones() {
+        for name in ["RS256", "PS384", "ES512", "EdDSA"] {
+            assert_eq!(Alg::parse(name).unwrap().name(), name);
+        }
+        for name in [
+            "none", "None", "NONE", "HS256", "HS512", "rs256", "ES256K", "",
+        ] {
+            assert!(Alg::parse(name).is_none(), "{name}");
+        }
+    }
+}

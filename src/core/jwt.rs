@@ -1,0 +1,131 @@
+//! Compact JWS access tokens: split, decode, check the header, verify, decode the payload. The
+//! order of the steps decides which error a bad token gets, and follows upstream.
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::jose::{Alg, b64url_decode};
+use super::jwks::KeySet;
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// A token whose header has been read and whose signature has been decoded.
+#[derive(Debug)]
+pub struct Jws<'t> {
+    pub alg: Alg,
+    pub kid: Option<Value>,
+    /// `header.payload`, the bytes the signature covers.
+    pub signing_input: &'t str,
+    pub payload: &'t str,
+    pub signature: Vec<u8>,
+}
+
+/// Verified claims: the payload text as signed (what JavaScript receives) and its parse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    pub json: String,
+    pub map: Map<String, Value>,
+}
+
+/// Whether a string is shaped like a JWT (three dot-separated parts), which decides between
+/// local validation and introspection.
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+/// Steps that need no key: shape, header, `crit`, `alg`, signature encoding.
+pub fn parse(token: &str) -> Result<Jws<'_>> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::token("Access token is larger than 16 KiB"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::token(
+            "JWT access token must have a header, payload and signature",
+        ));
+    };
+    let header = decode_object(header, "Header")?;
+    if header.contains_key("crit") {
+        return Err(Error::token("Unexpected JWT \"crit\" header parameter"));
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(Alg::parse)
+        .ok_or_else(|| Error::token("unsupported JWS \"alg\" identifier"))?;
+    let signature = b64url_decode(signature)
+        .ok_or_else(|| Error::token("JWT signature is not valid base64url"))?;
+    Ok(Jws {
+        alg,
+        kid: header.get("kid").cloned(),
+        signing_input: &token[..token.len() - signature_len(token)],
+        payload,
+        signature,
+    })
+}
+
+fn signature_len(token: &str) -> usize {
+    token.len() - token.rfind('.').expect("three parts were found")
+}
+
+impl Jws<'_> {
+    /// Verifies against the one key of `keys` that fits, then decodes the payload.
+    pub fn verify(&self, keys: &KeySet) -> Result<Claims> {
+        let key = keys
+            .select(self.alg, self.kid.as_ref())
+            .map_err(|s| s.into_error())?;
+        key.verify(self.alg, self.signing_input.as_bytes(), &self.signature)?;
+        self.claims()
+    }
+
+    /// The payload, unverified.
+    pub fn claims(&self) -> Result<Claims> {
+        let bytes = b64url_decode(self.payload)
+            .ok_or_else(|| Error::token("Failed to parse JWT Payload"))?;
+        let json =
+            String::from_utf8(bytes).map_err(|_| Error::token("Failed to parse JWT Payload"))?;
+        let map = parse_object(&json, "Payload")?;
+        Ok(Claims { json, map })
+    }
+}
+
+fn decode_object(segment: &str, part: &str) -> Result<Map<String, Value>> {
+    let bytes = b64url_decode(segment)
+        .ok_or_else(|| Error::token(format!("Failed to parse JWT {part}")))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::token(format!("Failed to parse JWT {part}")))?;
+    parse_object(text, part)
+}
+
+fn parse_object(text: &str, part: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::token(format!(
+            "JWT {part} must be a top level object"
+        ))),
+        Err(_) => Err(Error::token(format!("Failed to parse JWT {part}"))),
+    }
+}
+
+/// `MonoCloudOidcBackendClient.decodeJwt`: the payload without any verification.
+pub fn decode_unverified(token: &str) -> Result<Claims> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| Error::token("JWT does not contain payload"))?;
+    let json = b64url_decode(payload)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| Error::token("Could not parse payload. Malformed payload"))?;
+    match serde_json::from_str::<Value>(&json) {
+        Ok(Value::Object(map)) => Ok(Claims { json, map }),
+        Ok(_) => Err(Error::token("Payload is not an object")),
+        Err(_) => Err(Error::token("Could not parse payload. Malformed payload")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! Pure Rust: everything a validation needs, with no knowledge of Node.
+
+pub mod binding;
+pub mod cache;
+pub mod claims;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod jose;
+pub mod jwks;
+pub mod jwt;
+pub mod text;
+
+#[cfg(test)]
+pub mod testkit;

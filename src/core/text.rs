@@ -1,0 +1,84 @@
+//! String rules that must behave exactly like their JavaScript counterparts, because the
+//! contract is written in terms of `String.prototype.trim` and `/\s+/`.
+
+/// ECMAScript WhiteSpace and LineTerminator code points (what `trim()` and `\s` match).
+pub fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0009}'
+            | '\u{000A}'
+            | '\u{000B}'
+            | '\u{000C}'
+            | '\u{000D}'
+            | '\u{0020}'
+            | '\u{00A0}'
+            | '\u{1680}'
+            | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+/// `String.prototype.trim`.
+pub fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_whitespace)
+}
+
+/// `s.split(/\s+/).filter(Boolean)`.
+pub fn split_js_whitespace(s: &str) -> impl Iterator<Item = &str> {
+    s.split(is_js_whitespace).filter(|part| !part.is_empty())
+}
+
+/// JavaScript `parseInt(s, 10)` on an already trimmed string; `None` where it gives `NaN`.
+pub fn js_parse_int(s: &str) -> Option<f64> {
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let value: f64 = digits[..end].parse().ok()?;
+    Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_matches_ecmascript() {
+        assert_eq!(js_trim("\u{FEFF}\u{00A0} a b\t\n"), "a b");
+        // U+0085 (NEL) is Unicode white space but not ECMAScript white space.
+        assert_eq!(js_trim("\u{0085}a"), "\u{0085}a");
+    }
+
+    #[test]
+    fn splits_on_whitespace_runs() {
+        let parts: Vec<_> = split_js_whitespace("  read \t write\u{3000}admin ").collect();
+        assert_eq!(parts, ["read", "write", "admin"]);
+    }
+
+    #[test]
+    fn parse_int_follows_javascript() {
+        assert_eq!(js_parse_int("10s"), Some(10.0));
+        assert_eq!(js_parse_int("1.9"), Some(1.0));
+        assert_eq!(js_parse_int("1e3"), Some(1.0));
+        assert_eq!(js_parse_int("0x10"), Some(0.0));
+        assert_eq!(js_parse_int("-5"), Some(-5.0));
+        assert_eq!(js_parse_int("+7"), Some(7.0));
+        assert_eq!(js_parse_int("abc"), None);
+        assert_eq!(js_parse_int("-"), None);
+        assert_eq!(js_parse_int(""), None);
+    }
+}
