@@ -1,0 +1,153 @@
+//! `NativeClient`: the core client behind the JavaScript `MonoCloudOidcBackendClient` and
+//! `MonoCloudBackendNodeClient`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::Value;
+
+use super::input::options_input;
+use super::outcome::Outcome;
+use crate::core::client::{Client, Requirements};
+use crate::core::config::{self, BindingMode, Profile};
+use crate::core::error::Error;
+use crate::core::jwks::KeySet;
+use crate::core::jwt;
+
+#[napi]
+pub struct NativeClient {
+    core: Arc<Client>,
+}
+
+/// Per-call options of `validateAccessToken` and `validateJwtAccessToken`.
+#[napi(object)]
+pub struct CallOptions {
+    pub scopes: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub client_certificate: Option<String>,
+    /// `validateJwtAccessToken` only: the binding mode of this call.
+    pub validate_certificate_binding: Option<String>,
+    /// `validateJwtAccessToken` only: a key set to use instead of the issuer's, as JSON.
+    pub jwks: Option<String>,
+}
+
+impl CallOptions {
+    fn requirements(&self) -> Requirements {
+        Requirements {
+            scopes: self.scopes.clone(),
+            groups: self.groups.clone(),
+            client_certificate: self.client_certificate.clone(),
+        }
+    }
+}
+
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("JSON values serialise")
+}
+
+#[napi]
+impl NativeClient {
+    /// `profile` is `node` (env-aware `MonoCloudBackendNodeClient`) or `oidc` (the positional
+    /// `MonoCloudOidcBackendClient`). Invalid options throw with code `InvalidArg` and
+    /// upstream's message.
+    #[napi(constructor)]
+    pub fn new(profile: String, options: Unknown, env: HashMap<String, String>) -> Result<Self> {
+        let profile = match profile.as_str() {
+            "oidc" => Profile::OidcClient,
+            _ => Profile::NodeClient,
+        };
+        let input = options_input(&options)?;
+        let core = config::resolve(&input, &env, profile)
+            .and_then(Client::new)
+            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
+        Ok(NativeClient {
+            core: Arc::new(core),
+        })
+    }
+
+    #[napi]
+    pub async fn validate_access_token(
+        &self,
+        token: Option<String>,
+        options: Option<CallOptions>,
+    ) -> Outcome {
+        let requirements = options.map(|o| o.requirements()).unwrap_or_default();
+        let result = self
+            .core
+            .validate_access_token(token.as_deref(), &requirements)
+            .await;
+        Outcome::from_result(result.map(|claims| claims.json))
+    }
+
+    #[napi]
+    pub async fn validate_jwt_access_token(
+        &self,
+        token: Option<String>,
+        options: Option<CallOptions>,
+    ) -> Outcome {
+        let options = options.unwrap_or(CallOptions {
+            scopes: None,
+            groups: None,
+            client_certificate: None,
+            validate_certificate_binding: None,
+            jwks: None,
+        });
+        let binding = options
+            .validate_certificate_binding
+            .as_deref()
+            .and_then(BindingMode::parse);
+        let keys = match options.jwks.as_deref().map(parse_key_set).transpose() {
+            Ok(keys) => keys,
+            Err(e) => return Outcome::from_result(Err(e)),
+        };
+        let result = self
+            .core
+            .validate_jwt_access_token(
+                token.as_deref(),
+                &options.requirements(),
+                binding,
+                keys.as_ref(),
+            )
+            .await;
+        Outcome::from_result(result.map(|claims| claims.json))
+    }
+
+    #[napi]
+    pub async fn get_metadata(&self, force_refresh: bool) -> Outcome {
+        let result = self.core.metadata(force_refresh).await;
+        Outcome::from_result(result.map(|m| json_text(&m.document)))
+    }
+
+    #[napi]
+    pub async fn get_jwks(&self, force_refresh: bool) -> Outcome {
+        let result = self.core.jwks(force_refresh).await;
+        Outcome::from_result(result.map(|k| json_text(&k.document)))
+    }
+
+    #[napi]
+    pub fn set_clock_skew(&self, seconds: f64) {
+        self.core.set_clock_skew(seconds);
+    }
+
+    #[napi]
+    pub fn set_clock_tolerance(&self, seconds: f64) {
+        self.core.set_clock_tolerance(seconds);
+    }
+
+    /// The payload of a JWT, without verification.
+    #[napi]
+    pub fn decode_jwt(token: String) -> Outcome {
+        Outcome::from_result(jwt::decode_unverified(&token).map(|claims| claims.json))
+    }
+}
+
+fn parse_key_set(text: &str) -> std::result::Result<KeySet, Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(document)) => KeySet::from_document(document).map_err(Error::validation),
+        _ => Err(Error::validation(
+            "The jwks option must be a JSON Web Key Set",
+        )),
+    }
+}

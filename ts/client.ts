@@ -1,0 +1,103 @@
+import { collectEnv, createNative, NativeClient, unwrap } from './native.js';
+import type {
+  AccessTokenClaims,
+  IssuerMetadata,
+  Jwks,
+  JwtClaims,
+  MonoCloudBackendNodeClientOptions,
+  MonoCloudOidcBackendClientOptions,
+  ValidateAccessTokenOptions,
+  ValidateJwtAccessTokenOptions,
+} from './types.js';
+
+// The native client behind each instance. Kept off the object so it is neither enumerable
+// nor part of the public type.
+const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
+// Lets a subclass hand its own native client to the base constructor.
+const PREBUILT = Symbol('prebuilt native client');
+
+function nativeOf(client: MonoCloudOidcBackendClient): NativeClient {
+  const native = natives.get(client);
+  if (!native) throw new TypeError('Not a MonoCloud client instance');
+  return native;
+}
+
+function tokenArgument(token: unknown): string | null {
+  return typeof token === 'string' ? token : null;
+}
+
+/**
+ * Validates access tokens of one issuer and audience: JWTs locally against the issuer's key set.
+ * Configured positionally, without environment variables.
+ */
+export class MonoCloudOidcBackendClient {
+  constructor(tenantDomain: string, audience: string, options?: MonoCloudOidcBackendClientOptions) {
+    const native =
+      (tenantDomain as unknown) === PREBUILT
+        ? (audience as unknown as NativeClient)
+        : createNative('oidc', { ...options, tenantDomain, audience }, {});
+    natives.set(this, native);
+  }
+
+  /** Verifies a JWT access token's signature and claims, then the requested scopes and groups. */
+  async validateJwtAccessToken<T extends JwtClaims = AccessTokenClaims>(
+    accessToken: string,
+    options?: ValidateJwtAccessTokenOptions,
+  ): Promise<T> {
+    const { jwks, ...rest } = options ?? {};
+    const outcome = await nativeOf(this).validateJwtAccessToken(tokenArgument(accessToken), {
+      ...rest,
+      jwks: jwks === undefined ? undefined : JSON.stringify(jwks),
+    });
+    return unwrap<T>(outcome);
+  }
+
+  /** Seconds added to the current time when checking `exp` and `nbf`. */
+  setClockSkew(clockSkew: number): void {
+    nativeOf(this).setClockSkew(clockSkew);
+  }
+
+  /** Seconds of grace on `exp` and `nbf`. */
+  setClockTolerance(clockTolerance: number): void {
+    nativeOf(this).setClockTolerance(clockTolerance);
+  }
+
+  /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */
+  async getMetadata(forceRefresh = false): Promise<IssuerMetadata> {
+    return unwrap<IssuerMetadata>(await nativeOf(this).getMetadata(forceRefresh));
+  }
+
+  /** The issuer's key set (cached; `forceRefresh` fetches it again). */
+  async getJwks(forceRefresh = false): Promise<Jwks> {
+    return unwrap<Jwks>(await nativeOf(this).getJwks(forceRefresh));
+  }
+
+  /** The payload of a JWT, without verifying anything. */
+  static decodeJwt<T = JwtClaims>(jwt: string): T {
+    return unwrap<T>(NativeClient.decodeJwt(typeof jwt === 'string' ? jwt : ''));
+  }
+}
+
+/**
+ * The client `protectApi()` uses: configured from options over `MONOCLOUD_BACKEND_*` environment
+ * variables, validating JWTs locally and opaque tokens by introspection.
+ */
+export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
+  constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
+    const native = createNative('node', options, collectEnv());
+    super(PREBUILT as unknown as string, native as unknown as string);
+  }
+
+  /**
+   * Validates an access token and returns its claims: a JWT against the issuer's keys, anything
+   * else by introspection. Rejects with `MonoCloudTokenError` (and its `code`) when the token is
+   * not acceptable, `MonoCloudValidationError` for configuration problems and
+   * `MonoCloudHttpError`/`MonoCloudOPError` when the issuer fails.
+   */
+  async validateAccessToken<T extends JwtClaims = AccessTokenClaims>(
+    accessToken: string,
+    options?: ValidateAccessTokenOptions,
+  ): Promise<T> {
+    return unwrap<T>(await nativeOf(this).validateAccessToken(tokenArgument(accessToken), options));
+  }
+}

@@ -1,0 +1,151 @@
+/** Why a token was refused. */
+export type MonoCloudTokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups';
+
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | 'spiffe_jwt'
+  | 'spiffe_x509';
+
+/**
+ * When to require that a token is bound to the client certificate (RFC 8705):
+ * `when_present` if the token carries `cnf.x5t#S256`, `required` always, `dangerously_ignore` never.
+ */
+export type CertificateBindingValidation = 'when_present' | 'required' | 'dangerously_ignore';
+
+/** An authorization server's answer, kept on errors about it. */
+export interface MonoCloudRawResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface JwtClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nbf?: number;
+  [claim: string]: unknown;
+}
+
+export interface AccessTokenClaims extends JwtClaims {
+  scope?: string;
+  client_id?: string;
+  jti?: string;
+}
+
+export interface Jwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  [member: string]: unknown;
+}
+
+export interface Jwks {
+  keys: Jwk[];
+}
+
+export interface JwsHeaderParameters {
+  alg?: string;
+  kid?: string;
+  typ?: string;
+  [parameter: string]: unknown;
+}
+
+export interface MtlsEndpointAliases {
+  token_endpoint?: string;
+  introspection_endpoint?: string;
+  revocation_endpoint?: string;
+  device_authorization_endpoint?: string;
+  pushed_authorization_request_endpoint?: string;
+}
+
+export interface IssuerMetadata {
+  issuer: string;
+  jwks_uri?: string;
+  introspection_endpoint?: string;
+  token_endpoint?: string;
+  mtls_endpoint_aliases?: MtlsEndpointAliases;
+  mtls_additional_endpoint_aliases?: Record<string, MtlsEndpointAliases>;
+  tls_client_certificate_bound_access_tokens?: boolean;
+  [member: string]: unknown;
+}
+
+export interface IsUserInGroupOptions {
+  /** The claim holding the user's groups. Default `groups`. */
+  groupsClaim?: string;
+  /** Require every listed group rather than any. Default `false`. */
+  matchAll?: boolean;
+}
+
+/** What a call asks of a token besides being valid. */
+export interface IntrospectOptions {
+  /** Every one of these must be in the token's `scope`. */
+  scopes?: string[];
+  /** The user must be in these groups (any of them, or all with `groupOptions.matchAll`). */
+  groups?: string[];
+  /** The client certificate of the request (PEM or base64 DER), for certificate-bound tokens. */
+  clientCertificate?: string;
+  validateCertificateBinding?: CertificateBindingValidation;
+}
+
+export interface ValidateJwtAccessTokenOptions extends IntrospectOptions {
+  /** A key set to verify with instead of the issuer's. */
+  jwks?: Jwks;
+}
+
+export type ValidateAccessTokenOptions = Omit<IntrospectOptions, 'validateCertificateBinding'>;
+
+export type ProtectOptions = Omit<ValidateAccessTokenOptions, 'clientCertificate'>;
+
+/** A shared store for introspection results (Redis, Memcached...). Keys are raw tokens. */
+export interface IIntrospectionCache {
+  get(key: string): Promise<AccessTokenClaims | null | undefined>;
+  /** `expiresAt` is in seconds since the epoch; stop returning the entry after it. */
+  set(key: string, claims: AccessTokenClaims, expiresAt: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface MonoCloudOidcBackendClientOptions {
+  clientId?: string;
+  clientSecret?: string | Jwk;
+  clientAuthMethod?: ClientAuthMethod;
+  /** Seconds added to the current time when checking `exp` and `nbf`. Default 0. */
+  clockSkew?: number;
+  /** Seconds of grace on `exp` and `nbf`. Default 60. */
+  clockTolerance?: number;
+  groupOptions?: IsUserInGroupOptions;
+  /** Seconds to keep the key set. Default 300. */
+  jwksCacheDuration?: number;
+  /** Seconds to keep the discovery document. Default 300. */
+  metadataCacheDuration?: number;
+  /** Milliseconds an exchange with the issuer may take, body included. */
+  responseTimeout?: number;
+  fetcher?: typeof fetch;
+  trustStoreId?: string;
+  metadataResolver?: () => IssuerMetadata | Promise<IssuerMetadata>;
+  jwksResolver?: () => Jwks | Promise<Jwks>;
+}
+
+export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendClientOptions {
+  /** The tenant URL, e.g. `https://your-tenant.us.monocloud.com`. Env `MONOCLOUD_BACKEND_TENANT_DOMAIN`. */
+  tenantDomain: string;
+  /** The API's identifier, the `aud` tokens must carry. Env `MONOCLOUD_BACKEND_AUDIENCE`. */
+  audience: string;
+  /** Introspect JWTs too instead of validating them locally. Default `false`. */
+  introspectJwtTokens?: boolean;
+  /** Default `when_present`. */
+  validateCertificateBinding?: CertificateBindingValidation;
+  /** Seconds to keep introspection results; 0 disables caching. Default 300. */
+  introspectionCacheDuration?: number;
+  cache?: IIntrospectionCache;
+}
