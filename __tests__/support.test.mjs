@@ -1,0 +1,297 @@
+// Checks the two token issuers the integration tests rely on, using jose as an
+// independent verifier, so a failure there points at the guard and not at its fixtures.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify,
+} from 'jose';
+
+import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+
+import { startOidcProvider } from './support/oidc-provider.mjs';
+
+const AUDIENCE = 'https://api.example.com';
+const ALL_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+async function getJson(url) {
+  const response = await fetch(url);
+  assert.equal(response.status, 200, `GET ${url}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  return response.json();
+}
+
+async function remoteJwks(issuerUrl) {
+  const discovery = await getJson(`${issuerUrl}/.well-known/openid-configuration`);
+  assert.equal(discovery.issuer, issuerUrl);
+  return { discovery, jwks: createRemoteJWKSet(new URL(discovery.jwks_uri)) };
+}
+
+function basic(id, secret) {
+  // RFC 6749 §2.3.1: form-encode each part before base64.
+  const form = (value) => new URLSearchParams({ v: value }).toString().slice(2);
+  return `Basic ${Buffer.from(`${form(id)}:${form(secret)}`).toString('base64')}`;
+}
+
+describe('oidc-provider support server', () => {
+  let op;
+  let jwks;
+
+  before(async () => {
+    op = await startOidcProvider({ audience: AUDIENCE, algs: ['RS256', 'ES256'] });
+    ({ jwks } = await remoteJwks(op.issuer));
+  });
+  after(() => op?.close());
+
+  it('serves an http loopback issuer', () => {
+    assert.match(op.issuer, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  for (const alg of ['RS256', 'ES256']) {
+    it(`issues ${alg} JWT access tokens via client_credentials`, async () => {
+      const token = await op.token({ alg });
+      const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+        issuer: op.issuer,
+        audience: AUDIENCE,
+        algorithms: [alg],
+        typ: 'at+jwt',
+      });
+      assert.equal(protectedHeader.alg, alg);
+      assert.equal(protectedHeader.kid, `${alg.toLowerCase()}-1`);
+      assert.equal(payload.aud, AUDIENCE);
+      assert.equal(payload.scope, 'read:things');
+      assert.equal(payload.client_id, op.clientId);
+    });
+  }
+
+  it('grants only the scopes the resource server knows', async () => {
+    const token = await op.token({ scope: 'read:things write:things admin' });
+    const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer, audience: AUDIENCE });
+    assert.equal(payload.scope, 'read:things write:things');
+  });
+
+  it('issues tokens for another resource with that resource as aud', async () => {
+    const token = await op.token({ resource: 'https://other.example.com' });
+    const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer });
+    assert.equal(payload.aud, 'https://other.example.com');
+  });
+
+  it('introspects and revokes opaque tokens', async () => {
+    const { discovery } = await remoteJwks(op.issuer);
+    const token = await op.token({ format: 'opaque' });
+    assert.equal(token.split('.').length, 1);
+    const introspect = async () => {
+      const response = await fetch(discovery.introspection_endpoint, {
+        method: 'POST',
+        headers: { authorization: basic(op.clientId, op.clientSecret) },
+        body: new URLSearchParams({ token }),
+      });
+      assert.equal(response.status, 200);
+      return response.json();
+    };
+    const active = await introspect();
+    assert.equal(active.active, true);
+    assert.equal(active.aud, AUDIENCE);
+    assert.equal(active.scope, 'read:things');
+
+    const revocation = await fetch(discovery.revocation_endpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ token, client_id: op.clientId, client_secret: op.clientSecret }),
+    });
+    assert.equal(revocation.status, 200);
+    assert.deepEqual(await introspect(), { active: false });
+  });
+});
+
+describe('test issuer', () => {
+  let issuer;
+
+  before(async () => {
+    issuer = await createTestIssuer({ algs: ALL_ALGS });
+  });
+  after(() => issuer?.close());
+
+  it('publishes discovery metadata', async () => {
+    const discovery = await getJson(`${issuer.url}/.well-known/openid-configuration`);
+    assert.match(issuer.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(discovery, {
+      issuer: issuer.url,
+      jwks_uri: `${issuer.url}/jwks`,
+      introspection_endpoint: `${issuer.url}/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    });
+  });
+
+  it('publishes public keys only', async () => {
+    const { keys } = await getJson(`${issuer.url}/jwks`);
+    assert.deepEqual(keys, issuer.jwks.keys);
+    assert.deepEqual(keys.map((k) => k.kid), ALL_ALGS.map((alg) => `${alg.toLowerCase()}-1`));
+    for (const key of keys) {
+      assert.equal(key.use, 'sig');
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(key[secret], undefined);
+    }
+  });
+
+  for (const alg of ALL_ALGS) {
+    it(`mints ${alg} tokens that jose verifies`, async () => {
+      const { jwks } = await remoteJwks(issuer.url);
+      const token = await issuer.mint({ alg, claims: { scope: 'read:things write:things' } });
+      const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+        issuer: issuer.url,
+        audience: AUDIENCE,
+        algorithms: [alg],
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      });
+      assert.equal(protectedHeader.kid, `${alg.toLowerCase()}-1`);
+      assert.equal(payload.sub, 'test-user');
+      assert.equal(payload.client_id, 'test-client');
+      assert.equal(payload.scope, 'read:things write:things');
+      assert.equal(payload.exp - payload.iat, 300);
+    });
+  }
+
+  it('applies mint options', async () => {
+    const token = await issuer.mint({ omit: ['exp', 'jti'], claims: { sub: 'alice' }, header: { typ: 'JWT' } });
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(issuer.jwks));
+    assert.equal(protectedHeader.alg, 'RS256');
+    assert.equal(protectedHeader.typ, 'JWT');
+    assert.equal(payload.sub, 'alice');
+    assert.equal('exp' in payload, false);
+    assert.equal('jti' in payload, false);
+
+    const expired = await issuer.mint({ expiresIn: -60 });
+    await assert.rejects(jwtVerify(expired, createLocalJWKSet(issuer.jwks)), joseErrors.JWTExpired);
+  });
+
+  it('signs raw payload text exactly as given', async () => {
+    const text = '{"sub":"a","sub":"b"}';
+    const token = await issuer.signRaw({ alg: 'ES256', kid: 'es256-1' }, text);
+    assert.equal(Buffer.from(token.split('.')[1], 'base64url').toString(), text);
+    assert.deepEqual(decodeProtectedHeader(token), { alg: 'ES256', kid: 'es256-1' });
+    await jwtVerify(token, createLocalJWKSet(issuer.jwks), { algorithms: ['ES256'] });
+  });
+
+  it('counts requests per endpoint', async () => {
+    issuer.resetCounters();
+    await getJson(`${issuer.url}/jwks`);
+    await getJson(`${issuer.url}/.well-known/openid-configuration`);
+    await getJson(`${issuer.url}/jwks`);
+    assert.deepEqual(issuer.requests, { discovery: 1, jwks: 2, introspection: 0 });
+    issuer.resetCounters();
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0 });
+  });
+
+  it('answers 404 elsewhere', async () => {
+    assert.equal((await fetch(`${issuer.url}/nope`)).status, 404);
+    assert.equal((await fetch(`${issuer.url}/jwks`, { method: 'POST' })).status, 404);
+  });
+});
+
+describe('test issuer key rotation', () => {
+  let issuer;
+
+  before(async () => {
+    issuer = await createTestIssuer({ algs: ['RS256', 'ES256'] });
+  });
+  after(() => issuer?.close());
+
+  it('signs with a new kid and drops the old keys by default', async () => {
+    const old = await issuer.mint();
+    issuer.rotateKeys();
+    assert.deepEqual(issuer.jwks.keys.map((k) => k.kid), ['rs256-2', 'es256-2']);
+    const fresh = await issuer.mint();
+    assert.equal(decodeProtectedHeader(fresh).kid, 'rs256-2');
+
+    const { jwks } = await remoteJwks(issuer.url);
+    await jwtVerify(fresh, jwks, { issuer: issuer.url, audience: AUDIENCE });
+    await assert.rejects(jwtVerify(old, jwks), joseErrors.JWKSNoMatchingKey);
+  });
+
+  it('keeps publishing old keys with keep: true', async () => {
+    issuer.rotateKeys({ keep: true });
+    assert.deepEqual(issuer.jwks.keys.map((k) => k.kid), ['rs256-3', 'es256-3', 'rs256-2', 'es256-2']);
+    assert.equal(decodeProtectedHeader(await issuer.mint({ alg: 'ES256' })).kid, 'es256-3');
+  });
+});
+
+describe('test issuer introspection', () => {
+  let issuer;
+
+  before(async () => {
+    issuer = await createTestIssuer({
+      clients: [
+        { clientId: 'test-client', clientSecret: 'test-secret' },
+        { clientId: 'odd id:é', clientSecret: 'p@ss:w+rd %' },
+      ],
+    });
+  });
+  after(() => issuer?.close());
+
+  async function introspect(token, { auth = 'basic', id = 'test-client', secret = 'test-secret' } = {}) {
+    const body = new URLSearchParams({ token, token_type_hint: 'access_token' });
+    const headers = {};
+    if (auth === 'basic') headers.authorization = basic(id, secret);
+    if (auth === 'post') {
+      body.set('client_id', id);
+      body.set('client_secret', secret);
+    }
+    const response = await fetch(`${issuer.url}/introspect`, { method: 'POST', headers, body });
+    assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+    return { status: response.status, body: await response.json() };
+  }
+
+  it('reports opaque tokens active with their claims, by basic and post auth', async () => {
+    const token = issuer.mintOpaque({ scope: 'read:things', tenant: 't1' });
+    for (const auth of ['basic', 'post']) {
+      const { status, body } = await introspect(token, { auth });
+      assert.equal(status, 200);
+      assert.equal(body.active, true);
+      assert.equal(body.iss, issuer.url);
+      assert.equal(body.aud, AUDIENCE);
+      assert.equal(body.sub, 'test-user');
+      assert.equal(body.tenant, 't1');
+    }
+  });
+
+  it('decodes form-encoded basic credentials', async () => {
+    const token = issuer.mintOpaque();
+    const { status, body } = await introspect(token, { id: 'odd id:é', secret: 'p@ss:w+rd %' });
+    assert.equal(status, 200);
+    assert.equal(body.active, true);
+  });
+
+  it('reports its own JWTs active with their claims', async () => {
+    const token = await issuer.mint({ alg: 'EdDSA', claims: { scope: 'write:things' } });
+    const { body } = await introspect(token, { auth: 'post' });
+    assert.equal(body.active, true);
+    assert.equal(body.scope, 'write:things');
+    assert.equal(body.iss, issuer.url);
+  });
+
+  it('reports unknown, forged, expired and revoked tokens inactive', async () => {
+    const jwt = await issuer.mint();
+    const [header, payload] = jwt.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('nope').toString('base64url')}`;
+    const expired = issuer.mintOpaque({}, { expiresIn: -1 });
+    const opaque = issuer.mintOpaque();
+    issuer.revoke(jwt);
+    issuer.revoke(opaque);
+    for (const token of ['unknown', forged, expired, jwt, opaque]) {
+      assert.deepEqual(await introspect(token), { status: 200, body: { active: false } }, token);
+    }
+  });
+
+  it('rejects bad client authentication with 401 invalid_client', async () => {
+    const token = issuer.mintOpaque();
+    const attempts = [
+      { auth: 'basic', secret: 'wrong' },
+      { auth: 'post', secret: 'wrong' },
+      { auth: 'basic', id: 'nobody' },
+      { auth: 'none' },
+    ];
+    for (const attempt of attempts) {
+      assert.deepEqual(await introspect(token, attempt), { status: 401, body: { error: 'invalid_client' } }, attempt.auth);
+    }
+  });
+});
