@@ -89,6 +89,9 @@ impl Client {
         requirements: &Requirements,
     ) -> Result<Claims> {
         let token = non_blank(token)?;
+        if token.len() > jwt::MAX_TOKEN_BYTES {
+            return Err(Error::token(jwt::TOO_LARGE));
+        }
         if jwt::looks_like_jwt(token) && !self.config.introspect_jwt_tokens {
             return self
                 .validate_jwt_access_token(

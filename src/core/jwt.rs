@@ -9,6 +9,7 @@ use super::jwks::KeySet;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+pub const TOO_LARGE: &str = "Access token is larger than 16 KiB";
 
 /// A token whose header has been read and whose signature has been decoded.
 #[derive(Debug)]
@@ -37,7 +38,7 @@ pub fn looks_like_jwt(token: &str) -> bool {
 /// Steps that need no key: shape, header, `crit`, `alg`, signature encoding.
 pub fn parse(token: &str) -> Result<Jws<'_>> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(Error::token("Access token is larger than 16 KiB"));
+        return Err(Error::token(TOO_LARGE));
     }
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
