@@ -14,10 +14,12 @@ export declare class NativeClient {
    * `profile` is `node` (env-aware `MonoCloudBackendNodeClient`) or `oidc` (the positional
    * `MonoCloudOidcBackendClient`). Invalid options throw with code `InvalidArg` and
    * upstream's message.
+   * `callbacks` holds the JavaScript adapters around user callbacks (see `bridge`).
    */
-  constructor(profile: string, options: unknown, env: Record<string, string>)
+  constructor(profile: string, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
   validateAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
+  introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   getMetadata(forceRefresh: boolean): Promise<Outcome>
   getJwks(forceRefresh: boolean): Promise<Outcome>
   setClockSkew(seconds: number): void
@@ -38,7 +40,7 @@ export interface CallOptions {
 }
 
 export interface Failure {
-  /** `validation`, `token`, `op` or `http`. */
+  /** `validation`, `token`, `op`, `http`, or `callback` (a user callback threw). */
   kind: string
   message: string
   /** `MonoCloudTokenError.code`. */

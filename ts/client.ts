@@ -1,6 +1,7 @@
 import { collectEnv, createNative, NativeClient, unwrap } from './native.js';
 import type {
   AccessTokenClaims,
+  IntrospectOptions,
   IssuerMetadata,
   Jwks,
   JwtClaims,
@@ -50,6 +51,18 @@ export class MonoCloudOidcBackendClient {
       jwks: jwks === undefined ? undefined : JSON.stringify(jwks),
     });
     return unwrap<T>(outcome);
+  }
+
+  /**
+   * Asks the issuer's introspection endpoint (RFC 7662) about a token, then checks its claims,
+   * scopes, groups and, if asked, certificate binding. Needs `clientId` (and the credentials of
+   * `clientAuthMethod`).
+   */
+  async introspectAccessToken<T extends JwtClaims = AccessTokenClaims>(
+    accessToken: string,
+    options?: IntrospectOptions,
+  ): Promise<T> {
+    return unwrap<T>(await nativeOf(this).introspectAccessToken(tokenArgument(accessToken), options));
   }
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */

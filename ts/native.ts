@@ -2,14 +2,14 @@
 // @monocloud/backend-node-rs-<platform> package).
 import { NativeClient, type Failure, type Outcome } from '../index.js';
 
+import { callbacksFor, thrownBy } from './callbacks.js';
 import {
-  MonoCloudAuthBaseError,
   MonoCloudHttpError,
   MonoCloudOPError,
   MonoCloudTokenError,
   MonoCloudValidationError,
 } from './errors.js';
-import type { MonoCloudRawResponse, MonoCloudTokenErrorCode } from './types.js';
+import type { MonoCloudBackendNodeClientOptions, MonoCloudRawResponse, MonoCloudTokenErrorCode } from './types.js';
 
 export { NativeClient };
 
@@ -25,9 +25,13 @@ export function collectEnv(): Record<string, string> {
 }
 
 /** Builds a native client, turning option problems into `MonoCloudValidationError`. */
-export function createNative(profile: 'node' | 'oidc', options: unknown, env: Record<string, string>): NativeClient {
+export function createNative(
+  profile: 'node' | 'oidc',
+  options: Partial<MonoCloudBackendNodeClientOptions> | undefined,
+  env: Record<string, string>,
+): NativeClient {
   try {
-    return new NativeClient(profile, options ?? undefined, env);
+    return new NativeClient(profile, options ?? undefined, env, callbacksFor(options));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new MonoCloudValidationError(message);
@@ -40,7 +44,7 @@ export function unwrap<T>(outcome: Outcome): T {
   return JSON.parse(outcome.json as string) as T;
 }
 
-function toError(failure: Failure): MonoCloudAuthBaseError {
+function toError(failure: Failure): unknown {
   const raw = failure.raw ? toRaw(failure.raw) : undefined;
   switch (failure.kind) {
     case 'token':
@@ -49,6 +53,8 @@ function toError(failure: Failure): MonoCloudAuthBaseError {
       return new MonoCloudOPError(failure.error ?? failure.message, failure.errorDescription ?? undefined, raw);
     case 'http':
       return new MonoCloudHttpError(failure.message, raw);
+    case 'callback':
+      return thrownBy(failure.message);
     default:
       return new MonoCloudValidationError(failure.message, raw);
   }

@@ -148,4 +148,17 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   /** Seconds to keep introspection results; 0 disables caching. Default 300. */
   introspectionCacheDuration?: number;
   cache?: IIntrospectionCache;
+  /**
+   * Entries the built-in introspection cache holds at most (used when no `cache` is given).
+   * Default 10000. Env `MONOCLOUD_BACKEND_INTROSPECTION_CACHE_MAX_ENTRIES`.
+   */
+  introspectionCacheMaxEntries?: number;
+  /**
+   * The TLS client certificate (PEM text or a path to a PEM file) presented on the issuer's mTLS
+   * endpoints, for `tls_client_auth`, `self_signed_tls_client_auth` and `spiffe_x509`.
+   * Env `MONOCLOUD_BACKEND_TLS_CLIENT_CERTIFICATE`.
+   */
+  tlsClientCertificate?: string;
+  /** The private key of `tlsClientCertificate` (PEM text or path). Env `MONOCLOUD_BACKEND_TLS_CLIENT_KEY`. */
+  tlsClientKey?: string;
 }

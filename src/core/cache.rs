@@ -24,7 +24,8 @@ impl<T: Send + Sync + 'static> Fetched<T> {
     }
 
     /// The cached value, or the result of `fetch` (shared with concurrent callers). With
-    /// `refresh`, the cached value is dropped first.
+    /// `refresh`, fetches regardless; the cached value is replaced only when that succeeds, so
+    /// a failed refresh leaves the last good value in place until it expires.
     pub async fn get<F>(&self, refresh: bool, fetch: F) -> Result<Arc<T>>
     where
         F: Future<Output = Result<T>>,
@@ -33,7 +34,9 @@ impl<T: Send + Sync + 'static> Fetched<T> {
             return fetch.await.map(Arc::new);
         };
         if refresh {
-            cache.invalidate(&()).await;
+            let fresh = Arc::new(fetch.await?);
+            cache.insert((), fresh.clone()).await;
+            return Ok(fresh);
         }
         cache
             .try_get_with((), async { fetch.await.map(Arc::new) })

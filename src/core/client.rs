@@ -1,20 +1,23 @@
-//! The client: resolved configuration, the HTTP client and the caches, and the validation
-//! flows that use them. Everything per-tenant lives here, nothing in statics, so that several
-//! clients live side by side.
+//! The client: resolved configuration, the HTTP client, the callbacks and the caches, and the
+//! validation flows that use them. Everything per-tenant lives here, nothing in statics, so that
+//! several clients live side by side.
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::binding;
+use super::bridge::{Bridge, JsCall, invoke, no_arguments};
 use super::cache::Fetched;
 use super::claims::{self, Expectations};
+use super::client_auth::{self, form_body};
 use super::config::{BindingMode, Config};
-use super::error::{Error, Result};
-use super::http::Http;
+use super::error::{Error, Result, TokenErrorCode};
+use super::http::{Http, Identity, Request};
+use super::introspection::{self, INACTIVE_CACHED, MemoryStore, Store};
 use super::jwks::{KeySet, Selection};
 use super::jwt::{self, Claims};
 use super::text::js_trim;
@@ -44,27 +47,60 @@ impl Metadata {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     }
+
+    /// An endpoint of `mtls_endpoint_aliases`, or of `mtls_additional_endpoint_aliases[store]`.
+    fn mtls_alias(&self, name: &str, trust_store: Option<&str>) -> Option<&str> {
+        let aliases = match trust_store {
+            Some(store) => self
+                .document
+                .get("mtls_additional_endpoint_aliases")?
+                .get(store)?,
+            None => self.document.get("mtls_endpoint_aliases")?,
+        };
+        aliases
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 pub struct Client {
     config: Config,
     http: Http,
+    bridge: Bridge,
     metadata: Fetched<Metadata>,
     jwks: Fetched<KeySet>,
+    /// `None` when caching is off (`introspectionCacheDuration: 0`).
+    introspection_store: Option<Store>,
     clock_skew: AtomicF64,
     clock_tolerance: AtomicF64,
     last_unknown_kid_refetch: Mutex<Option<Instant>>,
 }
 
 impl Client {
-    pub fn new(config: Config) -> Result<Client> {
+    pub fn new(config: Config, bridge: Bridge) -> Result<Client> {
+        let identity = config
+            .tls_identity
+            .as_ref()
+            .map(|pem| Identity { pem: pem.0.clone() });
+        let introspection_store = (config.introspection_cache_duration > 0.0).then(|| {
+            match (&bridge.cache_get, &bridge.cache_set) {
+                (Some(get), Some(set)) => Store::Adapter {
+                    get: get.clone(),
+                    set: set.clone(),
+                },
+                _ => Store::Memory(MemoryStore::new(config.introspection_cache_max_entries)),
+            }
+        });
         Ok(Client {
-            http: Http::new(config.response_timeout_ms)?,
+            http: Http::new(config.response_timeout_ms, bridge.fetch.clone(), identity)?,
             metadata: Fetched::new(config.metadata_cache_duration),
             jwks: Fetched::new(config.jwks_cache_duration),
+            introspection_store,
             clock_skew: AtomicF64::new(config.clock_skew),
             clock_tolerance: AtomicF64::new(config.clock_tolerance),
             last_unknown_kid_refetch: Mutex::new(None),
+            bridge,
             config,
         })
     }
@@ -105,9 +141,146 @@ impl Client {
         if !self.config.introspection_configured() {
             return Err(Error::validation("Token introspection is not configured"));
         }
-        Err(Error::validation(
-            "Token introspection is not supported by this build yet",
-        ))
+        let claims = match &self.introspection_store {
+            Some(store) => self.introspect_through(store, token).await?,
+            None => self.introspect_checked(token).await?,
+        };
+        self.check_claims(
+            &claims,
+            requirements,
+            self.config.certificate_binding,
+            false,
+        )?;
+        Ok(claims_of(claims))
+    }
+
+    /// The cached answer for `token`, or a fresh one that is then cached. Scopes, groups and
+    /// binding are checked by the caller, after caching, so that a request refused for its
+    /// scopes still leaves an entry a later request can use.
+    async fn introspect_through(&self, store: &Store, token: &str) -> Result<Map<String, Value>> {
+        let now = now_seconds();
+        if let Some(Value::Object(cached)) = store.get(token).await? {
+            let exp = cached.get("exp");
+            if cached.get("active") == Some(&Value::Bool(false)) {
+                if exp.and_then(Value::as_f64).is_some_and(|exp| exp > now) {
+                    return Err(Error::token_with(
+                        INACTIVE_CACHED,
+                        TokenErrorCode::InactiveToken,
+                    ));
+                }
+            } else {
+                let fresh = match exp {
+                    None => true,
+                    Some(exp) => exp.as_f64().is_some_and(|exp| {
+                        exp > now + self.clock_skew.load() - self.clock_tolerance.load()
+                    }),
+                };
+                if fresh {
+                    return Ok(cached);
+                }
+            }
+        }
+        let duration = self.config.introspection_cache_duration;
+        match self.introspect_checked(token).await {
+            Ok(claims) => {
+                let expires_at = match claims.get("exp").and_then(Value::as_f64) {
+                    Some(exp) => exp.min(now + duration),
+                    None => now + duration,
+                };
+                store
+                    .set(token, Value::Object(claims.clone()), expires_at)
+                    .await?;
+                Ok(claims)
+            }
+            Err(Error::Token {
+                code: TokenErrorCode::InactiveToken,
+                message,
+            }) => {
+                let expires_at = now + duration;
+                store
+                    .set(
+                        token,
+                        json!({ "active": false, "exp": expires_at }),
+                        expires_at,
+                    )
+                    .await?;
+                Err(Error::token_with(message, TokenErrorCode::InactiveToken))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `introspectAccessToken`: the answer, its standard claims, then what the call asks for.
+    pub async fn introspect_access_token(
+        &self,
+        token: Option<&str>,
+        requirements: &Requirements,
+        binding: Option<BindingMode>,
+    ) -> Result<Claims> {
+        let claims = self.introspect_answer(token).await?;
+        self.check_claims(&claims, requirements, binding, false)?;
+        Ok(claims_of(claims))
+    }
+
+    async fn introspect_checked(&self, token: &str) -> Result<Map<String, Value>> {
+        let claims = self.introspect_answer(Some(token)).await?;
+        self.check_standard(&claims, false)?;
+        Ok(claims)
+    }
+
+    async fn introspect_answer(&self, token: Option<&str>) -> Result<Map<String, Value>> {
+        let client_id = self.config.client_id.as_deref().ok_or_else(|| {
+            Error::validation("The clientId option must be configured to introspect access tokens")
+        })?;
+        let token = non_blank(token)?;
+        let metadata = self.metadata(false).await?;
+        let method = self.config.client_auth_method;
+        let mtls = method.uses_mtls_endpoints();
+        let endpoint = if mtls {
+            let store = self.config.trust_store_id.as_deref();
+            metadata
+                .mtls_alias("introspection_endpoint", store)
+                .ok_or_else(|| {
+                    Error::validation(match store {
+                        Some(store) => format!(
+                            "mTLS introspection_endpoint is required but not available for \
+                             trust store '{store}' in the issuer metadata"
+                        ),
+                        None => "mTLS introspection_endpoint is required but not available in \
+                                 the issuer metadata"
+                            .to_owned(),
+                    })
+                })?
+        } else {
+            metadata.endpoint("introspection_endpoint").ok_or_else(|| {
+                Error::validation(
+                    "introspection_endpoint endpoint is required but not available in the \
+                     issuer metadata",
+                )
+            })?
+        };
+        let credentials = client_auth::Client {
+            id: client_id,
+            secret: self.config.client_secret.as_ref(),
+            method,
+            issuer: &self.config.issuer,
+        }
+        .credentials(now_seconds())?;
+        let mut fields = vec![
+            ("token", token.to_owned()),
+            ("token_type_hint", "access_token".to_owned()),
+        ];
+        fields.extend(credentials.form);
+        let response = self
+            .http
+            .send(Request {
+                url: endpoint,
+                form: Some(form_body(&fields)),
+                authorization: credentials.authorization,
+                mtls,
+            })
+            .await?;
+        introspection::read_answer(&response)
     }
 
     /// Local validation of a JWT access token against the issuer's key set (or `keys`).
@@ -125,8 +298,14 @@ impl Client {
             None => {
                 let keys = self.jwks(false).await?;
                 match keys.select(jws.alg, jws.kid.as_ref()) {
+                    // The issuer may have rotated its keys. If the refetch fails, the token is
+                    // judged on the keys we have: an outage must not turn a bad token into a
+                    // server error, nor drop the keys good tokens need.
                     Err(Selection::NoneFits) if self.may_refetch_for_unknown_kid() => {
-                        jws.verify(&*self.jwks(true).await?)?
+                        match self.jwks(true).await {
+                            Ok(fresh) => jws.verify(&fresh)?,
+                            Err(_) => jws.verify(&keys)?,
+                        }
                     }
                     _ => jws.verify(&keys)?,
                 }
@@ -136,14 +315,7 @@ impl Client {
         Ok(claims)
     }
 
-    /// Standard claims, then scopes, groups and certificate binding.
-    pub fn check_claims(
-        &self,
-        claims: &Map<String, Value>,
-        requirements: &Requirements,
-        binding: Option<BindingMode>,
-        is_jwt: bool,
-    ) -> Result<()> {
+    fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<()> {
         claims::check_standard(
             claims,
             &Expectations {
@@ -154,7 +326,18 @@ impl Client {
                 clock_tolerance: self.clock_tolerance.load(),
                 require_exp: is_jwt,
             },
-        )?;
+        )
+    }
+
+    /// Standard claims, then scopes, groups and certificate binding.
+    pub fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        requirements: &Requirements,
+        binding: Option<BindingMode>,
+        is_jwt: bool,
+    ) -> Result<()> {
+        self.check_standard(claims, is_jwt)?;
         if let Some(scopes) = &requirements.scopes {
             claims::check_scopes(claims, scopes)?;
         }
@@ -172,20 +355,15 @@ impl Client {
     pub async fn metadata(&self, refresh: bool) -> Result<Arc<Metadata>> {
         self.metadata
             .get(refresh, async {
-                let url = format!("{}/.well-known/openid-configuration", self.config.issuer);
-                let response = self.http.get(&url).await?;
-                if response.status != 200 {
-                    return Err(Error::http(
-                        format!(
-                            "Error while fetching metadata. Unexpected status code: {}",
-                            response.status
-                        ),
-                        Some(response.raw()),
-                    ));
-                }
-                Ok(Metadata {
-                    document: response.json_object()?,
-                })
+                let document = match &self.bridge.metadata {
+                    Some(resolver) => resolved_object(resolver, "metadataResolver").await?,
+                    None => {
+                        let url =
+                            format!("{}/.well-known/openid-configuration", self.config.issuer);
+                        self.fetch_document(&url, "metadata").await?
+                    }
+                };
+                Ok(Metadata { document })
             })
             .await
     }
@@ -193,26 +371,36 @@ impl Client {
     pub async fn jwks(&self, refresh: bool) -> Result<Arc<KeySet>> {
         self.jwks
             .get(refresh, async {
-                let metadata = self.metadata(false).await?;
-                let url = metadata.endpoint("jwks_uri").ok_or_else(|| {
-                    Error::validation(
-                        "jwks_uri endpoint is required but not available in the issuer metadata",
-                    )
-                })?;
-                let response = self.http.get(url).await?;
-                if response.status != 200 {
-                    return Err(Error::http(
-                        format!(
-                            "Error while fetching JWKS. Unexpected status code: {}",
-                            response.status
-                        ),
-                        Some(response.raw()),
-                    ));
-                }
-                KeySet::from_document(response.json_object()?)
-                    .map_err(|message| Error::http(message, Some(response.raw())))
+                let document = match &self.bridge.jwks {
+                    Some(resolver) => resolved_object(resolver, "jwksResolver").await?,
+                    None => {
+                        let metadata = self.metadata(false).await?;
+                        let url = metadata.endpoint("jwks_uri").ok_or_else(|| {
+                            Error::validation(
+                                "jwks_uri endpoint is required but not available in the issuer \
+                                 metadata",
+                            )
+                        })?;
+                        self.fetch_document(url, "JWKS").await?
+                    }
+                };
+                KeySet::from_document(document).map_err(|message| Error::http(message, None))
             })
             .await
+    }
+
+    async fn fetch_document(&self, url: &str, what: &str) -> Result<Map<String, Value>> {
+        let response = self.http.send(Request::get(url)).await?;
+        if response.status != 200 {
+            return Err(Error::http(
+                format!(
+                    "Error while fetching {what}. Unexpected status code: {}",
+                    response.status
+                ),
+                Some(response.raw()),
+            ));
+        }
+        response.json_object()
     }
 
     fn may_refetch_for_unknown_kid(&self) -> bool {
@@ -227,6 +415,19 @@ impl Client {
         *last = Some(now);
         true
     }
+}
+
+/// A resolver's document; it must be a JSON object.
+async fn resolved_object(resolver: &JsCall, name: &str) -> Result<Map<String, Value>> {
+    match invoke(resolver, no_arguments()).await? {
+        Value::Object(document) => Ok(document),
+        _ => Err(Error::validation(format!("{name} must return an object"))),
+    }
+}
+
+fn claims_of(map: Map<String, Value>) -> Claims {
+    let json = Value::Object(map.clone()).to_string();
+    Claims { json, map }
 }
 
 fn non_blank(token: Option<&str>) -> Result<&str> {

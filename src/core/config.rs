@@ -154,10 +154,30 @@ impl BindingMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum ClientSecret {
     Text(String),
     Jwk(Map<String, Value>),
+}
+
+/// Secrets never reach a log through `Debug`.
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientSecret::Text(_) => f.write_str("Text(<redacted>)"),
+            ClientSecret::Jwk(_) => f.write_str("Jwk(<redacted>)"),
+        }
+    }
+}
+
+/// A value kept out of `Debug` output (private keys).
+#[derive(Clone, PartialEq)]
+pub struct Redacted<T>(pub T);
+
+impl<T> std::fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Everything a client needs, resolved and checked.
@@ -187,6 +207,10 @@ pub struct Config {
     pub has_metadata_resolver: bool,
     pub has_jwks_resolver: bool,
     pub has_cache: bool,
+    /// Bound of the built-in introspection cache (used when no `cache` adapter is given).
+    pub introspection_cache_max_entries: u64,
+    /// PEM certificate chain and private key presented on the mTLS endpoint aliases.
+    pub tls_identity: Option<Redacted<Vec<u8>>>,
 }
 
 impl Config {
@@ -202,6 +226,7 @@ pub type Env = HashMap<String, String>;
 
 const ENV_PREFIX: &str = "MONOCLOUD_BACKEND_";
 const DEFAULT_CACHE_DURATION: f64 = 300.0;
+pub const DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES: f64 = 10_000.0;
 
 /// Upstream's `getBoolean`: exactly `true`/`false` after trim + lowercase, else unset.
 fn env_bool(env: &Env, suffix: &str) -> Input {
@@ -283,6 +308,11 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     } else {
         opt("responseTimeout").clone()
     };
+    let cache_max_entries = opt("introspectionCacheMaxEntries")
+        .or(env_number(env, "INTROSPECTION_CACHE_MAX_ENTRIES"))
+        .or(Input::Number(DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES));
+    let tls_certificate = opt("tlsClientCertificate").or(env_string(env, "TLS_CLIENT_CERTIFICATE"));
+    let tls_key = opt("tlsClientKey").or(env_string(env, "TLS_CLIENT_KEY"));
     let introspection_cache = opt("introspectionCacheDuration")
         .or(env_number(env, "INTROSPECTION_CACHE_DURATION"))
         .or(Input::Number(DEFAULT_CACHE_DURATION));
@@ -337,6 +367,13 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
             .unwrap_or(DEFAULT_CACHE_DURATION);
     let has_fetcher = optional_function("fetcher", opt("fetcher"))?;
     let has_cache = cache_shape(opt("cache"))?;
+    let introspection_cache_max_entries =
+        number("introspectionCacheMaxEntries", &cache_max_entries, 1.0)?
+            .unwrap_or(DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES) as u64;
+    let tls_identity = tls_identity(
+        optional_string("tlsClientCertificate", &tls_certificate)?,
+        optional_string("tlsClientKey", &tls_key)?,
+    )?;
 
     Ok(Config {
         issuer,
@@ -359,7 +396,39 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         has_metadata_resolver,
         has_jwks_resolver,
         has_cache,
+        introspection_cache_max_entries,
+        tls_identity,
     })
+}
+
+/// The client certificate and key, each given as PEM text or as the path of a PEM file.
+fn tls_identity(
+    certificate: Option<String>,
+    key: Option<String>,
+) -> Result<Option<Redacted<Vec<u8>>>> {
+    let (certificate, key) = match (certificate, key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c, k),
+        _ => {
+            return Err(Error::validation(
+                "\"tlsClientCertificate\" and \"tlsClientKey\" must be given together",
+            ));
+        }
+    };
+    let read = |field: &str, value: &str| -> Result<Vec<u8>> {
+        if value.contains("-----BEGIN") {
+            return Ok(value.as_bytes().to_vec());
+        }
+        std::fs::read(value).map_err(|e| {
+            Error::validation(format!(
+                "\"{field}\" is neither PEM text nor a readable file: {e}"
+            ))
+        })
+    };
+    let mut pem = read("tlsClientCertificate", &certificate)?;
+    pem.push(b'\n');
+    pem.extend(read("tlsClientKey", &key)?);
+    Ok(Some(Redacted(pem)))
 }
 
 fn invalid(field: &str, problem: &str) -> Error {

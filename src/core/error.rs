@@ -57,6 +57,9 @@ pub enum Error {
         message: String,
         raw: Option<Box<RawResponse>>,
     },
+    /// A user callback threw; the binding rethrows what it threw, kept under this id.
+    #[error("A callback failed")]
+    Callback(String),
 }
 
 impl Error {

@@ -1,12 +1,15 @@
 //! Pure Rust: everything a validation needs, with no knowledge of Node.
 
 pub mod binding;
+pub mod bridge;
 pub mod cache;
 pub mod claims;
 pub mod client;
+pub mod client_auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod introspection;
 pub mod jose;
 pub mod jwks;
 pub mod jwt;

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
+use super::bridge::bridge_from;
 use super::input::options_input;
 use super::outcome::Outcome;
 use crate::core::client::{Client, Requirements};
@@ -52,15 +53,22 @@ impl NativeClient {
     /// `profile` is `node` (env-aware `MonoCloudBackendNodeClient`) or `oidc` (the positional
     /// `MonoCloudOidcBackendClient`). Invalid options throw with code `InvalidArg` and
     /// upstream's message.
+    /// `callbacks` holds the JavaScript adapters around user callbacks (see `bridge`).
     #[napi(constructor)]
-    pub fn new(profile: String, options: Unknown, env: HashMap<String, String>) -> Result<Self> {
+    pub fn new(
+        profile: String,
+        options: Unknown,
+        env: HashMap<String, String>,
+        callbacks: Option<Object>,
+    ) -> Result<Self> {
         let profile = match profile.as_str() {
             "oidc" => Profile::OidcClient,
             _ => Profile::NodeClient,
         };
         let input = options_input(&options)?;
+        let bridge = bridge_from(callbacks)?;
         let core = config::resolve(&input, &env, profile)
-            .and_then(Client::new)
+            .and_then(|config| Client::new(config, bridge))
             .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
         Ok(NativeClient {
             core: Arc::new(core),
@@ -110,6 +118,28 @@ impl NativeClient {
                 binding,
                 keys.as_ref(),
             )
+            .await;
+        Outcome::from_result(result.map(|claims| claims.json))
+    }
+
+    #[napi]
+    pub async fn introspect_access_token(
+        &self,
+        token: Option<String>,
+        options: Option<CallOptions>,
+    ) -> Outcome {
+        let (requirements, binding) = match &options {
+            Some(o) => (
+                o.requirements(),
+                o.validate_certificate_binding
+                    .as_deref()
+                    .and_then(BindingMode::parse),
+            ),
+            None => (Requirements::default(), None),
+        };
+        let result = self
+            .core
+            .introspect_access_token(token.as_deref(), &requirements, binding)
             .await;
         Outcome::from_result(result.map(|claims| claims.json))
     }

@@ -15,7 +15,7 @@ pub struct Outcome {
 
 #[napi(object)]
 pub struct Failure {
-    /// `validation`, `token`, `op` or `http`.
+    /// `validation`, `token`, `op`, `http`, or `callback` (a user callback threw).
     pub kind: String,
     pub message: String,
     /// `MonoCloudTokenError.code`.
@@ -84,6 +84,11 @@ impl From<Error> for Failure {
             Error::Http { raw, .. } => Failure {
                 raw: raw.map(|r| Raw::from(*r)),
                 ..blank("http")
+            },
+            // The message is the id under which the JavaScript face keeps what was thrown.
+            Error::Callback(id) => Failure {
+                message: id,
+                ..blank("callback")
             },
         }
     }

@@ -1,0 +1,319 @@
+//! Client authentication at the introspection endpoint (RFC 6749 §2.3, RFC 7523, RFC 8705):
+//! what each method adds to the request.
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use super::config::{ClientAuthMethod, ClientSecret};
+use super::error::{Error, Result};
+use super::jose::{Alg, b64url_decode, b64url_encode};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
+/// Client assertions are single-use and short-lived.
+const ASSERTION_LIFETIME: f64 = 60.0;
+
+/// What authentication adds to the request: form fields and perhaps a header.
+#[derive(Debug, Default, PartialEq)]
+pub struct Credentials {
+    pub form: Vec<(&'static str, String)>,
+    pub authorization: Option<String>,
+}
+
+pub struct Client<'a> {
+    pub id: &'a str,
+    pub secret: Option<&'a ClientSecret>,
+    pub method: ClientAuthMethod,
+    /// The normalised tenant URL: the audience of client assertions.
+    pub issuer: &'a str,
+}
+
+fn unusable(method: ClientAuthMethod, why: &str) -> Error {
+    Error::validation(format!(
+        "Invalid Client Authentication Method: {} {why}",
+        method.as_str()
+    ))
+}
+
+impl Client<'_> {
+    pub fn credentials(&self, now: f64) -> Result<Credentials> {
+        let id = self.id.to_owned();
+        let text_secret = match self.secret {
+            Some(ClientSecret::Text(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        Ok(match self.method {
+            ClientAuthMethod::ClientSecretBasic => {
+                if matches!(self.secret, Some(ClientSecret::Jwk(_))) {
+                    return Err(unusable(
+                        self.method,
+                        "needs a string clientSecret, not a JWK",
+                    ));
+                }
+                // RFC 6749 §2.3.1: both parts are form-encoded before base64.
+                let pair = format!(
+                    "{}:{}",
+                    form_urlencode(self.id),
+                    form_urlencode(text_secret.unwrap_or(""))
+                );
+                Credentials {
+                    form: vec![],
+                    authorization: Some(format!("Basic {}", STANDARD.encode(pair))),
+                }
+            }
+            ClientAuthMethod::ClientSecretPost => {
+                let mut form = vec![("client_id", id)];
+                if let Some(secret) = text_secret {
+                    form.push(("client_secret", secret.to_owned()));
+                }
+                Credentials {
+                    form,
+                    authorization: None,
+                }
+            }
+            ClientAuthMethod::ClientSecretJwt => {
+                let secret = text_secret
+                    .ok_or_else(|| unusable(self.method, "needs a string clientSecret"))?;
+                let assertion = self.assertion(now, &Signer::Hmac(secret.as_bytes()))?;
+                assertion_credentials(id, JWT_BEARER, assertion)
+            }
+            ClientAuthMethod::PrivateKeyJwt => {
+                let Some(ClientSecret::Jwk(jwk)) = self.secret else {
+                    return Err(unusable(self.method, "needs a private JWK as clientSecret"));
+                };
+                let assertion = self.assertion(now, &Signer::Jwk(jwk))?;
+                assertion_credentials(id, JWT_BEARER, assertion)
+            }
+            ClientAuthMethod::SpiffeJwt => {
+                let svid = text_secret.ok_or_else(|| {
+                    unusable(self.method, "needs the JWT-SVID as a string clientSecret")
+                })?;
+                assertion_credentials(id, JWT_SPIFFE, svid.to_owned())
+            }
+            ClientAuthMethod::TlsClientAuth
+            | ClientAuthMethod::SelfSignedTlsClientAuth
+            | ClientAuthMethod::SpiffeX509 => Credentials {
+                form: vec![("client_id", id)],
+                authorization: None,
+            },
+        })
+    }
+
+    fn assertion(&self, now: f64, signer: &Signer) -> Result<String> {
+        let (alg, kid) = signer.header()?;
+        let mut header = json!({ "alg": alg });
+        if let Some(kid) = kid {
+            header["kid"] = json!(kid);
+        }
+        let mut jti = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut jti)
+            .map_err(|_| Error::validation("No randomness available for a client assertion"))?;
+        let now = now.floor();
+        let payload = json!({
+            "iss": self.id,
+            "sub": self.id,
+            "aud": self.issuer,
+            "jti": b64url_encode(&jti),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ASSERTION_LIFETIME,
+        });
+        let input = format!(
+            "{}.{}",
+            b64url_encode(header.to_string().as_bytes()),
+            b64url_encode(payload.to_string().as_bytes())
+        );
+        let signature = signer.sign(input.as_bytes())?;
+        Ok(format!("{input}.{}", b64url_encode(&signature)))
+    }
+}
+
+fn assertion_credentials(id: String, kind: &str, assertion: String) -> Credentials {
+    Credentials {
+        form: vec![
+            ("client_id", id),
+            ("client_assertion_type", kind.to_owned()),
+            ("client_assertion", assertion),
+        ],
+        authorization: None,
+    }
+}
+
+enum Signer<'a> {
+    Hmac(&'a [u8]),
+    Jwk(&'a Map<String, Value>),
+}
+
+impl Signer<'_> {
+    fn header(&self) -> Result<(&'static str, Option<String>)> {
+        match self {
+            Signer::Hmac(_) => Ok(("HS256", None)),
+            Signer::Jwk(jwk) => {
+                let alg = jwk_alg(jwk)?;
+                let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+                Ok((alg.name(), kid))
+            }
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Signer::Hmac(secret) => {
+                let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+                Ok(hmac::sign(&key, message).as_ref().to_vec())
+            }
+            Signer::Jwk(jwk) => sign_with_jwk(jwk, jwk_alg(jwk)?, message),
+        }
+    }
+}
+
+fn jwk_alg(jwk: &Map<String, Value>) -> Result<Alg> {
+    jwk.get("alg")
+        .and_then(Value::as_str)
+        .and_then(Alg::parse)
+        .ok_or_else(|| {
+            Error::validation(
+                "unsupported JWS algorithm: the private key JWK needs an \"alg\" of RS256-512, \
+                 PS256-512, ES256-512 or EdDSA",
+            )
+        })
+}
+
+fn bad_key() -> Error {
+    Error::validation("The private key JWK for private_key_jwt could not be used")
+}
+
+fn sign_with_jwk(jwk: &Map<String, Value>, alg: Alg, message: &[u8]) -> Result<Vec<u8>> {
+    let member = |name: &str| {
+        jwk.get(name)
+            .and_then(Value::as_str)
+            .and_then(b64url_decode)
+            .ok_or_else(bad_key)
+    };
+    let rng = SystemRandom::new();
+    if jwk.get("kty").and_then(Value::as_str) != Some(alg.key_type()) {
+        return Err(bad_key());
+    }
+    match alg {
+        Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
+            let parts = ["n", "e", "d", "p", "q", "dp", "dq", "qi"]
+                .map(&member)
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?;
+            let pair = RsaKeyPair::from_der(&rsa_private_key_der(&parts)).map_err(|_| bad_key())?;
+            if pair.public_modulus_len() < 256 {
+                return Err(Error::validation(
+                    "The private key JWK for private_key_jwt must be RSA 2048 bits or more",
+                ));
+            }
+            let padding: &dyn signature::RsaEncoding = match alg {
+                Alg::RS256 => &signature::RSA_PKCS1_SHA256,
+                Alg::RS384 => &signature::RSA_PKCS1_SHA384,
+                Alg::RS512 => &signature::RSA_PKCS1_SHA512,
+                Alg::PS256 => &signature::RSA_PSS_SHA256,
+                Alg::PS384 => &signature::RSA_PSS_SHA384,
+                _ => &signature::RSA_PSS_SHA512,
+            };
+            let mut out = vec![0; pair.public_modulus_len()];
+            pair.sign(padding, &rng, message, &mut out)
+                .map_err(|_| bad_key())?;
+            Ok(out)
+        }
+        Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+            let signing = match alg {
+                Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+            };
+            if jwk.get("crv").and_then(Value::as_str) != alg.curve() {
+                return Err(bad_key());
+            }
+            let mut point = vec![0x04];
+            point.extend(member("x")?);
+            point.extend(member("y")?);
+            let pair =
+                EcdsaKeyPair::from_private_key_and_public_key(signing, &member("d")?, &point)
+                    .map_err(|_| bad_key())?;
+            Ok(pair
+                .sign(&rng, message)
+                .map_err(|_| bad_key())?
+                .as_ref()
+                .to_vec())
+        }
+        Alg::EdDSA => {
+            let pair = Ed25519KeyPair::from_seed_and_public_key(&member("d")?, &member("x")?)
+                .map_err(|_| bad_key())?;
+            Ok(pair.sign(message).as_ref().to_vec())
+        }
+    }
+}
+
+/// PKCS#1 `RSAPrivateKey` DER from the JWK members n, e, d, p, q, dp, dq, qi.
+fn rsa_private_key_der(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = der_integer(&[0]);
+    for part in parts {
+        body.extend(der_integer(part));
+    }
+    der_tlv(0x30, &body)
+}
+
+fn der_integer(bytes: &[u8]) -> Vec<u8> {
+    let trimmed = &bytes[bytes
+        .iter()
+        .take_while(|b| **b == 0)
+        .count()
+        .min(bytes.len().saturating_sub(1))..];
+    let mut value = Vec::with_capacity(trimmed.len() + 1);
+    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
+        value.push(0);
+    }
+    value.extend_from_slice(trimmed);
+    der_tlv(0x02, &value)
+}
+
+fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// `application/x-www-form-urlencoded` as URLSearchParams writes it (space as `+`).
+pub fn form_urlencode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// A form body from name/value pairs, in order.
+pub fn form_body(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", form_urlencode(name), form_urlencode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+use aws_lc_rs::encoding::AsBigEndian;
+use aws_lc_rs::signature::KeyPair;
+use serde_json::json;
+
+use super::*;
+
+const ISSUER: &str = "https://tenant.example.com";
+
+fn client<'a>(method: ClientAuthMethod, secret: Option<&'a ClientSecret>) -> Client<'a> {
+    Client {
+        id: "my client",
+        secret,
+        method,
+        issuer: ISSUER,
+    }
+}
+
+fn field<'a>(c: &'a Credentials, name: &str) -> &'a str {
+    c.form
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn decode_assertion(assertion: &str) -> (Value, Value) {
+    let mut parts = assertion.split('.');
+    let mut next = || -> Value {
+        serde_json::from_slice(&b64url_decode(parts.next().unwrap()).unwrap()).unwrap()
+    };
+    (next(), next())
+}
+
+#[test]
+fn form_encoding_follows_url_search_params() {
+    assert_eq!(
+        form_urlencode("a b+c/d:é*-._~"),
+        "a+b%2Bc%2Fd%3A%C3%A9*-._%7E"
+    );
+    assert_eq!(
+        form_body(&[
+            ("token", "x y".into()),
+            ("token_type_hint", "access_token".into())
+        ]),
+        "token=x+y&token_type_hint=access_token"
+    );
+}
+
+#[test]
+fn basic_form_encodes_id_and_secret() {
+    let secret = ClientSecret::Text("pä ss:word".into());
+    let c = client(ClientAuthMethod::ClientSecretBasic, Some(&secret))
+        .credentials(0.0)
+        .unwrap();
+    assert!(c.form.is_empty());
+    let expected = STANDARD.encode("my+client:p%C3%A4+ss%3Aword");
+    assert_eq!(c.authorization.unwrap(), format!("Basic {expected}"));
+    let none = client(ClientAuthMethod::ClientSecretBasic, None)
+        .credentials(0.0)
+        .unwrap();
+    assert_eq!(
+        none.authorization.unwrap(),
+        format!("Basic {}", STANDARD.encode("my+client:"))
+    );
+}
+
+#[test]
+fn post_sends_id_and_any_string_secret() {
+    let secret = ClientSecret::Text("s".into());
+    let c = client(ClientAuthMethod::ClientSecretPost, Some(&secret))
+        .credentials(0.0)
+        .unwrap();
+    assert_eq!(
+        c.form,
+        vec![
+            ("client_id", "my client".into()),
+            ("client_secret", "s".into())
+        ]
+    );
+    let c = client(ClientAuthMethod::ClientSecretPost, None)
+        .credentials(0.0)
+        .unwrap();
+    assert_eq!(c.form, vec![("client_id", "my client".into())]);
+}
+
+#[test]
+fn mtls_methods_send_only_the_client_id() {
+    for method in [
+        ClientAuthMethod::TlsClientAuth,
+        ClientAuthMethod::SelfSignedTlsClientAuth,
+        ClientAuthMethod::SpiffeX509,
+    ] {
+        let c = client(method, None).credentials(0.0).unwrap();
+        assert_eq!(c.form, vec![("client_id", "my client".into())]);
+        assert_eq!(c.authorization, None);
+    }
+}
+
+#[test]
+fn spiffe_jwt_sends_the_svid_verbatim() {
+    let svid = ClientSecret::Text("svid.jwt.value".into());
+    let c = client(ClientAuthMethod::SpiffeJwt, Some(&svid))
+        .credentials(0.0)
+        .unwrap();
+    assert_eq!(field(&c, "client_assertion"), "svid.jwt.value");
+    assert_eq!(
+        field(&c, "client_assertion_type"),
+        "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
+    );
+}
+
+#[test]
+fn client_secret_jwt_is_an_hs256_assertion() {
+    let secret = ClientSecret::Text("shared secret".into());
+    let now = 1_700_000_000.0;
+    let c = client(ClientAuthMethod::ClientSecretJwt, Some(&secret))
+        .credentials(now)
+        .unwrap();
+    assert_eq!(
+        field(&c, "client_assertion_type"),
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    let assertion = field(&c, "client_assertion");
+    let (header, payload) = decode_assertion(assertion);
+    assert_eq!(header, json!({ "alg": "HS256" }));
+    assert_eq!(payload["iss"], "my client");
+    assert_eq!(payload["sub"], "my client");
+    assert_eq!(payload["aud"], ISSUER);
+    assert_eq!(payload["iat"], now);
+    assert_eq!(payload["nbf"], now);
+    assert_eq!(payload["exp"], now + 60.0);
+    assert_eq!(payload["jti"].as_str().unwrap().len(), 43);
+    let (input, signature) = assertion.rsplit_once('.').unwrap();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, b"shared secret");
+    hmac::verify(&key, input.as_bytes(), &b64url_decode(signature).unwrap()).unwrap();
+    let again = client(ClientAuthMethod::ClientSecretJwt, Some(&secret))
+        .credentials(now)
+        .unwrap();
+    assert_ne!(
+        field(&again, "client_assertion"),
+        assertion,
+        "a fresh jti every time"
+    );
+}
+
+#[test]
+fn private_key_jwt_signs_with_the_jwk_and_names_its_kid() {
+    let rng = SystemRandom::new();
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .unwrap();
+    let point = pair.public_key().as_ref();
+    let d = pair.private_key().as_be_bytes().unwrap();
+    let jwk = json!({
+        "kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "client-key",
+        "x": b64url_encode(&point[1..33]), "y": b64url_encode(&point[33..]),
+        "d": b64url_encode(d.as_ref()),
+    });
+    let secret = ClientSecret::Jwk(jwk.as_object().unwrap().clone());
+    let c = client(ClientAuthMethod::PrivateKeyJwt, Some(&secret))
+        .credentials(0.0)
+        .unwrap();
+    let assertion = field(&c, "client_assertion");
+    let (header, _) = decode_assertion(assertion);
+    assert_eq!(header, json!({ "alg": "ES256", "kid": "client-key" }));
+    let (input, sig) = assertion.rsplit_once('.').unwrap();
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+        .verify(input.as_bytes(), &b64url_decode(sig).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn misconfigured_methods_are_validation_errors() {
+    let jwk = ClientSecret::Jwk(json!({ "kty": "EC" }).as_object().unwrap().clone());
+    let text = ClientSecret::Text("x".into());
+    let cases = [
+        (ClientAuthMethod::ClientSecretBasic, Some(&jwk)),
+        (ClientAuthMethod::ClientSecretJwt, None),
+        (ClientAuthMethod::PrivateKeyJwt, Some(&text)),
+        (ClientAuthMethod::PrivateKeyJwt, None),
+        (ClientAuthMethod::SpiffeJwt, None),
+        (ClientAuthMethod::PrivateKeyJwt, Some(&jwk)),
+    ];
+    for (method, secret) in cases {
+        let err = client(method, secret).credentials(0.0).unwrap_err();
+        assert!(matches!(err, Error::Validation(_)), "{method:?}: {err:?}");
+        assert!(!err.to_string().contains('x') || method != ClientAuthMethod::PrivateKeyJwt);
+    }
+}
+
+#[test]
+fn der_integers_are_minimal_and_positive() {
+    assert_eq!(der_integer(&[0]), vec![0x02, 0x01, 0x00]);
+    assert_eq!(der_integer(&[0, 0, 5]), vec![0x02, 0x01, 0x05]);
+    assert_eq!(der_integer(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
+    assert_eq!(der_tlv(0x30, &[0; 200])[..3], [0x30, 0x81, 200]);
+}

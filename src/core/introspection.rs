@@ -1,0 +1,174 @@
+//! RFC 7662 token introspection: the request, the answer, and the cache of answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use moka::Expiry;
+use serde_json::{Map, Value, json};
+
+use super::bridge::{JsCall, invoke};
+use super::error::{Error, Result, TokenErrorCode};
+use super::http::Response;
+
+pub const INACTIVE: &str = "Token is not active. The introspection endpoint returned active=false";
+pub const INACTIVE_CACHED: &str =
+    "Token is not active. A cached introspection result reported active=false";
+
+/// The claims of an introspection answer: the answer minus `active`, which must be the JSON
+/// value `true` (a string "true" or a 1 is not).
+pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
+    match response.status {
+        200 => {}
+        400 | 401 => return Err(op_error(response)),
+        status => {
+            return Err(Error::http(
+                format!(
+                    "Error while performing token introspection. Unexpected status code: {status}"
+                ),
+                Some(response.raw()),
+            ));
+        }
+    }
+    let mut answer = response.json_object()?;
+    if answer.remove("active") != Some(Value::Bool(true)) {
+        return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken));
+    }
+    Ok(answer)
+}
+
+/// 400 and 401 carry an OAuth error; a body without one still says what kind of failure.
+fn op_error(response: &Response) -> Error {
+    let body = serde_json::from_slice::<Value>(&response.body)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let error = body
+        .get("error")
+        .filter(|v| !v.is_null())
+        .map(text)
+        .unwrap_or_else(|| {
+            if response.status == 401 {
+                "invalid_client".into()
+            } else {
+                "introspection_failed".into()
+            }
+        });
+    let description = body
+        .get("error_description")
+        .filter(|v| !v.is_null())
+        .map(text)
+        .unwrap_or_else(|| "Token introspection failed".into());
+    Error::Op {
+        error,
+        description,
+        raw: Some(Box::new(response.raw())),
+    }
+}
+
+/// Where introspection answers are kept between requests.
+pub enum Store {
+    /// The user's `IIntrospectionCache`, keyed by the raw token as upstream does.
+    Adapter { get: JsCall, set: JsCall },
+    /// Our own: bounded, keyed by a SHA-256 of the token.
+    Memory(MemoryStore),
+}
+
+impl Store {
+    pub async fn get(&self, token: &str) -> Result<Option<Value>> {
+        match self {
+            Store::Adapter { get, .. } => {
+                let value = invoke(get, json!({ "key": token })).await?;
+                Ok((!value.is_null()).then_some(value))
+            }
+            Store::Memory(memory) => Ok(memory.get(token).await),
+        }
+    }
+
+    pub async fn set(&self, token: &str, value: Value, expires_at: f64) -> Result<()> {
+        match self {
+            Store::Adapter { set, .. } => {
+                invoke(
+                    set,
+                    json!({ "key": token, "value": value, "expiresAt": expires_at }),
+                )
+                .await?;
+                Ok(())
+            }
+            Store::Memory(memory) => {
+                memory.set(token, value, expires_at).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+pub struct MemoryStore {
+    entries: moka::future::Cache<[u8; 32], Arc<Entry>>,
+}
+
+struct Entry {
+    value: Value,
+    /// When the entry stops being served: an `Instant`, so a wall-clock jump cannot revive it.
+    until: Instant,
+}
+
+struct UntilExpiresAt;
+
+impl Expiry<[u8; 32], Arc<Entry>> for UntilExpiresAt {
+    fn expire_after_create(
+        &self,
+        _: &[u8; 32],
+        entry: &Arc<Entry>,
+        now: Instant,
+    ) -> Option<Duration> {
+        Some(entry.until.saturating_duration_since(now))
+    }
+}
+
+impl MemoryStore {
+    pub fn new(max_entries: u64) -> MemoryStore {
+        MemoryStore {
+            entries: moka::future::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(UntilExpiresAt)
+                .build(),
+        }
+    }
+
+    fn key(token: &str) -> [u8; 32] {
+        let mut key = [0; 32];
+        key.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+        key
+    }
+
+    async fn get(&self, token: &str) -> Option<Value> {
+        let entry = self.entries.get(&Self::key(token)).await?;
+        (entry.until > Instant::now()).then(|| entry.value.clone())
+    }
+
+    async fn set(&self, token: &str, value: Value, expires_at: f64) {
+        let ttl = (expires_at - super::client::now_seconds()).max(0.0);
+        let entry = Entry {
+            value,
+            until: Instant::now() + Duration::from_secs_f64(ttl),
+        };
+        self.entries.insert(Self::key(token), Arc::new(entry)).await;
+    }
+
+    /// Entries held (approximately; moka counts lazily).
+    pub fn entry_count(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
+    pub async fn settle(&self) {
+        self.entries.run_pending_tasks().await;
+    }
+}

@@ -1,0 +1,50 @@
+//! User callbacks as the core sees them: async functions of one string, called on the Node
+//! thread through weak thread-safe functions (so they never keep the process alive).
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+
+use crate::core::bridge::{Bridge, JsCall};
+
+type JsFunction<'a> = Function<'a, String, Promise<String>>;
+
+/// Reads the adapter functions the JavaScript face prepared (`fetch`, `metadata`, `jwks`,
+/// `cacheGet`, `cacheSet`); each takes and returns JSON text.
+pub fn bridge_from(object: Option<Object>) -> Result<Bridge> {
+    let Some(object) = object else {
+        return Ok(Bridge::default());
+    };
+    let call = |name: &str| -> Result<Option<JsCall>> {
+        object.get::<JsFunction>(name)?.map(js_call).transpose()
+    };
+    Ok(Bridge {
+        fetch: call("fetch")?,
+        metadata: call("metadata")?,
+        jwks: call("jwks")?,
+        cache_get: call("cacheGet")?,
+        cache_set: call("cacheSet")?,
+    })
+}
+
+fn js_call(function: JsFunction) -> Result<JsCall> {
+    let tsfn = Arc::new(
+        function
+            .build_threadsafe_function::<String>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?,
+    );
+    Ok(Arc::new(move |request: String| {
+        let tsfn = tsfn.clone();
+        Box::pin(async move {
+            // The adapters never throw (they wrap failures in the reply), so an error here is
+            // the environment going away.
+            let reply = tsfn
+                .call_async_catch(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            reply.await.map_err(|e| e.to_string())
+        })
+    }))
+}

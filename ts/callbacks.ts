@@ -1,0 +1,115 @@
+// Adapters around user callbacks, called from Rust with JSON text and answering with a JSON
+// envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
+// under that id, so the caller gets the very same value back.
+import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions } from './types.js';
+
+type Adapter = (request: string) => Promise<string>;
+
+export interface Callbacks {
+  fetch?: Adapter;
+  metadata?: Adapter;
+  jwks?: Adapter;
+  cacheGet?: Adapter;
+  cacheSet?: Adapter;
+}
+
+// Bounded: an id is read by every caller that shared the failing call (single flight), so
+// entries are not removed on first read but simply age out.
+const MAX_KEPT = 256;
+const thrown = new Map<string, unknown>();
+let lastId = 0;
+
+function keep(error: unknown): string {
+  const id = String(++lastId);
+  thrown.set(id, error);
+  if (thrown.size > MAX_KEPT) thrown.delete(thrown.keys().next().value as string);
+  return id;
+}
+
+/** What a callback threw, by the id Rust reported. */
+export function thrownBy(id: string): unknown {
+  return thrown.has(id) ? thrown.get(id) : new Error('A callback failed');
+}
+
+const ok = (value: unknown): string => JSON.stringify({ ok: value ?? null });
+
+function guarded(run: (request: string) => Promise<unknown>): Adapter {
+  return async (request) => {
+    try {
+      return ok(await run(request));
+    } catch (error) {
+      return JSON.stringify({ err: keep(error) });
+    }
+  };
+}
+
+interface FetchRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body: string | null;
+  timeout: number | null;
+}
+
+/**
+ * Calls the user's fetcher as upstream does — `fetcher(url, {})` for GET, `fetcher(url,
+ * { method, body, headers })` for POST, plus `signal` when there is a timeout — and reads the
+ * answer within that same timeout.
+ */
+function fetchAdapter(fetcher: typeof fetch): Adapter {
+  return async (text) => {
+    const request = JSON.parse(text) as FetchRequest;
+    const controller = request.timeout && request.timeout > 0 ? new AbortController() : undefined;
+    let timedOut = false;
+    const timer = controller
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, request.timeout as number)
+      : undefined;
+    try {
+      const init: RequestInit =
+        request.method === 'POST' ? { method: 'POST', body: request.body ?? '', headers: request.headers } : {};
+      if (controller) init.signal = controller.signal;
+      const response = await fetcher(request.url, init);
+      const body = await response.text();
+      const headers: Array<[string, string]> = [];
+      response.headers.forEach((value, name) => {
+        if (name.toLowerCase() !== 'set-cookie') headers.push([name.toLowerCase(), value]);
+      });
+      return ok({ status: response.status, statusText: response.statusText, headers, body });
+    } catch (error) {
+      if (timedOut) return ok({ timedOut: true });
+      const message = error instanceof Error && error.message ? error.message : 'Unexpected Network Error';
+      return ok({ failed: message });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function cacheAdapters(cache: IIntrospectionCache): Pick<Callbacks, 'cacheGet' | 'cacheSet'> {
+  return {
+    cacheGet: guarded(async (text) => cache.get((JSON.parse(text) as { key: string }).key)),
+    cacheSet: guarded(async (text) => {
+      const { key, value, expiresAt } = JSON.parse(text) as { key: string; value: never; expiresAt: number };
+      await cache.set(key, value, expiresAt);
+    }),
+  };
+}
+
+const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
+
+/** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
+export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
+  const callbacks: Callbacks = {};
+  if (!options || typeof options !== 'object') return callbacks;
+  const { fetcher, metadataResolver, jwksResolver, cache } = options;
+  if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
+  if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
+  if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());
+  if (cache && typeof cache === 'object' && isFunction(cache.get) && isFunction(cache.set)) {
+    Object.assign(callbacks, cacheAdapters(cache));
+  }
+  return callbacks;
+}
