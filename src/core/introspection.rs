@@ -136,8 +136,11 @@ impl Expiry<[u8; 32], Arc<Entry>> for UntilExpiresAt {
 impl MemoryStore {
     pub fn new(max_entries: u64) -> MemoryStore {
         MemoryStore {
+            // Least-recently-used: the tokens of active clients stay; a burst of one-off tokens
+            // evicts only what is idle.
             entries: moka::future::Cache::builder()
                 .max_capacity(max_entries)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .expire_after(UntilExpiresAt)
                 .build(),
         }
@@ -161,6 +164,9 @@ impl MemoryStore {
             until: Instant::now() + Duration::from_secs_f64(ttl),
         };
         self.entries.insert(Self::key(token), Arc::new(entry)).await;
+        // moka applies the bound lazily; an insert follows a network round trip, so settle
+        // now and keep the bound exact.
+        self.entries.run_pending_tasks().await;
     }
 
     /// Entries held (approximately; moka counts lazily).
@@ -170,5 +176,109 @@ impl MemoryStore {
 
     pub async fn settle(&self) {
         self.entries.run_pending_tasks().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            status_text: String::new(),
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_stays_bounded() {
+        let store = MemoryStore::new(1_000);
+        let expires = super::super::client::now_seconds() + 300.0;
+        for i in 0..100_000 {
+            store
+                .set(&format!("token-{i}"), json!({ "i": i }), expires)
+                .await;
+        }
+        store.settle().await;
+        assert!(store.entry_count() <= 1_000, "{}", store.entry_count());
+    }
+
+    #[tokio::test]
+    async fn memory_entries_expire_at_their_time() {
+        let store = MemoryStore::new(10);
+        let now = super::super::client::now_seconds();
+        store.set("live", json!({ "a": 1 }), now + 60.0).await;
+        store.set("dead", json!({ "a": 2 }), now - 1.0).await;
+        assert_eq!(store.get("live").await, Some(json!({ "a": 1 })));
+        assert_eq!(store.get("dead").await, None);
+        assert_eq!(store.get("unknown").await, None);
+    }
+
+    #[test]
+    fn answers() {
+        let ok = read_answer(&response(200, r#"{"active":true,"sub":"u"}"#)).unwrap();
+        assert_eq!(Value::Object(ok), json!({ "sub": "u" }));
+        for inactive in [
+            r#"{"active":false}"#,
+            r#"{}"#,
+            r#"{"active":"true"}"#,
+            r#"{"active":1}"#,
+            r#"{"active":"false"}"#,
+        ] {
+            let err = read_answer(&response(200, inactive)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Token {
+                        code: TokenErrorCode::InactiveToken,
+                        ..
+                    }
+                ),
+                "{inactive}"
+            );
+        }
+        let op = |status, body| match read_answer(&response(status, body)).unwrap_err() {
+            Error::Op {
+                error, description, ..
+            } => (error, description),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            op(
+                400,
+                r#"{"error":"invalid_request","error_description":"bad"}"#
+            ),
+            ("invalid_request".into(), "bad".into())
+        );
+        assert_eq!(
+            op(400, "{}"),
+            (
+                "introspection_failed".into(),
+                "Token introspection failed".into()
+            )
+        );
+        assert_eq!(
+            op(400, ""),
+            (
+                "introspection_failed".into(),
+                "Token introspection failed".into()
+            )
+        );
+        assert_eq!(
+            op(401, "<html>"),
+            ("invalid_client".into(), "Token introspection failed".into())
+        );
+        assert_eq!(op(401, r#"{"error":"invalid_token"}"#).0, "invalid_token");
+        let http = read_answer(&response(500, "oops")).unwrap_err();
+        assert_eq!(
+            http.to_string(),
+            "Error while performing token introspection. Unexpected status code: 500"
+        );
+        assert!(matches!(
+            read_answer(&response(200, "null")).unwrap_err(),
+            Error::Http { .. }
+        ));
     }
 }
