@@ -17,7 +17,13 @@ export declare class NativeClient {
    * `callbacks` holds the JavaScript adapters around user callbacks (see `bridge`).
    */
   constructor(profile: string, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
-  validateAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
+  /**
+   * A token verified before is answered at once: its claims as JSON text, or a failure.
+   * Anything else goes to tokio and comes back as a promise of an `Outcome`. Either way this
+   * is the one call a request makes; arguments are positional because converting an options
+   * object costs more than the rest of a cache hit.
+   */
+  validateAccessToken(token?: string | undefined | null, scopes?: Array<string> | undefined | null, groups?: Array<string> | undefined | null, clientCertificate?: string | undefined | null): string | Failure | Promise<Outcome>
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   getMetadata(forceRefresh: boolean): Promise<Outcome>

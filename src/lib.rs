@@ -1,2 +1,28 @@
+//! `@monocloud/backend-node-rs`: the core (pure Rust) and its Node binding.
+
 pub mod core;
-mod napi;
+// The folder says what it is; the module is not named `napi` so that it does not shadow the
+// `napi` crate that the attribute macros refer to.
+#[path = "napi/mod.rs"]
+mod binding;
+
+/// A middleware shares its process with the application: two tokio workers are enough to keep
+/// signature checks off the event loop without crowding it. `MONOCLOUD_BACKEND_WORKER_THREADS`
+/// overrides the count.
+#[napi_derive::module_init]
+fn init_runtime() {
+    let workers = std::env::var("MONOCLOUD_BACKEND_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2)));
+    // Should this fail, napi-rs starts its default runtime instead.
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("monocloud-backend")
+        .enable_all()
+        .build()
+    {
+        napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+    }
+}

@@ -1,4 +1,4 @@
-import { collectEnv, createNative, NativeClient, unwrap } from './native.js';
+import { collectEnv, createNative, NativeClient, settle, unwrap } from './native.js';
 import type {
   AccessTokenClaims,
   IntrospectOptions,
@@ -107,10 +107,23 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
    * not acceptable, `MonoCloudValidationError` for configuration problems and
    * `MonoCloudHttpError`/`MonoCloudOPError` when the issuer fails.
    */
-  async validateAccessToken<T extends JwtClaims = AccessTokenClaims>(
+  validateAccessToken<T extends JwtClaims = AccessTokenClaims>(
     accessToken: string,
     options?: ValidateAccessTokenOptions,
   ): Promise<T> {
-    return unwrap<T>(await nativeOf(this).validateAccessToken(tokenArgument(accessToken), options));
+    // Not `async`: a token verified before is answered without waiting on anything, and this
+    // is the hot path of every protected request.
+    try {
+      return settle<T>(
+        nativeOf(this).validateAccessToken(
+          tokenArgument(accessToken),
+          options?.scopes,
+          options?.groups,
+          options?.clientCertificate,
+        ),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }

@@ -44,6 +44,13 @@ export function unwrap<T>(outcome: Outcome): T {
   return JSON.parse(outcome.json as string) as T;
 }
 
+/** A native answer that is either immediate (claims JSON or a failure) or a pending outcome. */
+export function settle<T>(answer: string | Failure | Promise<Outcome>): Promise<T> {
+  if (typeof answer === 'string') return Promise.resolve(JSON.parse(answer) as T);
+  if (answer instanceof Promise) return answer.then((outcome) => unwrap<T>(outcome));
+  return Promise.reject(toError(answer));
+}
+
 function toError(failure: Failure): unknown {
   const raw = failure.raw ? toRaw(failure.raw) : undefined;
   switch (failure.kind) {

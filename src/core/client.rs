@@ -21,6 +21,7 @@ use super::introspection::{self, INACTIVE_CACHED, MemoryStore, Store};
 use super::jwks::{KeySet, Selection};
 use super::jwt::{self, Claims};
 use super::text::js_trim;
+use super::verified::VerifiedTokens;
 
 /// Tokens naming a key we do not have trigger a key-set refetch at most this often, so a
 /// flood of made-up `kid`s cannot hammer the issuer.
@@ -72,6 +73,10 @@ pub struct Client {
     jwks: Fetched<KeySet>,
     /// `None` when caching is off (`introspectionCacheDuration: 0`).
     introspection_store: Option<Store>,
+    /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
+    verified: Option<VerifiedTokens>,
+    /// The generation of the newest key set fetched (0: none yet).
+    jwks_generation: AtomicU64,
     clock_skew: AtomicF64,
     clock_tolerance: AtomicF64,
     last_unknown_kid_refetch: Mutex<Option<Instant>>,
@@ -97,6 +102,9 @@ impl Client {
             metadata: Fetched::new(config.metadata_cache_duration),
             jwks: Fetched::new(config.jwks_cache_duration),
             introspection_store,
+            verified: (config.token_cache_max_entries > 0)
+                .then(|| VerifiedTokens::new(config.token_cache_max_entries)),
+            jwks_generation: AtomicU64::new(0),
             clock_skew: AtomicF64::new(config.clock_skew),
             clock_tolerance: AtomicF64::new(config.clock_tolerance),
             last_unknown_kid_refetch: Mutex::new(None),
@@ -115,6 +123,32 @@ impl Client {
 
     pub fn set_clock_tolerance(&self, seconds: f64) {
         self.clock_tolerance.store(seconds);
+    }
+
+    /// The answer for a JWT verified before, without waiting on anything: `None` when the token
+    /// must go the long way (`validate_access_token`). Scopes, groups, binding and the clock are
+    /// checked afresh.
+    pub fn validate_cached(
+        &self,
+        token: Option<&str>,
+        requirements: &Requirements,
+    ) -> Option<Result<Arc<str>>> {
+        let verified = self.verified.as_ref()?;
+        let token = token?;
+        if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
+            return None;
+        }
+        let entry = verified.get(token)?;
+        if entry.generation != self.jwks_generation.load(Ordering::Acquire) {
+            return None;
+        }
+        let checked = self.check_claims(
+            &entry.map,
+            requirements,
+            self.config.certificate_binding,
+            true,
+        );
+        Some(checked.map(|()| entry.json.clone()))
     }
 
     /// `MonoCloudBackendNodeClient.validateAccessToken`: JWTs locally, anything else (or every
@@ -294,25 +328,54 @@ impl Client {
         let token = non_blank(token)?;
         let jws = jwt::parse(token)?;
         let claims = match keys {
-            Some(keys) => jws.verify(keys)?,
+            Some(keys) => {
+                let claims = jws.verify(keys)?;
+                self.check_standard(&claims.map, true)?;
+                claims
+            }
             None => {
-                let keys = self.jwks(false).await?;
-                match keys.select(jws.alg, jws.kid.as_ref()) {
+                let mut keys = self.jwks(false).await?;
+                if let Err(Selection::NoneFits) = keys.select(jws.alg, jws.kid.as_ref()) {
                     // The issuer may have rotated its keys. If the refetch fails, the token is
                     // judged on the keys we have: an outage must not turn a bad token into a
                     // server error, nor drop the keys good tokens need.
-                    Err(Selection::NoneFits) if self.may_refetch_for_unknown_kid() => {
-                        match self.jwks(true).await {
-                            Ok(fresh) => jws.verify(&fresh)?,
-                            Err(_) => jws.verify(&keys)?,
-                        }
+                    if self.may_refetch_for_unknown_kid()
+                        && let Ok(fresh) = self.jwks(true).await
+                    {
+                        keys = fresh;
                     }
-                    _ => jws.verify(&keys)?,
                 }
+                let claims = jws.verify(&keys)?;
+                self.check_standard(&claims.map, true)?;
+                self.remember_verified(token, &claims, &keys);
+                claims
             }
         };
-        self.check_claims(&claims.map, requirements, binding, true)?;
+        self.check_requirements(&claims.map, requirements, binding)?;
         Ok(claims)
+    }
+
+    /// Keeps verified claims until the token expires or the key set that verified it would
+    /// have been refetched, whichever comes first.
+    fn remember_verified(&self, token: &str, claims: &Claims, keys: &KeySet) {
+        let (Some(verified), Some(exp)) = (
+            &self.verified,
+            claims.map.get("exp").and_then(Value::as_f64),
+        ) else {
+            return;
+        };
+        let remaining = exp + self.clock_tolerance.load() - now_seconds();
+        if remaining <= 0.0 || self.config.jwks_cache_duration <= 0.0 {
+            return;
+        }
+        let token_end = Instant::now() + Duration::from_secs_f64(remaining.min(86_400.0 * 365.0));
+        let keys_end = keys.fetched_at + Duration::from_secs_f64(self.config.jwks_cache_duration);
+        verified.insert(
+            token,
+            claims.clone(),
+            keys.generation,
+            token_end.min(keys_end),
+        );
     }
 
     fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<()> {
@@ -338,6 +401,16 @@ impl Client {
         is_jwt: bool,
     ) -> Result<()> {
         self.check_standard(claims, is_jwt)?;
+        self.check_requirements(claims, requirements, binding)
+    }
+
+    /// Scopes, groups and certificate binding: what this call asks beyond a valid token.
+    fn check_requirements(
+        &self,
+        claims: &Map<String, Value>,
+        requirements: &Requirements,
+        binding: Option<BindingMode>,
+    ) -> Result<()> {
         if let Some(scopes) = &requirements.scopes {
             claims::check_scopes(claims, scopes)?;
         }
@@ -384,7 +457,10 @@ impl Client {
                         self.fetch_document(url, "JWKS").await?
                     }
                 };
-                KeySet::from_document(document).map_err(|message| Error::http(message, None))
+                let mut keys = KeySet::from_document(document)
+                    .map_err(|message| Error::http(message, None))?;
+                keys.generation = self.jwks_generation.fetch_add(1, Ordering::AcqRel) + 1;
+                Ok(keys)
             })
             .await
     }

@@ -211,6 +211,8 @@ pub struct Config {
     pub introspection_cache_max_entries: u64,
     /// PEM certificate chain and private key presented on the mTLS endpoint aliases.
     pub tls_identity: Option<Redacted<Vec<u8>>>,
+    /// Bound of the verified-JWT cache; 0 turns it off.
+    pub token_cache_max_entries: u64,
 }
 
 impl Config {
@@ -227,6 +229,7 @@ pub type Env = HashMap<String, String>;
 const ENV_PREFIX: &str = "MONOCLOUD_BACKEND_";
 const DEFAULT_CACHE_DURATION: f64 = 300.0;
 pub const DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES: f64 = 10_000.0;
+pub const DEFAULT_TOKEN_CACHE_MAX_ENTRIES: f64 = 10_000.0;
 
 /// Upstream's `getBoolean`: exactly `true`/`false` after trim + lowercase, else unset.
 fn env_bool(env: &Env, suffix: &str) -> Input {
@@ -311,6 +314,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let cache_max_entries = opt("introspectionCacheMaxEntries")
         .or(env_number(env, "INTROSPECTION_CACHE_MAX_ENTRIES"))
         .or(Input::Number(DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES));
+    let token_cache_max_entries = opt("tokenCacheMaxEntries")
+        .or(env_number(env, "TOKEN_CACHE_MAX_ENTRIES"))
+        .or(Input::Number(DEFAULT_TOKEN_CACHE_MAX_ENTRIES));
     let tls_certificate = opt("tlsClientCertificate").or(env_string(env, "TLS_CLIENT_CERTIFICATE"));
     let tls_key = opt("tlsClientKey").or(env_string(env, "TLS_CLIENT_KEY"));
     let introspection_cache = opt("introspectionCacheDuration")
@@ -370,6 +376,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let introspection_cache_max_entries =
         number("introspectionCacheMaxEntries", &cache_max_entries, 1.0)?
             .unwrap_or(DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES) as u64;
+    let token_cache_max_entries = number("tokenCacheMaxEntries", &token_cache_max_entries, 0.0)?
+        .unwrap_or(DEFAULT_TOKEN_CACHE_MAX_ENTRIES) as u64;
     let tls_identity = tls_identity(
         optional_string("tlsClientCertificate", &tls_certificate)?,
         optional_string("tlsClientKey", &tls_key)?,
@@ -398,6 +406,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         has_cache,
         introspection_cache_max_entries,
         tls_identity,
+        token_cache_max_entries,
     })
 }
 

@@ -2,6 +2,7 @@
 //! no key parsing.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use serde_json::{Map, Value};
@@ -16,6 +17,11 @@ const NO_UNIQUE_KEY: &str = "error when selecting a JWT verification key, multip
 pub struct KeySet {
     pub document: Map<String, Value>,
     pub keys: Vec<Key>,
+    /// When the set arrived; with the cache duration, how long what it verified may be trusted.
+    pub fetched_at: Instant,
+    /// Which fetch of the client this set came from; claims verified by an older set are not
+    /// trusted once a newer one has arrived.
+    pub generation: u64,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -77,7 +83,12 @@ impl KeySet {
             .iter()
             .filter_map(|entry| entry.as_object().map(Key::from_jwk))
             .collect();
-        Ok(KeySet { document, keys })
+        Ok(KeySet {
+            document,
+            keys,
+            fetched_at: Instant::now(),
+            generation: 0,
+        })
     }
 
     /// The one key a token with this `alg` and `kid` header may be verified with.

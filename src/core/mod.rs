@@ -14,6 +14,7 @@ pub mod jose;
 pub mod jwks;
 pub mod jwt;
 pub mod text;
+pub mod verified;
 
 #[cfg(test)]
 pub mod testkit;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::bridge::bridge_from;
 use super::input::options_input;
-use super::outcome::Outcome;
+use super::outcome::{Failure, Outcome};
 use crate::core::client::{Client, Requirements};
 use crate::core::config::{self, BindingMode, Profile};
 use crate::core::error::Error;
@@ -75,18 +75,37 @@ impl NativeClient {
         })
     }
 
-    #[napi]
-    pub async fn validate_access_token(
+    /// A token verified before is answered at once: its claims as JSON text, or a failure.
+    /// Anything else goes to tokio and comes back as a promise of an `Outcome`. Either way this
+    /// is the one call a request makes; arguments are positional because converting an options
+    /// object costs more than the rest of a cache hit.
+    #[napi(ts_return_type = "string | Failure | Promise<Outcome>")]
+    pub fn validate_access_token<'env>(
         &self,
+        env: &'env Env,
         token: Option<String>,
-        options: Option<CallOptions>,
-    ) -> Outcome {
-        let requirements = options.map(|o| o.requirements()).unwrap_or_default();
-        let result = self
-            .core
-            .validate_access_token(token.as_deref(), &requirements)
-            .await;
-        Outcome::from_result(result.map(|claims| claims.json))
+        scopes: Option<Vec<String>>,
+        groups: Option<Vec<String>>,
+        client_certificate: Option<String>,
+    ) -> Result<Either3<String, Failure, PromiseRaw<'env, Outcome>>> {
+        let requirements = Requirements {
+            scopes,
+            groups,
+            client_certificate,
+        };
+        match self.core.validate_cached(token.as_deref(), &requirements) {
+            Some(Ok(json)) => return Ok(Either3::A(json.to_string())),
+            Some(Err(error)) => return Ok(Either3::B(Failure::from(error))),
+            None => {}
+        }
+        let core = self.core.clone();
+        let pending = env.spawn_future(async move {
+            let result = core
+                .validate_access_token(token.as_deref(), &requirements)
+                .await;
+            Ok(Outcome::from_result(result.map(|claims| claims.json)))
+        })?;
+        Ok(Either3::C(pending))
     }
 
     #[napi]
