@@ -1,11 +1,12 @@
 // Adapters around user callbacks, called from Rust with JSON text and answering with a JSON
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
-import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions } from './types.js';
+import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from './types.js';
 
 type Adapter = (request: string) => Promise<string>;
 
 export interface Callbacks {
+  event?: (event: string) => void;
   fetch?: Adapter;
   metadata?: Adapter;
   jwks?: Adapter;
@@ -98,13 +99,25 @@ function cacheAdapters(cache: IIntrospectionCache): Pick<Callbacks, 'cacheGet' |
   };
 }
 
+/** A hook that throws must not disturb validation; what it throws is reported, not lost. */
+function eventAdapter(onEvent: (event: MonoCloudEvent) => void): (text: string) => void {
+  return (text) => {
+    try {
+      onEvent(JSON.parse(text) as MonoCloudEvent);
+    } catch (error) {
+      process.emitWarning(`onEvent threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+}
+
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
 
 /** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};
   if (!options || typeof options !== 'object') return callbacks;
-  const { fetcher, metadataResolver, jwksResolver, cache } = options;
+  const { fetcher, metadataResolver, jwksResolver, cache, onEvent } = options;
+  if (isFunction(onEvent)) callbacks.event = eventAdapter(onEvent);
   if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
   if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
   if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());

@@ -105,7 +105,6 @@ export interface ValidateJwtAccessTokenOptions extends IntrospectOptions {
 
 export type ValidateAccessTokenOptions = Omit<IntrospectOptions, 'validateCertificateBinding'>;
 
-export type ProtectOptions = Omit<ValidateAccessTokenOptions, 'clientCertificate'>;
 
 /** A shared store for introspection results (Redis, Memcached...). Keys are raw tokens. */
 export interface IIntrospectionCache {
@@ -161,4 +160,39 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   tlsClientCertificate?: string;
   /** The private key of `tlsClientCertificate` (PEM text or path). Env `MONOCLOUD_BACKEND_TLS_CLIENT_KEY`. */
   tlsClientKey?: string;
+  /**
+   * Verified JWTs kept so a repeated token skips the signature check (its claims, scopes, groups
+   * and binding are still checked on every use). 0 turns it off. Default 10000.
+   * Env `MONOCLOUD_BACKEND_TOKEN_CACHE_MAX_ENTRIES`.
+   */
+  tokenCacheMaxEntries?: number;
+  /**
+   * Seconds past expiry that the last good discovery document and key set keep being used when
+   * the issuer cannot provide new ones (retried every 10 s meanwhile). 0 turns it off.
+   * Default 300. Env `MONOCLOUD_BACKEND_STALE_IF_ERROR_DURATION`.
+   */
+  staleIfErrorDuration?: number;
+  /** Called for every {@link MonoCloudEvent}; never given a token or a secret. */
+  onEvent?: (event: MonoCloudEvent) => void;
 }
+
+/** What a client reports to `onEvent`, for logs, metrics and alerts. */
+export type MonoCloudEvent =
+  | {
+      type: 'token_rejected';
+      /** The error class the caller receives. */
+      error: 'MonoCloudTokenError' | 'MonoCloudValidationError' | 'MonoCloudOPError' | 'MonoCloudHttpError' | 'Error';
+      code: MonoCloudTokenErrorCode | null;
+      message: string;
+    }
+  | { type: 'cache_hit' | 'cache_miss'; cache: 'token' | 'introspection' }
+  | { type: 'metadata_fetched' }
+  | { type: 'jwks_fetched'; keys: number }
+  | {
+      type: 'issuer_error';
+      resource: 'metadata' | 'jwks' | 'introspection';
+      error: string;
+      message: string;
+      status: number | null;
+    }
+  | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number };

@@ -26,6 +26,8 @@ pub struct Bridge {
     pub jwks: Option<JsCall>,
     pub cache_get: Option<JsCall>,
     pub cache_set: Option<JsCall>,
+    /// The `onEvent` hook: fire and forget.
+    pub events: Option<super::events::EventSink>,
 }
 
 impl std::fmt::Debug for Bridge {

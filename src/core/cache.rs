@@ -1,51 +1,193 @@
 //! A single value fetched from the issuer (discovery document, key set), kept for a while.
-//! Concurrent callers share one fetch, and a failed fetch leaves nothing behind.
+//! Concurrent callers share one fetch, and a failed fetch leaves nothing behind. When a refetch
+//! fails, the last good value may be served for a bounded time (stale-if-error), retried at
+//! most every few seconds so an outage neither blocks every request nor hammers the issuer.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::error::Result;
+use moka::Expiry;
+
+use super::error::{Error, Result};
+
+/// While serving a stale value, how long before the issuer is tried again.
+const STALE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Fetched<T> {
+    ttl: Duration,
+    stale_if_error: Duration,
     /// `None` when the duration is 0: every caller fetches, as upstream does.
-    cache: Option<moka::future::Cache<(), Arc<T>>>,
+    cache: Option<moka::future::Cache<(), Entry<T>>>,
+    /// The last value fetched successfully, and when it was fetched.
+    last_good: Mutex<Option<(Arc<T>, Instant)>>,
+}
+
+struct Entry<T> {
+    value: Arc<T>,
+    until: Instant,
+}
+
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        Entry {
+            value: self.value.clone(),
+            until: self.until,
+        }
+    }
+}
+
+struct UntilDeadline;
+
+impl<T> Expiry<(), Entry<T>> for UntilDeadline {
+    fn expire_after_create(&self, _: &(), entry: &Entry<T>, now: Instant) -> Option<Duration> {
+        Some(entry.until.saturating_duration_since(now))
+    }
+}
+
+/// A value, and whether it is a stale one served because the issuer failed.
+pub struct Got<T> {
+    pub value: Arc<T>,
+    /// Set when this call's fetch failed and the last good value was served instead: how long
+    /// past its expiry that value is.
+    pub stale_for: Option<Duration>,
 }
 
 impl<T: Send + Sync + 'static> Fetched<T> {
-    pub fn new(duration_secs: f64) -> Self {
+    pub fn new(duration_secs: f64, stale_if_error_secs: f64) -> Self {
         let cache = (duration_secs > 0.0).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(1)
-                .time_to_live(Duration::from_secs_f64(duration_secs))
+                .expire_after(UntilDeadline)
                 .build()
         });
-        Fetched { cache }
+        Fetched {
+            ttl: Duration::from_secs_f64(duration_secs.max(0.0)),
+            stale_if_error: Duration::from_secs_f64(stale_if_error_secs.max(0.0)),
+            cache,
+            last_good: Mutex::new(None),
+        }
     }
 
     /// The cached value, or the result of `fetch` (shared with concurrent callers). With
-    /// `refresh`, fetches regardless; the cached value is replaced only when that succeeds, so
-    /// a failed refresh leaves the last good value in place until it expires.
-    pub async fn get<F>(&self, refresh: bool, fetch: F) -> Result<Arc<T>>
+    /// `refresh`, fetches regardless; the cached value is replaced only when that succeeds.
+    /// When a fetch fails and the last good value is recent enough, that value is served.
+    pub async fn get<F>(&self, refresh: bool, fetch: F) -> Result<Got<T>>
     where
         F: Future<Output = Result<T>>,
     {
         let Some(cache) = &self.cache else {
-            return fetch.await.map(Arc::new);
+            return fetch.await.map(|v| Got {
+                value: Arc::new(v),
+                stale_for: None,
+            });
         };
         if refresh {
-            let fresh = Arc::new(fetch.await?);
-            cache.insert((), fresh.clone()).await;
-            return Ok(fresh);
+            let value = Arc::new(fetch.await?);
+            cache.insert((), self.fresh_entry(value.clone())).await;
+            return Ok(Got {
+                value,
+                stale_for: None,
+            });
         }
-        cache
-            .try_get_with((), async { fetch.await.map(Arc::new) })
+        // Only the caller whose fetch failed reports the stale value, once per retry.
+        let substituted = AtomicBool::new(false);
+        let entry = cache
+            .try_get_with((), async {
+                match fetch.await {
+                    Ok(value) => Ok(self.fresh_entry(Arc::new(value))),
+                    Err(error) => {
+                        let stale = self.stale_entry().ok_or(error)?;
+                        substituted.store(true, Ordering::Relaxed);
+                        Ok(stale)
+                    }
+                }
+            })
             .await
-            .map_err(|shared| (*shared).clone())
+            .map_err(|shared: Arc<Error>| (*shared).clone())?;
+        let stale_for = substituted
+            .load(Ordering::Relaxed)
+            .then(|| self.staleness());
+        Ok(Got {
+            value: entry.value,
+            stale_for,
+        })
     }
 
-    /// The cached value, if there is one, without fetching.
-    pub async fn peek(&self) -> Option<Arc<T>> {
-        self.cache.as_ref()?.get(&()).await
+    fn fresh_entry(&self, value: Arc<T>) -> Entry<T> {
+        let now = Instant::now();
+        *self.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some((value.clone(), now));
+        Entry {
+            value,
+            until: now + self.ttl,
+        }
+    }
+
+    /// The last good value, if it is still within the stale-if-error window; kept only until
+    /// the next retry.
+    fn stale_entry(&self) -> Option<Entry<T>> {
+        let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner());
+        let (value, fetched_at) = last.as_ref()?;
+        let window_end = *fetched_at + self.ttl + self.stale_if_error;
+        let now = Instant::now();
+        (window_end > now).then(|| Entry {
+            value: value.clone(),
+            until: (now + STALE_RETRY_INTERVAL).min(window_end),
+        })
+    }
+
+    fn staleness(&self) -> Duration {
+        let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref()
+            .map(|(_, fetched_at)| fetched_at.elapsed().saturating_sub(self.ttl))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn single_value_with_stale_if_error() {
+        let fetched: Fetched<u32> = Fetched::new(0.05, 60.0);
+        let got = fetched.get(false, async { Ok(1) }).await.unwrap();
+        assert_eq!((*got.value, got.stale_for.is_some()), (1, false));
+        let cached = fetched.get(false, async { Ok(2) }).await.unwrap();
+        assert_eq!(*cached.value, 1, "served from the cache");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let stale = fetched
+            .get(false, async { Err(Error::http("down", None)) })
+            .await
+            .unwrap();
+        assert_eq!((*stale.value, stale.stale_for.is_some()), (1, true));
+        let refreshed = fetched.get(true, async { Ok(3) }).await.unwrap();
+        assert_eq!(*refreshed.value, 3);
+        let failed_refresh = fetched
+            .get(true, async { Err(Error::http("down", None)) })
+            .await;
+        assert!(failed_refresh.is_err());
+        assert_eq!(*fetched.get(false, async { Ok(4) }).await.unwrap().value, 3);
+    }
+
+    #[tokio::test]
+    async fn no_stale_value_beyond_the_window() {
+        let fetched: Fetched<u32> = Fetched::new(0.02, 0.0);
+        fetched.get(false, async { Ok(1) }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(
+            fetched
+                .get(false, async { Err(Error::http("down", None)) })
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn without_caching_every_call_fetches() {
+        let fetched: Fetched<u32> = Fetched::new(0.0, 300.0);
+        assert_eq!(*fetched.get(false, async { Ok(1) }).await.unwrap().value, 1);
+        assert_eq!(*fetched.get(false, async { Ok(2) }).await.unwrap().value, 2);
     }
 }

@@ -16,6 +16,7 @@ use super::claims::{self, Expectations};
 use super::client_auth::{self, form_body};
 use super::config::{BindingMode, Config};
 use super::error::{Error, Result, TokenErrorCode};
+use super::events::{Event, Events};
 use super::http::{Http, Identity, Request};
 use super::introspection::{self, INACTIVE_CACHED, MemoryStore, Store};
 use super::jwks::{KeySet, Selection};
@@ -80,6 +81,7 @@ pub struct Client {
     clock_skew: AtomicF64,
     clock_tolerance: AtomicF64,
     last_unknown_kid_refetch: Mutex<Option<Instant>>,
+    events: Events,
 }
 
 impl Client {
@@ -99,8 +101,11 @@ impl Client {
         });
         Ok(Client {
             http: Http::new(config.response_timeout_ms, bridge.fetch.clone(), identity)?,
-            metadata: Fetched::new(config.metadata_cache_duration),
-            jwks: Fetched::new(config.jwks_cache_duration),
+            metadata: Fetched::new(
+                config.metadata_cache_duration,
+                config.stale_if_error_duration,
+            ),
+            jwks: Fetched::new(config.jwks_cache_duration, config.stale_if_error_duration),
             introspection_store,
             verified: (config.token_cache_max_entries > 0)
                 .then(|| VerifiedTokens::new(config.token_cache_max_entries)),
@@ -108,6 +113,7 @@ impl Client {
             clock_skew: AtomicF64::new(config.clock_skew),
             clock_tolerance: AtomicF64::new(config.clock_tolerance),
             last_unknown_kid_refetch: Mutex::new(None),
+            events: Events::new(bridge.events.clone()),
             bridge,
             config,
         })
@@ -142,12 +148,16 @@ impl Client {
         if entry.generation != self.jwks_generation.load(Ordering::Acquire) {
             return None;
         }
+        self.events.emit(Event::CacheHit { cache: "token" });
         let checked = self.check_claims(
             &entry.map,
             requirements,
             self.config.certificate_binding,
             true,
         );
+        if let Err(error) = &checked {
+            self.events.rejected(error);
+        }
         Some(checked.map(|()| entry.json.clone()))
     }
 
@@ -158,6 +168,14 @@ impl Client {
         token: Option<&str>,
         requirements: &Requirements,
     ) -> Result<Claims> {
+        let result = self.validate(token, requirements).await;
+        if let Err(error) = &result {
+            self.events.rejected(error);
+        }
+        result
+    }
+
+    async fn validate(&self, token: Option<&str>, requirements: &Requirements) -> Result<Claims> {
         let token = non_blank(token)?;
         if token.len() > jwt::MAX_TOKEN_BYTES {
             return Err(Error::token(jwt::TOO_LARGE));
@@ -193,7 +211,18 @@ impl Client {
     /// scopes still leaves an entry a later request can use.
     async fn introspect_through(&self, store: &Store, token: &str) -> Result<Map<String, Value>> {
         let now = now_seconds();
-        if let Some(Value::Object(cached)) = store.get(token).await? {
+        let cached = store.get(token).await?;
+        let cache = if cached.is_some() {
+            Event::CacheHit {
+                cache: "introspection",
+            }
+        } else {
+            Event::CacheMiss {
+                cache: "introspection",
+            }
+        };
+        self.events.emit(cache);
+        if let Some(Value::Object(cached)) = cached {
             let exp = cached.get("exp");
             if cached.get("active") == Some(&Value::Bool(false)) {
                 if exp.and_then(Value::as_f64).is_some_and(|exp| exp > now) {
@@ -305,7 +334,7 @@ impl Client {
             ("token_type_hint", "access_token".to_owned()),
         ];
         fields.extend(credentials.form);
-        let response = self
+        let answer = match self
             .http
             .send(Request {
                 url: endpoint,
@@ -313,8 +342,15 @@ impl Client {
                 authorization: credentials.authorization,
                 mtls,
             })
-            .await?;
-        introspection::read_answer(&response)
+            .await
+        {
+            Ok(response) => introspection::read_answer(&response),
+            Err(error) => Err(error),
+        };
+        if let Err(error @ (Error::Http { .. } | Error::Op { .. })) = &answer {
+            self.events.issuer_error("introspection", error);
+        }
+        answer
     }
 
     /// Local validation of a JWT access token against the issuer's key set (or `keys`).
@@ -347,6 +383,9 @@ impl Client {
                 }
                 let claims = jws.verify(&keys)?;
                 self.check_standard(&claims.map, true)?;
+                if self.verified.is_some() {
+                    self.events.emit(Event::CacheMiss { cache: "token" });
+                }
                 self.remember_verified(token, &claims, &keys);
                 claims
             }
@@ -426,27 +465,41 @@ impl Client {
     }
 
     pub async fn metadata(&self, refresh: bool) -> Result<Arc<Metadata>> {
-        self.metadata
+        let got = self
+            .metadata
             .get(refresh, async {
                 let document = match &self.bridge.metadata {
-                    Some(resolver) => resolved_object(resolver, "metadataResolver").await?,
+                    Some(resolver) => resolved_object(resolver, "metadataResolver").await,
                     None => {
                         let url =
                             format!("{}/.well-known/openid-configuration", self.config.issuer);
-                        self.fetch_document(&url, "metadata").await?
+                        self.fetch_document(&url, "metadata").await
                     }
                 };
-                Ok(Metadata { document })
+                match document {
+                    Ok(document) => {
+                        self.events.emit(Event::MetadataFetched);
+                        Ok(Metadata { document })
+                    }
+                    Err(error) => {
+                        self.events.issuer_error("metadata", &error);
+                        Err(error)
+                    }
+                }
             })
-            .await
+            .await?;
+        self.report_stale("metadata", got.stale_for);
+        Ok(got.value)
     }
 
     pub async fn jwks(&self, refresh: bool) -> Result<Arc<KeySet>> {
-        self.jwks
+        let got = self
+            .jwks
             .get(refresh, async {
                 let document = match &self.bridge.jwks {
-                    Some(resolver) => resolved_object(resolver, "jwksResolver").await?,
+                    Some(resolver) => resolved_object(resolver, "jwksResolver").await,
                     None => {
+                        // Discovery reports its own failures.
                         let metadata = self.metadata(false).await?;
                         let url = metadata.endpoint("jwks_uri").ok_or_else(|| {
                             Error::validation(
@@ -454,15 +507,38 @@ impl Client {
                                  metadata",
                             )
                         })?;
-                        self.fetch_document(url, "JWKS").await?
+                        self.fetch_document(url, "JWKS").await
                     }
                 };
-                let mut keys = KeySet::from_document(document)
-                    .map_err(|message| Error::http(message, None))?;
-                keys.generation = self.jwks_generation.fetch_add(1, Ordering::AcqRel) + 1;
-                Ok(keys)
+                let keys = document.and_then(|document| {
+                    KeySet::from_document(document).map_err(|message| Error::http(message, None))
+                });
+                match keys {
+                    Ok(mut keys) => {
+                        keys.generation = self.jwks_generation.fetch_add(1, Ordering::AcqRel) + 1;
+                        self.events.emit(Event::JwksFetched {
+                            keys: keys.keys.len(),
+                        });
+                        Ok(keys)
+                    }
+                    Err(error) => {
+                        self.events.issuer_error("jwks", &error);
+                        Err(error)
+                    }
+                }
             })
-            .await
+            .await?;
+        self.report_stale("jwks", got.stale_for);
+        Ok(got.value)
+    }
+
+    fn report_stale(&self, resource: &'static str, stale_for: Option<Duration>) {
+        if let Some(stale_for) = stale_for {
+            self.events.emit(Event::StaleServed {
+                resource,
+                stale_for_seconds: stale_for.as_secs_f64(),
+            });
+        }
     }
 
     async fn fetch_document(&self, url: &str, what: &str) -> Result<Map<String, Value>> {

@@ -213,6 +213,9 @@ pub struct Config {
     pub tls_identity: Option<Redacted<Vec<u8>>>,
     /// Bound of the verified-JWT cache; 0 turns it off.
     pub token_cache_max_entries: u64,
+    /// Seconds past expiry that the last good discovery document and key set are still used
+    /// when the issuer fails to give new ones.
+    pub stale_if_error_duration: f64,
 }
 
 impl Config {
@@ -230,6 +233,7 @@ const ENV_PREFIX: &str = "MONOCLOUD_BACKEND_";
 const DEFAULT_CACHE_DURATION: f64 = 300.0;
 pub const DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES: f64 = 10_000.0;
 pub const DEFAULT_TOKEN_CACHE_MAX_ENTRIES: f64 = 10_000.0;
+pub const DEFAULT_STALE_IF_ERROR_DURATION: f64 = 300.0;
 
 /// Upstream's `getBoolean`: exactly `true`/`false` after trim + lowercase, else unset.
 fn env_bool(env: &Env, suffix: &str) -> Input {
@@ -317,6 +321,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = opt("tokenCacheMaxEntries")
         .or(env_number(env, "TOKEN_CACHE_MAX_ENTRIES"))
         .or(Input::Number(DEFAULT_TOKEN_CACHE_MAX_ENTRIES));
+    let stale_if_error = opt("staleIfErrorDuration")
+        .or(env_number(env, "STALE_IF_ERROR_DURATION"))
+        .or(Input::Number(DEFAULT_STALE_IF_ERROR_DURATION));
     let tls_certificate = opt("tlsClientCertificate").or(env_string(env, "TLS_CLIENT_CERTIFICATE"));
     let tls_key = opt("tlsClientKey").or(env_string(env, "TLS_CLIENT_KEY"));
     let introspection_cache = opt("introspectionCacheDuration")
@@ -378,6 +385,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
             .unwrap_or(DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES) as u64;
     let token_cache_max_entries = number("tokenCacheMaxEntries", &token_cache_max_entries, 0.0)?
         .unwrap_or(DEFAULT_TOKEN_CACHE_MAX_ENTRIES) as u64;
+    let stale_if_error_duration = number("staleIfErrorDuration", &stale_if_error, 0.0)?
+        .unwrap_or(DEFAULT_STALE_IF_ERROR_DURATION);
+    optional_function("onEvent", opt("onEvent"))?;
     let tls_identity = tls_identity(
         optional_string("tlsClientCertificate", &tls_certificate)?,
         optional_string("tlsClientKey", &tls_key)?,
@@ -407,6 +417,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         introspection_cache_max_entries,
         tls_identity,
         token_cache_max_entries,
+        stale_if_error_duration,
     })
 }
 

@@ -111,11 +111,15 @@ impl Http {
             .map(|identity| {
                 let identity = reqwest::Identity::from_pem(&identity.pem).map_err(|e| {
                     Error::validation(format!(
-                        "The TLS client certificate or key could not be read: {e}"
+                        "The TLS client certificate or key could not be read: {}",
+                        chain(&e)
                     ))
                 })?;
                 builder(timeout_ms).identity(identity).build().map_err(|e| {
-                    Error::validation(format!("Could not set up the mTLS HTTP client: {e}"))
+                    Error::validation(format!(
+                        "The TLS client certificate and key could not be used together: {}",
+                        chain(&e)
+                    ))
                 })
             })
             .transpose()?;

@@ -8,6 +8,7 @@ pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod introspection;
 pub mod jose;

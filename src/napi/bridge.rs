@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+
 use crate::core::bridge::{Bridge, JsCall};
+use crate::core::events::EventSink;
 
 type JsFunction<'a> = Function<'a, String, Promise<String>>;
 
@@ -24,7 +27,25 @@ pub fn bridge_from(object: Option<Object>) -> Result<Bridge> {
         jwks: call("jwks")?,
         cache_get: call("cacheGet")?,
         cache_set: call("cacheSet")?,
+        events: object
+            .get::<Function<String, ()>>("event")?
+            .map(event_sink)
+            .transpose()?,
     })
+}
+
+/// The `onEvent` hook, called without waiting for it; events are dropped, not queued
+/// without bound, should the Node thread fall far behind.
+fn event_sink(function: Function<String, ()>) -> Result<EventSink> {
+    let tsfn = function
+        .build_threadsafe_function::<String>()
+        .weak::<true>()
+        .callee_handled::<false>()
+        .max_queue_size::<10_000>()
+        .build()?;
+    Ok(Arc::new(move |event: String| {
+        tsfn.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+    }))
 }
 
 fn js_call(function: JsFunction) -> Result<JsCall> {
