@@ -7,3 +7,13 @@ export {
   MonoCloudValidationError,
 } from './errors.js';
 export type * from './types.js';
+// The protectApi option types live with the adapters.
+export type {
+  ClaimCheck,
+  ClaimCheckResponse,
+  ClientCertificateResolver,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+  TokenResolver,
+} from './protect/types.js';

@@ -1,0 +1,162 @@
+// The programs in examples/ (MonoCloud's Express and Fastify guides with only the import
+// specifier changed) run as child processes against the test issuer, configured the way the
+// guides configure them: MONOCLOUD_BACKEND_* environment variables.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+let issuer;
+const children = new Set();
+
+before(async () => {
+  issuer = await createTestIssuer({ algs: ['RS256'] });
+});
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await issuer?.close();
+});
+
+/** Starts an example on an ephemeral port and resolves to its base URL once it listens. */
+async function start(file, vars) {
+  const env = { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...vars };
+  const child = spawn(process.execPath, [`${examples}${file}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} did not start in 15 s:\n${output}`)), 15_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /Server running on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      children.delete(child);
+    },
+  };
+}
+
+async function call(base, path, token) {
+  const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, type: res.headers.get('content-type'), challenge: res.headers.get('www-authenticate'), body: await res.json() };
+}
+
+const tenantEnv = () => ({ MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url, MONOCLOUD_BACKEND_AUDIENCE: issuer.audience });
+
+describe('examples', () => {
+  test('express-quickstart.mjs: app-wide protect()', async () => {
+    const app = await start('express-quickstart.mjs', tenantEnv());
+    try {
+      const none = await call(app.url, '/api/protected');
+      assert.deepEqual(none, { status: 401, type: JSON_TYPE, challenge: 'Bearer', body: { message: 'unauthorized' } });
+
+      const ok = await call(app.url, '/api/protected', await issuer.mint());
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.message, 'Protected endpoint');
+      assert.equal(ok.body.claims.sub, 'test-user');
+
+      const bad = await call(app.url, '/api/protected', 'not-a-jwt.at.all');
+      assert.deepEqual(bad, { status: 401, type: JSON_TYPE, challenge: 'Bearer error="invalid_token"', body: { message: 'unauthorized' } });
+
+      // App-wide: unknown routes are protected too.
+      assert.equal((await call(app.url, '/anything')).status, 401);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('express-routes.mjs: public, protected, scope and group routes', async () => {
+    const app = await start('express-routes.mjs', tenantEnv());
+    try {
+      assert.deepEqual(await call(app.url, '/api/public'), { status: 200, type: JSON_TYPE, challenge: null, body: { message: 'Public data' } });
+      assert.equal((await call(app.url, '/api/protected')).status, 401);
+      assert.equal((await call(app.url, '/api/protected', await issuer.mint())).status, 200);
+
+      const weak = await call(app.url, '/api/admin', await issuer.mint({ claims: { scope: 'read' } }));
+      assert.deepEqual(weak, { status: 403, type: JSON_TYPE, challenge: 'Bearer error="insufficient_scope"', body: { message: 'forbidden' } });
+      const writer = await call(app.url, '/api/admin', await issuer.mint({ claims: { scope: 'read write' } }));
+      assert.equal(writer.status, 200);
+      assert.equal(writer.body.claims.scope, 'read write');
+
+      assert.equal((await call(app.url, '/api/team', await issuer.mint({ claims: { groups: ['sales'] } }))).status, 403);
+      const engineer = await call(app.url, '/api/team', await issuer.mint({ claims: { groups: ['engineering'] } }));
+      assert.equal(engineer.status, 200);
+      assert.equal(engineer.body.message, 'team access granted');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('express-claim-checks.mjs: claim checks as middleware and as options', async () => {
+    const app = await start('express-claim-checks.mjs', tenantEnv());
+    try {
+      const both = await issuer.mint({ claims: { scope: 'read:messages write:messages' } });
+      assert.equal((await call(app.url, '/api/messages', both)).status, 200);
+      assert.equal((await call(app.url, '/api/messages', await issuer.mint({ claims: { scope: 'read:messages' } }))).status, 403);
+
+      const editor = await issuer.mint({ claims: { tenant: 'acme', roles: ['editor'] } });
+      assert.equal((await call(app.url, '/api/acme/articles', editor)).status, 200);
+      const outsider = await call(app.url, '/api/acme/articles', await issuer.mint({ claims: { tenant: 'other', roles: ['editor'] } }));
+      assert.equal(outsider.status, 401);
+      assert.equal(outsider.challenge, 'Bearer error="invalid_token"');
+
+      const verified = await issuer.mint({ claims: { scope: 'read:reports', email_verified: true } });
+      assert.equal((await call(app.url, '/api/reports', verified)).status, 200);
+      assert.equal((await call(app.url, '/api/reports', await issuer.mint({ claims: { scope: 'read:reports' } }))).status, 401);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('fastify-introspection.mjs: onRequest hook, every token introspected', async () => {
+    const app = await start('fastify-introspection.mjs', {
+      ...tenantEnv(),
+      MONOCLOUD_BACKEND_CLIENT_ID: 'test-client',
+      MONOCLOUD_BACKEND_CLIENT_SECRET: 'test-secret',
+      MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS: 'true',
+    });
+    try {
+      assert.deepEqual(await call(app.url, '/api/data'), { status: 401, type: JSON_TYPE, challenge: 'Bearer', body: { message: 'unauthorized' } });
+
+      issuer.resetCounters();
+      const jwt = await issuer.mint({ claims: { scope: 'read' } });
+      const ok = await call(app.url, '/api/data', jwt);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.claims.scope, 'read');
+      assert.equal(ok.body.claims.active, undefined);
+      assert.equal(issuer.requests.introspection, 1, 'the JWT was introspected');
+
+      const opaque = issuer.mintOpaque({ sub: 'opaque-user' });
+      assert.equal((await call(app.url, '/api/data', opaque)).body.claims.sub, 'opaque-user');
+
+      // Not seen before, so not in the client's introspection cache: the issuer says inactive.
+      const revoked = issuer.mintOpaque();
+      issuer.revoke(revoked);
+      const refused = await call(app.url, '/api/data', revoked);
+      assert.deepEqual(refused, { status: 401, type: JSON_TYPE, challenge: 'Bearer error="invalid_token"', body: { message: 'unauthorized' } });
+    } finally {
+      await app.stop();
+    }
+  });
+});

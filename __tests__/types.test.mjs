@@ -1,0 +1,72 @@
+// The public types against both majors of each framework: the fixtures in __tests__/types/
+// (the guides' programs as written, claim checks, custom claims, and what must not compile)
+// go through `tsc --noEmit` once per framework major, with `express` / `fastify` mapped to the
+// npm-aliased older major where needed.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = join(root, '__tests__', 'types');
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+const targets = [
+  { name: 'Express 4 (@types/express 4)', files: ['express.mts', 'express.cts'], paths: { express: ['node_modules/@types/express4/index.d.ts'] } },
+  { name: 'Express 5 (@types/express 5)', files: ['express.mts', 'express.cts'], paths: {} },
+  { name: 'Fastify 4', files: ['fastify.mts'], paths: { fastify: ['node_modules/fastify4/fastify.d.ts'] } },
+  { name: 'Fastify 5', files: ['fastify.mts'], paths: {} },
+];
+
+let dir;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'backend-node-rs-types-'));
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function compile(project) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [tsc, '-p', project], { timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+test('the public types compile against every supported framework major', { timeout: 90_000 }, async () => {
+  const runs = targets.map(async (target, index) => {
+    const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map((file) => join(root, file))]));
+    const project = join(dir, `tsconfig.${index}.json`);
+    await writeFile(
+      project,
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'ES2022',
+          lib: ['ES2022'],
+          module: 'Node16',
+          moduleResolution: 'Node16',
+          esModuleInterop: true,
+          skipLibCheck: false,
+          // No type roots: a `/// <reference types>` inside @types/express 4 must find its own
+          // nested dependencies, not the Express 5 ones at the top of node_modules.
+          types: [],
+          typeRoots: [],
+          paths,
+        },
+        files: [join(root, 'node_modules', '@types', 'node', 'index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
+      }),
+    );
+    return { target, result: await compile(project) };
+  });
+  for (const { target, result } of await Promise.all(runs)) {
+    assert.equal(result.code, 0, `${target.name}:\n${result.output}`);
+  }
+});

@@ -1,0 +1,73 @@
+/**
+ * Express middleware that protects routes with MonoCloud access tokens.
+ *
+ * @packageDocumentation
+ */
+import type { NextFunction, Request, Response } from 'express';
+
+import type { MonoCloudBackendNodeClient } from '../client.js';
+import { authenticate, createProtector } from '../protect/flow.js';
+import { sendExpress } from '../protect/responses.js';
+import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
+import type { AccessTokenClaims, JwtClaims } from '../types.js';
+
+export * from '../index.js';
+export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
+export type {
+  ClaimCheck,
+  ClaimCheckResponse,
+  ClientCertificateResolver,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+  TokenResolver,
+} from '../protect/types.js';
+
+/** A request that passed `protect()`: `claims` holds the validated token's claims. */
+export type AuthenticatedExpressRequest<C extends JwtClaims = AccessTokenClaims> = Request & { claims: C };
+
+/**
+ * The factory `protectApi()` returns: call it per route (or once for `app.use`) with what the
+ * route requires, and it gives the middleware.
+ */
+export type ProtectMiddleware<C extends JwtClaims = AccessTokenClaims> = (
+  options?: ProtectOptions<C>,
+) => (req: Request, res: Response, next: NextFunction) => Promise<void>;
+
+/**
+ * Builds a middleware factory over a new `MonoCloudBackendNodeClient` configured from `options`
+ * (any client option, e.g. `audience`, wins over the `MONOCLOUD_BACKEND_*` environment
+ * variables). The client is created now, so a misconfiguration throws here, at start-up.
+ *
+ * The middleware reads the token from `tokenResolver` or the `Authorization: Bearer` header,
+ * validates it, sets `req.claims` and calls `next()`. Otherwise it answers the request itself
+ * (401, 403, 500 or 503 with a JSON `message`) and never calls `next`.
+ */
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  options?: ProtectApiOptions<Request>,
+): ProtectMiddleware<C>;
+/** Builds a middleware factory over the given client; `options` only says how to read requests. */
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  client: MonoCloudBackendNodeClient,
+  options?: ProtectApiRequestOptions<Request>,
+): ProtectMiddleware<C>;
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Request>,
+  options?: ProtectApiRequestOptions<Request>,
+): ProtectMiddleware<C> {
+  const protector = createProtector<Request>(clientOrOptions, options);
+  return (protectOptions) => async (req, res, next) => {
+    const { claims, refusal } = await authenticate<Request, C>(
+      protector,
+      req,
+      () => req.headers.authorization,
+      protectOptions,
+    );
+    if (refusal) {
+      sendExpress(res, refusal);
+      return;
+    }
+    (req as AuthenticatedExpressRequest<C>).claims = claims;
+    next();
+  };
+}

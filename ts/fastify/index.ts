@@ -1,0 +1,77 @@
+/**
+ * A Fastify `onRequest` hook that protects routes with MonoCloud access tokens.
+ *
+ * @packageDocumentation
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import type { MonoCloudBackendNodeClient } from '../client.js';
+import { authenticate, createProtector } from '../protect/flow.js';
+import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
+import type { AccessTokenClaims, JwtClaims } from '../types.js';
+
+export * from '../index.js';
+export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
+export type {
+  ClaimCheck,
+  ClaimCheckResponse,
+  ClientCertificateResolver,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+  TokenResolver,
+} from '../protect/types.js';
+
+/** A request that passed the hook: `claims` holds the validated token's claims. */
+export type AuthenticatedFastifyRequest<C extends JwtClaims = AccessTokenClaims> = FastifyRequest & { claims: C };
+
+/**
+ * The factory `protectApi()` returns: call it with what a route requires to get an `onRequest`
+ * hook, for `{ onRequest: protect() }` or `app.addHook('onRequest', protect())`.
+ */
+export type ProtectHook<C extends JwtClaims = AccessTokenClaims> = (
+  options?: ProtectOptions<C>,
+) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/**
+ * Builds a hook factory over a new `MonoCloudBackendNodeClient` configured from `options` (any
+ * client option, e.g. `audience`, wins over the `MONOCLOUD_BACKEND_*` environment variables).
+ * The client is created now, so a misconfiguration throws here, at start-up.
+ *
+ * The hook reads the token from `tokenResolver` or the `Authorization: Bearer` header,
+ * validates it and sets `request.claims`. Otherwise it replies itself (401, 403, 500 or 503 with
+ * a JSON `message`) and the route handler does not run.
+ */
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  options?: ProtectApiOptions<FastifyRequest>,
+): ProtectHook<C>;
+/** Builds a hook factory over the given client; `options` only says how to read requests. */
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  client: MonoCloudBackendNodeClient,
+  options?: ProtectApiRequestOptions<FastifyRequest>,
+): ProtectHook<C>;
+export function protectApi<C extends JwtClaims = AccessTokenClaims>(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<FastifyRequest>,
+  options?: ProtectApiRequestOptions<FastifyRequest>,
+): ProtectHook<C> {
+  const protector = createProtector<FastifyRequest>(clientOrOptions, options);
+  // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
+  return (protectOptions) => async (request, reply) => {
+    const { claims, refusal } = await authenticate<FastifyRequest, C>(
+      protector,
+      request,
+      () => request.headers.authorization,
+      protectOptions,
+    );
+    if (refusal) {
+      if (reply.sent) return;
+      if (refusal.challenge !== undefined) reply.header('WWW-Authenticate', refusal.challenge);
+      reply.status(refusal.status).send(refusal.body);
+      // Fastify runs the route once this hook resolves unless the response has ended, and an
+      // async onSend hook can still be writing it: wait for the reply (it is thenable) first.
+      await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
+      return;
+    }
+    (request as AuthenticatedFastifyRequest<C>).claims = claims;
+  };
+}
