@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::digest;
 use moka::Expiry;
 
 use super::error::{Error, Result};
@@ -38,12 +39,37 @@ impl<T> Clone for Entry<T> {
     }
 }
 
-struct UntilDeadline;
+/// A cached value that knows when it stops being valid.
+pub trait Deadline {
+    fn deadline(&self) -> Instant;
+}
 
-impl<T> Expiry<(), Entry<T>> for UntilDeadline {
-    fn expire_after_create(&self, _: &(), entry: &Entry<T>, now: Instant) -> Option<Duration> {
-        Some(entry.until.saturating_duration_since(now))
+impl<T: Deadline> Deadline for Arc<T> {
+    fn deadline(&self) -> Instant {
+        (**self).deadline()
     }
+}
+
+/// moka's per-entry expiry: each entry lives until its own deadline.
+pub struct AtDeadline;
+
+impl<K, V: Deadline> Expiry<K, V> for AtDeadline {
+    fn expire_after_create(&self, _: &K, value: &V, now: Instant) -> Option<Duration> {
+        Some(value.deadline().saturating_duration_since(now))
+    }
+}
+
+impl<T> Deadline for Entry<T> {
+    fn deadline(&self) -> Instant {
+        self.until
+    }
+}
+
+/// The key our caches use for a token: its SHA-256, so no raw token is ever a key.
+pub fn token_key(token: &str) -> [u8; 32] {
+    let mut key = [0; 32];
+    key.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    key
 }
 
 /// A value, and whether it is a stale one served because the issuer failed.
@@ -59,7 +85,7 @@ impl<T: Send + Sync + 'static> Fetched<T> {
         let cache = (duration_secs > 0.0).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(1)
-                .expire_after(UntilDeadline)
+                .expire_after(AtDeadline)
                 .build()
         });
         Fetched {

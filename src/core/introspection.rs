@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest;
-use moka::Expiry;
 use serde_json::{Map, Value, json};
 
 use super::bridge::{JsCall, invoke};
+use super::cache::{AtDeadline, Deadline, token_key};
 use super::error::{Error, Result, TokenErrorCode};
 use super::http::Response;
 
@@ -120,16 +119,9 @@ struct Entry {
     until: Instant,
 }
 
-struct UntilExpiresAt;
-
-impl Expiry<[u8; 32], Arc<Entry>> for UntilExpiresAt {
-    fn expire_after_create(
-        &self,
-        _: &[u8; 32],
-        entry: &Arc<Entry>,
-        now: Instant,
-    ) -> Option<Duration> {
-        Some(entry.until.saturating_duration_since(now))
+impl Deadline for Entry {
+    fn deadline(&self) -> Instant {
+        self.until
     }
 }
 
@@ -141,19 +133,13 @@ impl MemoryStore {
             entries: moka::future::Cache::builder()
                 .max_capacity(max_entries)
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
-                .expire_after(UntilExpiresAt)
+                .expire_after(AtDeadline)
                 .build(),
         }
     }
 
-    fn key(token: &str) -> [u8; 32] {
-        let mut key = [0; 32];
-        key.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-        key
-    }
-
     async fn get(&self, token: &str) -> Option<Value> {
-        let entry = self.entries.get(&Self::key(token)).await?;
+        let entry = self.entries.get(&token_key(token)).await?;
         (entry.until > Instant::now()).then(|| entry.value.clone())
     }
 
@@ -163,7 +149,7 @@ impl MemoryStore {
             value,
             until: Instant::now() + Duration::from_secs_f64(ttl),
         };
-        self.entries.insert(Self::key(token), Arc::new(entry)).await;
+        self.entries.insert(token_key(token), Arc::new(entry)).await;
         // moka applies the bound lazily; an insert follows a network round trip, so settle
         // now and keep the bound exact.
         self.entries.run_pending_tasks().await;

@@ -4,11 +4,9 @@
 //! have. The key is a SHA-256 of the token: raw tokens are never kept as keys.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use aws_lc_rs::digest;
-use moka::Expiry;
-
+use super::cache::{AtDeadline, Deadline, token_key};
 use super::jwt::Claims;
 
 pub struct VerifiedTokens {
@@ -24,23 +22,10 @@ pub struct Verified {
     until: Instant,
 }
 
-struct UntilInvalid;
-
-impl Expiry<[u8; 32], Arc<Verified>> for UntilInvalid {
-    fn expire_after_create(
-        &self,
-        _: &[u8; 32],
-        entry: &Arc<Verified>,
-        now: Instant,
-    ) -> Option<Duration> {
-        Some(entry.until.saturating_duration_since(now))
+impl Deadline for Verified {
+    fn deadline(&self) -> Instant {
+        self.until
     }
-}
-
-fn key(token: &str) -> [u8; 32] {
-    let mut key = [0; 32];
-    key.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-    key
 }
 
 impl VerifiedTokens {
@@ -48,13 +33,13 @@ impl VerifiedTokens {
         VerifiedTokens {
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
-                .expire_after(UntilInvalid)
+                .expire_after(AtDeadline)
                 .build(),
         }
     }
 
     pub fn get(&self, token: &str) -> Option<Arc<Verified>> {
-        let entry = self.entries.get(&key(token))?;
+        let entry = self.entries.get(&token_key(token))?;
         (entry.until > Instant::now()).then_some(entry)
     }
 
@@ -67,7 +52,7 @@ impl VerifiedTokens {
                 generation,
                 until,
             };
-            self.entries.insert(key(token), Arc::new(verified));
+            self.entries.insert(token_key(token), Arc::new(verified));
         }
     }
 
@@ -81,6 +66,7 @@ impl VerifiedTokens {
 mod tests {
     use super::*;
     use serde_json::Map;
+    use std::time::Duration;
 
     fn claims() -> Claims {
         Claims {
