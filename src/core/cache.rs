@@ -4,6 +4,7 @@
 //! most every few seconds so an outage neither blocks every request nor hammers the issuer.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,6 +73,9 @@ pub fn token_key(token: &str) -> [u8; 32] {
     key
 }
 
+/// A fetch in progress.
+pub type Fetch<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
 /// A value, and whether it is a stale one served because the issuer failed.
 pub struct Got<T> {
     pub value: Arc<T>,
@@ -99,10 +103,28 @@ impl<T: Send + Sync + 'static> Fetched<T> {
     /// The cached value, or the result of `fetch` (shared with concurrent callers). With
     /// `refresh`, fetches regardless; the cached value is replaced only when that succeeds.
     /// When a fetch fails and the last good value is recent enough, that value is served.
-    pub async fn get<F>(&self, refresh: bool, fetch: F) -> Result<Got<T>>
-    where
-        F: Future<Output = Result<T>>,
-    {
+    ///
+    /// `fetch` is only called when a fetch happens, and its future is boxed: the fetch (an HTTP
+    /// exchange) is rare, and inlining its state would make every caller's future tens of
+    /// kilobytes, copied on every request.
+    pub async fn get<'a>(
+        &'a self,
+        refresh: bool,
+        fetch: impl FnOnce() -> Fetch<'a, T>,
+    ) -> Result<Got<T>> {
+        if !refresh
+            && let Some(cache) = &self.cache
+            && let Some(entry) = cache.get(&()).await
+        {
+            return Ok(Got {
+                value: entry.value,
+                stale_for: None,
+            });
+        }
+        Box::pin(self.get_slow(refresh, fetch())).await
+    }
+
+    async fn get_slow(&self, refresh: bool, fetch: Fetch<'_, T>) -> Result<Got<T>> {
         let Some(cache) = &self.cache else {
             return fetch.await.map(|v| Got {
                 value: Arc::new(v),
@@ -178,33 +200,52 @@ mod tests {
     #[tokio::test]
     async fn single_value_with_stale_if_error() {
         let fetched: Fetched<u32> = Fetched::new(0.05, 60.0);
-        let got = fetched.get(false, async { Ok(1) }).await.unwrap();
+        let got = fetched
+            .get(false, || Box::pin(async { Ok(1) }))
+            .await
+            .unwrap();
         assert_eq!((*got.value, got.stale_for.is_some()), (1, false));
-        let cached = fetched.get(false, async { Ok(2) }).await.unwrap();
+        let cached = fetched
+            .get(false, || Box::pin(async { Ok(2) }))
+            .await
+            .unwrap();
         assert_eq!(*cached.value, 1, "served from the cache");
         tokio::time::sleep(Duration::from_millis(80)).await;
         let stale = fetched
-            .get(false, async { Err(Error::http("down", None)) })
+            .get(false, || Box::pin(async { Err(Error::http("down", None)) }))
             .await
             .unwrap();
         assert_eq!((*stale.value, stale.stale_for.is_some()), (1, true));
-        let refreshed = fetched.get(true, async { Ok(3) }).await.unwrap();
+        let refreshed = fetched
+            .get(true, || Box::pin(async { Ok(3) }))
+            .await
+            .unwrap();
         assert_eq!(*refreshed.value, 3);
         let failed_refresh = fetched
-            .get(true, async { Err(Error::http("down", None)) })
+            .get(true, || Box::pin(async { Err(Error::http("down", None)) }))
             .await;
         assert!(failed_refresh.is_err());
-        assert_eq!(*fetched.get(false, async { Ok(4) }).await.unwrap().value, 3);
+        assert_eq!(
+            *fetched
+                .get(false, || Box::pin(async { Ok(4) }))
+                .await
+                .unwrap()
+                .value,
+            3
+        );
     }
 
     #[tokio::test]
     async fn no_stale_value_beyond_the_window() {
         let fetched: Fetched<u32> = Fetched::new(0.02, 0.0);
-        fetched.get(false, async { Ok(1) }).await.unwrap();
+        fetched
+            .get(false, || Box::pin(async { Ok(1) }))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(
             fetched
-                .get(false, async { Err(Error::http("down", None)) })
+                .get(false, || Box::pin(async { Err(Error::http("down", None)) }))
                 .await
                 .is_err()
         );
@@ -213,7 +254,21 @@ mod tests {
     #[tokio::test]
     async fn without_caching_every_call_fetches() {
         let fetched: Fetched<u32> = Fetched::new(0.0, 300.0);
-        assert_eq!(*fetched.get(false, async { Ok(1) }).await.unwrap().value, 1);
-        assert_eq!(*fetched.get(false, async { Ok(2) }).await.unwrap().value, 2);
+        assert_eq!(
+            *fetched
+                .get(false, || Box::pin(async { Ok(1) }))
+                .await
+                .unwrap()
+                .value,
+            1
+        );
+        assert_eq!(
+            *fetched
+                .get(false, || Box::pin(async { Ok(2) }))
+                .await
+                .unwrap()
+                .value,
+            2
+        );
     }
 }
