@@ -18,7 +18,43 @@ pub struct Expectations<'a> {
     pub require_exp: bool,
 }
 
-pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Result<()> {
+/// A token's `exp` and `nbf`, read and type-checked once; judged against the clock on each use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lifetime {
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+}
+
+impl Lifetime {
+    fn check_exp(&self, current: f64, tolerance: f64) -> Result<()> {
+        match self.exp {
+            Some(exp) if exp <= current - tolerance || exp.is_nan() => Err(Error::token(
+                "Unexpected \"exp\" (expiration time) claim value, timestamp is <= now()",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_nbf(&self, current: f64, tolerance: f64) -> Result<()> {
+        match self.nbf {
+            Some(nbf) if nbf > current + tolerance => Err(Error::token(
+                "Unexpected \"nbf\" (not before) claim value, timestamp is > now()",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the token is current at `now` (seconds), with the client's skew and tolerance.
+    pub fn check(&self, now: f64, clock_skew: f64, clock_tolerance: f64) -> Result<()> {
+        let current = now + clock_skew;
+        self.check_exp(current, clock_tolerance)?;
+        self.check_nbf(current, clock_tolerance)
+    }
+}
+
+/// Issuer, subject, audience and lifetime, in upstream's order. The lifetime is returned so
+/// that a cached token can be judged against the clock again without reading its claims.
+pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Result<Lifetime> {
     if claims.get("iss").and_then(Value::as_str) != Some(expect.issuer) {
         return Err(Error::token("Invalid Issuer"));
     }
@@ -37,43 +73,70 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
         return Err(Error::token("Invalid audience claim"));
     }
     let current = expect.now + expect.clock_skew;
-    match claims.get("exp") {
+    let exp = match claims.get("exp") {
         None if expect.require_exp => {
             return Err(Error::token(
                 "Missing required \"exp\" (expiration time) claim",
             ));
         }
-        None => {}
-        Some(Value::Number(exp))
-            if exp.as_f64().unwrap_or(f64::NAN) <= current - expect.clock_tolerance =>
-        {
-            return Err(Error::token(
-                "Unexpected \"exp\" (expiration time) claim value, timestamp is <= now()",
-            ));
-        }
-        Some(Value::Number(_)) => {}
+        None => None,
+        Some(Value::Number(exp)) => exp.as_f64(),
         Some(_) => {
             return Err(Error::token(
                 "Unexpected \"exp\" (expiration time) claim type",
             ));
         }
-    }
-    match claims.get("nbf") {
-        None => {}
-        Some(Value::Number(nbf))
-            if nbf.as_f64().unwrap_or(f64::NAN) > current + expect.clock_tolerance =>
-        {
-            return Err(Error::token(
-                "Unexpected \"nbf\" (not before) claim value, timestamp is > now()",
-            ));
-        }
-        Some(Value::Number(_)) => {}
+    };
+    let mut lifetime = Lifetime { exp, nbf: None };
+    lifetime.check_exp(current, expect.clock_tolerance)?;
+    lifetime.nbf = match claims.get("nbf") {
+        None => None,
+        Some(Value::Number(nbf)) => nbf.as_f64(),
         Some(_) => return Err(Error::token("Unexpected \"nbf\" (not before) claim type")),
-    }
+    };
+    lifetime.check_nbf(current, expect.clock_tolerance)?;
     if expect.require_exp && claims.get("iat").is_some_and(|iat| !iat.is_number()) {
         return Err(Error::token("Unexpected \"iat\" (issued at) claim type"));
     }
-    Ok(())
+    Ok(lifetime)
+}
+
+/// The scopes a token grants, split once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Granted {
+    Scopes(Vec<String>),
+    /// `scope` is present but not a string: no scope can be checked.
+    Unreadable,
+}
+
+impl Granted {
+    pub fn of(claims: &Map<String, Value>) -> Granted {
+        match claims.get("scope") {
+            None | Some(Value::Null) => Granted::Scopes(Vec::new()),
+            Some(Value::String(scope)) => {
+                Granted::Scopes(split_js_whitespace(scope).map(str::to_owned).collect())
+            }
+            Some(_) => Granted::Unreadable,
+        }
+    }
+
+    /// Every requested scope must be granted.
+    pub fn require(&self, required: &[String]) -> Result<()> {
+        if required.is_empty() {
+            return Ok(());
+        }
+        let Granted::Scopes(granted) = self else {
+            return Err(Error::token("Unexpected \"scope\" claim type"));
+        };
+        if required.iter().all(|want| granted.contains(want)) {
+            Ok(())
+        } else {
+            Err(Error::token_with(
+                "Token is missing required scopes",
+                TokenErrorCode::InsufficientScope,
+            ))
+        }
+    }
 }
 
 /// Every requested scope must be in the token's space-separated `scope`.
@@ -81,22 +144,7 @@ pub fn check_scopes(claims: &Map<String, Value>, required: &[String]) -> Result<
     if required.is_empty() {
         return Ok(());
     }
-    let granted = match claims.get("scope") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(scope)) => scope,
-        Some(_) => return Err(Error::token("Unexpected \"scope\" claim type")),
-    };
-    let all_granted = required
-        .iter()
-        .all(|want| split_js_whitespace(granted).any(|have| have == want));
-    if all_granted {
-        Ok(())
-    } else {
-        Err(Error::token_with(
-            "Token is missing required scopes",
-            TokenErrorCode::InsufficientScope,
-        ))
-    }
+    Granted::of(claims).require(required)
 }
 
 pub fn check_groups(

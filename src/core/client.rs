@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::binding;
 use super::bridge::{Bridge, JsCall, invoke, no_arguments};
 use super::cache::Fetched;
-use super::claims::{self, Expectations};
+use super::claims::{self, Expectations, Granted, Lifetime};
 use super::client_auth::{self, form_body};
 use super::config::{BindingMode, Config};
 use super::error::{Error, Result, TokenErrorCode};
@@ -22,7 +22,7 @@ use super::introspection::{self, INACTIVE_CACHED, MemoryStore, Store};
 use super::jwks::{KeySet, Selection};
 use super::jwt::{self, Claims};
 use super::text::js_trim;
-use super::verified::VerifiedTokens;
+use super::verified::{Verified, VerifiedTokens};
 
 /// Tokens naming a key we do not have trigger a key-set refetch at most this often, so a
 /// flood of made-up `kid`s cannot hammer the issuer.
@@ -149,16 +149,41 @@ impl Client {
             return None;
         }
         self.events.emit(Event::CacheHit { cache: "token" });
-        let checked = self.check_claims(
-            &entry.map,
-            requirements,
-            self.config.certificate_binding,
-            true,
-        );
+        let checked = self.check_verified(&entry, requirements);
         if let Err(error) = &checked {
             self.events.rejected(error);
         }
         Some(checked.map(|()| entry.json.clone()))
+    }
+
+    /// What can change between two uses of a verified token: the clock, and what the call
+    /// asks for. Issuer, audience and subject were checked when it was verified.
+    fn check_verified(&self, entry: &Verified, requirements: &Requirements) -> Result<()> {
+        entry.lifetime.check(
+            now_seconds(),
+            self.clock_skew.load(),
+            self.clock_tolerance.load(),
+        )?;
+        if let Some(scopes) = &requirements.scopes {
+            entry.scopes.require(scopes)?;
+        }
+        if let Some(groups) = &requirements.groups {
+            claims::check_groups(
+                &entry.map,
+                groups,
+                &self.config.groups_claim,
+                self.config.groups_match_all,
+            )?;
+        }
+        let binding = self.config.certificate_binding;
+        if entry.has_cnf || binding == Some(BindingMode::Required) {
+            binding::check(
+                &entry.map,
+                binding,
+                requirements.client_certificate.as_deref(),
+            )?;
+        }
+        Ok(())
     }
 
     /// `MonoCloudBackendNodeClient.validateAccessToken`: JWTs locally, anything else (or every
@@ -383,11 +408,11 @@ impl Client {
                     }
                 }
                 let claims = jws.verify(&keys)?;
-                self.check_standard(&claims.map, true)?;
+                let lifetime = self.check_standard(&claims.map, true)?;
                 if self.verified.is_some() {
                     self.events.emit(Event::CacheMiss { cache: "token" });
                 }
-                self.remember_verified(token, &claims, &keys);
+                self.remember_verified(token, &claims, lifetime, &keys);
                 claims
             }
         };
@@ -397,11 +422,8 @@ impl Client {
 
     /// Keeps verified claims until the token expires or the key set that verified it would
     /// have been refetched, whichever comes first.
-    fn remember_verified(&self, token: &str, claims: &Claims, keys: &KeySet) {
-        let (Some(verified), Some(exp)) = (
-            &self.verified,
-            claims.map.get("exp").and_then(Value::as_f64),
-        ) else {
+    fn remember_verified(&self, token: &str, claims: &Claims, lifetime: Lifetime, keys: &KeySet) {
+        let (Some(verified), Some(exp)) = (&self.verified, lifetime.exp) else {
             return;
         };
         let remaining = exp + self.clock_tolerance.load() - now_seconds();
@@ -412,13 +434,19 @@ impl Client {
         let keys_end = keys.fetched_at + Duration::from_secs_f64(self.config.jwks_cache_duration);
         verified.insert(
             token,
-            claims.clone(),
-            keys.generation,
-            token_end.min(keys_end),
+            Verified {
+                json: claims.json.as_str().into(),
+                scopes: Granted::of(&claims.map),
+                has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
+                map: claims.map.clone(),
+                lifetime,
+                generation: keys.generation,
+                until: token_end.min(keys_end),
+            },
         );
     }
 
-    fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<()> {
+    fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<Lifetime> {
         claims::check_standard(
             claims,
             &Expectations {

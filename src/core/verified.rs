@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{AtDeadline, Deadline, token_key};
-use super::jwt::Claims;
+use super::claims::{Granted, Lifetime};
 
 pub struct VerifiedTokens {
     entries: moka::sync::Cache<[u8; 32], Arc<Verified>>,
@@ -17,9 +17,14 @@ pub struct Verified {
     /// Shared with every hit: what JavaScript receives.
     pub json: Arc<str>,
     pub map: serde_json::Map<String, serde_json::Value>,
+    pub lifetime: Lifetime,
+    pub scopes: Granted,
+    /// Whether the token carries a `cnf` claim (so binding may apply).
+    pub has_cnf: bool,
     /// The generation of the key set that verified the token.
     pub generation: u64,
-    until: Instant,
+    /// When the entry stops being served.
+    pub until: Instant,
 }
 
 impl Deadline for Verified {
@@ -38,20 +43,14 @@ impl VerifiedTokens {
         }
     }
 
+    /// The entry for `token`; moka does not return expired entries.
     pub fn get(&self, token: &str) -> Option<Arc<Verified>> {
-        let entry = self.entries.get(&token_key(token))?;
-        (entry.until > Instant::now()).then_some(entry)
+        self.entries.get(&token_key(token))
     }
 
-    /// Keeps `claims` until `until` (nothing is kept for a moment already past).
-    pub fn insert(&self, token: &str, claims: Claims, generation: u64, until: Instant) {
-        if until > Instant::now() {
-            let verified = Verified {
-                json: claims.json.into(),
-                map: claims.map,
-                generation,
-                until,
-            };
+    /// Keeps `verified` until its `until` (nothing is kept for a moment already past).
+    pub fn insert(&self, token: &str, verified: Verified) {
+        if verified.until > Instant::now() {
             self.entries.insert(token_key(token), Arc::new(verified));
         }
     }
@@ -68,10 +67,18 @@ mod tests {
     use serde_json::Map;
     use std::time::Duration;
 
-    fn claims() -> Claims {
-        Claims {
+    fn verified(until: Instant) -> Verified {
+        Verified {
             json: "{}".into(),
             map: Map::new(),
+            lifetime: Lifetime {
+                exp: None,
+                nbf: None,
+            },
+            scopes: Granted::Scopes(vec![]),
+            has_cnf: false,
+            generation: 1,
+            until,
         }
     }
 
@@ -79,14 +86,23 @@ mod tests {
     fn entries_expire_and_stay_bounded() {
         let cache = VerifiedTokens::new(100);
         let later = Instant::now() + Duration::from_secs(60);
-        cache.insert("a", claims(), 1, later);
-        cache.insert("gone", claims(), 1, Instant::now() - Duration::from_secs(1));
+        cache.insert("a", verified(later));
+        cache.insert("gone", verified(Instant::now() - Duration::from_secs(1)));
         assert!(cache.get("a").is_some());
         assert!(cache.get("gone").is_none());
         assert!(cache.get("b").is_none());
         for i in 0..10_000 {
-            cache.insert(&format!("t{i}"), claims(), 1, later);
+            cache.insert(&format!("t{i}"), verified(later));
         }
         assert!(cache.entry_count() <= 100, "{}", cache.entry_count());
+    }
+
+    #[test]
+    fn an_entry_is_not_served_past_its_time() {
+        let cache = VerifiedTokens::new(10);
+        cache.insert("soon", verified(Instant::now() + Duration::from_millis(30)));
+        assert!(cache.get("soon").is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get("soon").is_none());
     }
 }

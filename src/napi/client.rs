@@ -44,6 +44,29 @@ impl CallOptions {
     }
 }
 
+/// Cached claims handed to JavaScript straight from the shared text, without an owned copy.
+pub struct ClaimsText(Arc<str>);
+
+impl ToNapiValue for ClaimsText {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        value: Self,
+    ) -> Result<napi::sys::napi_value> {
+        // SAFETY: forwards to the `&str` conversion with the same env.
+        unsafe { <&str>::to_napi_value(env, &value.0) }
+    }
+}
+
+impl TypeName for ClaimsText {
+    fn type_name() -> &'static str {
+        "string"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
 fn json_text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("JSON values serialise")
 }
@@ -87,14 +110,14 @@ impl NativeClient {
         scopes: Option<Vec<String>>,
         groups: Option<Vec<String>>,
         client_certificate: Option<String>,
-    ) -> Result<Either3<String, Failure, PromiseRaw<'env, Outcome>>> {
+    ) -> Result<Either3<ClaimsText, Failure, PromiseRaw<'env, Outcome>>> {
         let requirements = Requirements {
             scopes,
             groups,
             client_certificate,
         };
         match self.core.validate_cached(token.as_deref(), &requirements) {
-            Some(Ok(json)) => return Ok(Either3::A(json.to_string())),
+            Some(Ok(json)) => return Ok(Either3::A(ClaimsText(json))),
             Some(Err(error)) => return Ok(Either3::B(Failure::from(error))),
             None => {}
         }
