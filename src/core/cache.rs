@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest;
 use moka::Expiry;
 
+use super::clock::{after, seconds};
 use super::error::{Error, Result};
 
 /// While serving a stale value, how long before the issuer is tried again.
@@ -93,8 +94,8 @@ impl<T: Send + Sync + 'static> Fetched<T> {
                 .build()
         });
         Fetched {
-            ttl: Duration::from_secs_f64(duration_secs.max(0.0)),
-            stale_if_error: Duration::from_secs_f64(stale_if_error_secs.max(0.0)),
+            ttl: seconds(duration_secs),
+            stale_if_error: seconds(stale_if_error_secs),
             cache,
             last_good: Mutex::new(None),
         }
@@ -168,7 +169,7 @@ impl<T: Send + Sync + 'static> Fetched<T> {
         *self.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some((value.clone(), now));
         Entry {
             value,
-            until: now + self.ttl,
+            until: after(now, self.ttl),
         }
     }
 
@@ -177,11 +178,11 @@ impl<T: Send + Sync + 'static> Fetched<T> {
     fn stale_entry(&self) -> Option<Entry<T>> {
         let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner());
         let (value, fetched_at) = last.as_ref()?;
-        let window_end = *fetched_at + self.ttl + self.stale_if_error;
+        let window_end = after(*fetched_at, self.ttl.saturating_add(self.stale_if_error));
         let now = Instant::now();
         (window_end > now).then(|| Entry {
             value: value.clone(),
-            until: (now + STALE_RETRY_INTERVAL).min(window_end),
+            until: after(now, STALE_RETRY_INTERVAL).min(window_end),
         })
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -14,6 +14,7 @@ use super::bridge::{Bridge, JsCall, invoke, no_arguments};
 use super::cache::Fetched;
 use super::claims::{self, Expectations, Granted, Lifetime};
 use super::client_auth::{self, form_body};
+use super::clock::{after, now_seconds, seconds};
 use super::config::{BindingMode, Config};
 use super::error::{Error, Result, TokenErrorCode};
 use super::events::{Event, Events};
@@ -430,8 +431,8 @@ impl Client {
         if remaining <= 0.0 || self.config.jwks_cache_duration <= 0.0 {
             return;
         }
-        let token_end = Instant::now() + Duration::from_secs_f64(remaining.min(86_400.0 * 365.0));
-        let keys_end = keys.fetched_at + Duration::from_secs_f64(self.config.jwks_cache_duration);
+        let token_end = after(Instant::now(), seconds(remaining));
+        let keys_end = after(keys.fetched_at, seconds(self.config.jwks_cache_duration));
         verified.insert(
             token,
             Verified {
@@ -623,13 +624,6 @@ fn non_blank(token: Option<&str>) -> Result<&str> {
         .ok_or_else(|| Error::validation("Access token must be a valid non-empty string"))
 }
 
-/// Whole seconds since the epoch, as upstream's `floor(Date.now() / 1000)`.
-pub fn now_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs() as f64)
-}
-
 /// Clock settings change at runtime (`setClockSkew`) while validations read them.
 struct AtomicF64(AtomicU64);
 
@@ -649,6 +643,45 @@ impl AtomicF64 {
 mod tests {
     use super::*;
     use crate::core::config::{Input, Profile, resolve};
+
+    /// Any number >= 0 is a valid duration; extreme ones must not panic anywhere.
+    #[tokio::test]
+    async fn extreme_durations_do_not_panic() {
+        let huge = Input::Number(1e300);
+        let options = Input::Object(vec![
+            (
+                "tenantDomain".into(),
+                Input::Str("http://127.0.0.1:9".into()),
+            ),
+            (
+                "audience".into(),
+                Input::Str("https://a.example.com".into()),
+            ),
+            ("jwksCacheDuration".into(), huge.clone()),
+            ("metadataCacheDuration".into(), huge.clone()),
+            ("introspectionCacheDuration".into(), huge.clone()),
+            ("staleIfErrorDuration".into(), huge.clone()),
+            ("responseTimeout".into(), huge.clone()),
+            ("clockTolerance".into(), huge),
+            ("clientId".into(), Input::Str("c".into())),
+        ]);
+        let config = resolve(&options, &Default::default(), Profile::NodeClient).unwrap();
+        let client = Client::new(config, Bridge::default()).unwrap();
+        let requirements = Requirements::default();
+        // Nothing listens on port 9: both paths fail cleanly.
+        assert!(
+            client
+                .validate_access_token(Some("a.b.c"), &requirements)
+                .await
+                .is_err()
+        );
+        assert!(
+            client
+                .validate_access_token(Some("opaque"), &requirements)
+                .await
+                .is_err()
+        );
+    }
 
     /// Every request moves this future onto the heap; the cold paths (HTTP, introspection)
     /// are boxed so that it stays small. It was 35 KB before they were.

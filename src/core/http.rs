@@ -1,8 +1,6 @@
 //! Talking to the authorization server: reqwest (or the user's `fetcher`), no redirects, a
 //! timeout over the whole exchange and a cap on what an answer may weigh.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value, json};
 
 use super::bridge::{JsCall, invoke};
@@ -283,7 +281,7 @@ fn builder(timeout_ms: Option<f64>) -> reqwest::ClientBuilder {
         ))
         .tls_certs_merge(extra_roots());
     match timeout_ms {
-        Some(ms) => builder.timeout(Duration::from_secs_f64(ms / 1000.0)),
+        Some(ms) => builder.timeout(super::clock::seconds(ms / 1000.0)),
         None => builder,
     }
 }

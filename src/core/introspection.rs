@@ -1,12 +1,13 @@
 //! RFC 7662 token introspection: the request, the answer, and the cache of answers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
 use super::bridge::{JsCall, invoke};
 use super::cache::{AtDeadline, Deadline, token_key};
+use super::clock::{after, now_seconds, seconds};
 use super::error::{Error, Result, TokenErrorCode};
 use super::http::Response;
 
@@ -144,10 +145,9 @@ impl MemoryStore {
     }
 
     async fn set(&self, token: &str, value: Value, expires_at: f64) {
-        let ttl = (expires_at - super::client::now_seconds()).max(0.0);
         let entry = Entry {
             value,
-            until: Instant::now() + Duration::from_secs_f64(ttl),
+            until: after(Instant::now(), seconds(expires_at - now_seconds())),
         };
         self.entries.insert(token_key(token), Arc::new(entry)).await;
         // moka applies the bound lazily; an insert follows a network round trip, so settle
@@ -181,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn the_memory_store_stays_bounded() {
         let store = MemoryStore::new(1_000);
-        let expires = super::super::client::now_seconds() + 300.0;
+        let expires = now_seconds() + 300.0;
         for i in 0..100_000 {
             store
                 .set(&format!("token-{i}"), json!({ "i": i }), expires)
@@ -194,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn memory_entries_expire_at_their_time() {
         let store = MemoryStore::new(10);
-        let now = super::super::client::now_seconds();
+        let now = now_seconds();
         store.set("live", json!({ "a": 1 }), now + 60.0).await;
         store.set("dead", json!({ "a": 2 }), now - 1.0).await;
         assert_eq!(store.get("live").await, Some(json!({ "a": 1 })));

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod claims;
 pub mod client;
 pub mod client_auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
