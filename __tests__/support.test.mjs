@@ -1,13 +1,15 @@
 // Checks the two token issuers the integration tests rely on, using jose as an
 // independent verifier, so a failure there points at the guard and not at its fixtures.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import {
   createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify,
 } from 'jose';
 
-import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
+import { certificateThumbprint, createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { startOidcProvider } from './support/oidc-provider.mjs';
 
@@ -119,7 +121,24 @@ describe('test issuer', () => {
       jwks_uri: `${issuer.url}/jwks`,
       introspection_endpoint: `${issuer.url}/introspect`,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint: `${issuer.url}/revoke`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     });
+  });
+
+  it('hands out client options and environment variables that point at it', () => {
+    assert.deepEqual(issuer.clientOptions, {
+      tenantDomain: issuer.url, audience: AUDIENCE, clientId: 'test-client', clientSecret: 'test-secret',
+    });
+    assert.deepEqual(issuer.env, {
+      MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url,
+      MONOCLOUD_BACKEND_AUDIENCE: AUDIENCE,
+      MONOCLOUD_BACKEND_CLIENT_ID: 'test-client',
+      MONOCLOUD_BACKEND_CLIENT_SECRET: 'test-secret',
+    });
+    // Copies: a caller changing them cannot change the issuer.
+    issuer.clientOptions.audience = 'x';
+    assert.equal(issuer.clientOptions.audience, AUDIENCE);
   });
 
   it('publishes public keys only', async () => {
@@ -177,9 +196,9 @@ describe('test issuer', () => {
     await getJson(`${issuer.url}/jwks`);
     await getJson(`${issuer.url}/.well-known/openid-configuration`);
     await getJson(`${issuer.url}/jwks`);
-    assert.deepEqual(issuer.requests, { discovery: 1, jwks: 2, introspection: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 1, jwks: 2, introspection: 0, revocation: 0 });
     issuer.resetCounters();
-    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
   });
 
   it('answers 404 elsewhere', async () => {
@@ -293,5 +312,82 @@ describe('test issuer introspection', () => {
     for (const attempt of attempts) {
       assert.deepEqual(await introspect(token, attempt), { status: 401, body: { error: 'invalid_client' } }, attempt.auth);
     }
+  });
+});
+
+describe('test issuer certificate-bound tokens', () => {
+  const der = randomBytes(400);
+  const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+  const expected = createHash('sha256').update(der).digest('base64url');
+  let issuer;
+  let client;
+
+  before(async () => {
+    issuer = await createTestIssuer({ algs: ['ES256'] });
+    client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+  });
+  after(() => issuer?.close());
+
+  it('computes the x5t#S256 thumbprint from PEM, base64 DER and bytes alike', () => {
+    assert.equal(certificateThumbprint(pem), expected);
+    assert.equal(certificateThumbprint(der.toString('base64')), expected);
+    assert.equal(certificateThumbprint(der), expected);
+    assert.equal(certificateThumbprint(`text before\n${pem}text after`), expected);
+    assert.throws(() => certificateThumbprint(''), TypeError);
+    assert.throws(() => certificateThumbprint('not base64!'), TypeError);
+  });
+
+  it('binds JWTs and opaque tokens with boundTo; an explicit cnf wins', async () => {
+    const jwt = await issuer.mint({ boundTo: pem });
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+    assert.deepEqual(payload.cnf, { 'x5t#S256': expected });
+    const explicit = await issuer.mint({ boundTo: pem, claims: { cnf: { jkt: 'k' } } });
+    assert.deepEqual(JSON.parse(Buffer.from(explicit.split('.')[1], 'base64url').toString()).cnf, { jkt: 'k' });
+
+    // The SDK agrees: the bound token passes with its certificate and fails without it.
+    assert.equal((await client.validateAccessToken(jwt, { clientCertificate: pem })).sub, 'test-user');
+    await assert.rejects(client.validateAccessToken(jwt), (e) => e instanceof MonoCloudTokenError && e.code === 'invalid_token');
+    const other = randomBytes(400).toString('base64');
+    await assert.rejects(client.validateAccessToken(jwt, { clientCertificate: other }), MonoCloudTokenError);
+
+    const opaque = issuer.mintOpaque({ scope: 'read:things' }, { boundTo: der });
+    const claims = await client.validateAccessToken(opaque, { clientCertificate: pem });
+    assert.deepEqual(claims.cnf, { 'x5t#S256': expected });
+    await assert.rejects(client.validateAccessToken(opaque, { clientCertificate: other }), MonoCloudTokenError);
+  });
+});
+
+describe('test issuer revocation endpoint', () => {
+  let issuer;
+
+  before(async () => {
+    issuer = await createTestIssuer({ algs: ['RS256'] });
+  });
+  after(() => issuer?.close());
+
+  async function post(path, params, authorization = basic('test-client', 'test-secret')) {
+    const headers = authorization ? { authorization } : {};
+    const response = await fetch(`${issuer.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(params) });
+    return { status: response.status, text: await response.text() };
+  }
+
+  it('revokes JWTs and opaque tokens for authenticated clients (RFC 7009)', async () => {
+    issuer.resetCounters();
+    for (const token of [await issuer.mint(), issuer.mintOpaque()]) {
+      assert.equal(JSON.parse((await post('/introspect', { token })).text).active, true);
+      assert.deepEqual(await post('/revoke', { token, token_type_hint: 'access_token' }), { status: 200, text: '' });
+      assert.deepEqual(JSON.parse((await post('/introspect', { token })).text), { active: false });
+    }
+    // Unknown tokens are "revoked" too, without telling the caller anything.
+    assert.deepEqual(await post('/revoke', { token: 'never-issued' }), { status: 200, text: '' });
+    assert.equal(issuer.requests.revocation, 3);
+  });
+
+  it('refuses unauthenticated clients and requests without a token', async () => {
+    const token = issuer.mintOpaque();
+    assert.equal((await post('/revoke', { token }, null)).status, 401);
+    assert.equal((await post('/revoke', { token }, basic('test-client', 'wrong'))).status, 401);
+    assert.equal((await post('/revoke', {})).status, 400);
+    assert.equal(JSON.parse((await post('/introspect', { token })).text).active, true);
   });
 });

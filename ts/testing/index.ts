@@ -1,14 +1,15 @@
 /**
  * A small, self-contained OAuth 2.0 authorization server for tests: it publishes
- * discovery metadata and a JWKS, mints signed JWT access tokens and opaque tokens,
- * and answers RFC 7662 introspection. Loopback only by default; not for production.
+ * discovery metadata and a JWKS, mints signed JWT access tokens and opaque tokens
+ * (certificate-bound ones too), and answers RFC 7662 introspection and RFC 7009
+ * revocation. Loopback only by default; not for production.
  *
  * @packageDocumentation
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import {
   generateSigningKey,
@@ -58,6 +59,31 @@ export interface MintOptions {
   header?: Record<string, unknown>;
   /** Default claims to leave out, e.g. `['exp']`. Claims given in `claims` are kept. */
   omit?: string[];
+  /**
+   * Binds the token to this client certificate (PEM, or base64 DER, or DER bytes) by adding
+   * `cnf: { 'x5t#S256': certificateThumbprint(boundTo) }` (RFC 8705). A `cnf` in `claims` wins.
+   */
+  boundTo?: string | Uint8Array;
+}
+
+/** Options for {@link TestIssuer.mintOpaque}. */
+export interface MintOpaqueOptions {
+  /** Lifetime in seconds for the default `exp`. Default 300. */
+  expiresIn?: number;
+  /** As {@link MintOptions.boundTo}. */
+  boundTo?: string | Uint8Array;
+}
+
+/**
+ * What `new MonoCloudBackendNodeClient(...)` or `protectApi(...)` needs to trust a test issuer:
+ * its URL as `tenantDomain`, its audience, and the first configured introspection client.
+ */
+export interface TestIssuerClientOptions {
+  tenantDomain: string;
+  audience: string;
+  /** Absent when the issuer was created with `clients: []`. */
+  clientId?: string;
+  clientSecret?: string;
 }
 
 /** A running test issuer; see {@link createTestIssuer}. */
@@ -66,14 +92,24 @@ export interface TestIssuer {
   readonly url: string;
   /** The default `aud` of minted tokens. */
   readonly audience: string;
+  /**
+   * Client options pointing at this issuer: spread them into `protectApi({ ...issuer.clientOptions })`
+   * or `new MonoCloudBackendNodeClient(...)`. The client id and secret enable introspection.
+   */
+  readonly clientOptions: TestIssuerClientOptions;
+  /** The same as `MONOCLOUD_BACKEND_*` environment variables, for a child process or `process.env`. */
+  readonly env: Record<string, string>;
   /** A signed JWT access token. */
   mint(options?: MintOptions): Promise<string>;
   /**
    * A random opaque token that introspection reports active (until it expires or is
    * revoked) with the default claims of {@link TestIssuer.mint} merged under `claims`.
    */
-  mintOpaque(claims?: Record<string, unknown>, options?: { expiresIn?: number }): string;
-  /** Makes introspection answer `{"active":false}` for this token from now on. */
+  mintOpaque(claims?: Record<string, unknown>, options?: MintOpaqueOptions): string;
+  /**
+   * Makes introspection answer `{"active":false}` for this token (JWT or opaque) from now on,
+   * as a client's call to the RFC 7009 revocation endpoint `POST /revoke` does.
+   */
   revoke(token: string): void;
   /**
    * Signs exactly the given header and payload, adding nothing. A string payload is
@@ -89,7 +125,7 @@ export interface TestIssuer {
   /** The public JWKS currently served, newest keys first. */
   readonly jwks: { keys: Array<Record<string, unknown>> };
   /** How many requests each endpoint has served since start or {@link TestIssuer.resetCounters}. */
-  requests: { discovery: number; jwks: number; introspection: number };
+  requests: { discovery: number; jwks: number; introspection: number; revocation: number };
   /** Sets all request counters to zero. */
   resetCounters(): void;
   /** Stops the server, dropping open connections. */
@@ -167,6 +203,27 @@ function presentedCredentials(req: IncomingMessage, form: URLSearchParams): Clie
   return postedId === null ? undefined : { clientId: postedId, clientSecret: postedSecret };
 }
 
+/**
+ * The RFC 8705 `x5t#S256` thumbprint of a certificate: base64url (no padding) of the SHA-256 of
+ * its DER bytes. A string is read the way the SDK reads a presented certificate: the body of the
+ * first PEM `CERTIFICATE` block if there is one, else the whole string, as base64 with any
+ * whitespace ignored. The certificate is not parsed, so any bytes will do in tests.
+ */
+export function certificateThumbprint(certificate: string | Uint8Array): string {
+  let der: Uint8Array;
+  if (typeof certificate === 'string') {
+    const pem = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(certificate);
+    const base64 = (pem?.[1] ?? certificate).replace(/\s+/g, '');
+    if (base64 === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
+      throw new TypeError('certificate must be PEM or base64 DER');
+    }
+    der = Buffer.from(base64, 'base64');
+  } else {
+    der = certificate;
+  }
+  return createHash('sha256').update(der).digest('base64url');
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -184,6 +241,7 @@ function isCurrent(claims: Record<string, unknown>): boolean {
  * - `GET /.well-known/openid-configuration`
  * - `GET /jwks`
  * - `POST /introspect` (RFC 7662, `client_secret_basic` or `client_secret_post`)
+ * - `POST /revoke` (RFC 7009, the same client authentication)
  *
  * Always {@link TestIssuer.close} it when done.
  */
@@ -230,13 +288,19 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     };
   }
 
+  /** The `cnf` claim for `boundTo`, merged under explicit claims so a given `cnf` wins. */
+  function binding(boundTo: string | Uint8Array | undefined): Record<string, unknown> {
+    return boundTo === undefined ? {} : { cnf: { 'x5t#S256': certificateThumbprint(boundTo) } };
+  }
+
   function introspect(token: string): Record<string, unknown> | undefined {
     if (revoked.has(token)) return undefined;
     const claims = opaqueTokens.get(token) ?? verifyCompact(token, keys);
     return claims && isCurrent(claims) ? claims : undefined;
   }
 
-  async function handleIntrospection(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Reads the form, authenticates the client (as introspection and revocation both must) and returns `token`. */
+  async function authenticatedToken(req: IncomingMessage): Promise<string> {
     const form = await readForm(req);
     const credentials = presentedCredentials(req, form);
     const authenticated = credentials !== undefined
@@ -249,8 +313,19 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     if (!token) {
       throw new HttpError(400, { error: 'invalid_request', error_description: 'missing token' });
     }
-    const claims = introspect(token);
+    return token;
+  }
+
+  async function handleIntrospection(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const claims = introspect(await authenticatedToken(req));
     sendJson(res, 200, claims ? { active: true, ...claims } : { active: false });
+  }
+
+  async function handleRevocation(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // RFC 7009 §2.2: 200 with an empty body, whether or not the token was known.
+    revoked.add(await authenticatedToken(req));
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -263,6 +338,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         jwks_uri: `${url}/jwks`,
         introspection_endpoint: `${url}/introspect`,
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        revocation_endpoint: `${url}/revoke`,
+        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       });
     } else if (route === 'GET /jwks') {
       issuer.requests.jwks += 1;
@@ -270,6 +347,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     } else if (route === 'POST /introspect') {
       issuer.requests.introspection += 1;
       await handleIntrospection(req, res);
+    } else if (route === 'POST /revoke') {
+      issuer.requests.revocation += 1;
+      await handleRevocation(req, res);
     } else {
       sendJson(res, 404, { error: 'not_found' });
     }
@@ -289,10 +369,29 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
 
   let closing: Promise<void> | undefined;
 
+  const clientOptions: TestIssuerClientOptions = { tenantDomain: url, audience };
+  const env: Record<string, string> = { MONOCLOUD_BACKEND_TENANT_DOMAIN: url, MONOCLOUD_BACKEND_AUDIENCE: audience };
+  const [firstClient] = clients;
+  if (firstClient) {
+    const [clientId, clientSecret] = firstClient;
+    clientOptions.clientId = clientId;
+    env.MONOCLOUD_BACKEND_CLIENT_ID = clientId;
+    if (clientSecret !== undefined) {
+      clientOptions.clientSecret = clientSecret;
+      env.MONOCLOUD_BACKEND_CLIENT_SECRET = clientSecret;
+    }
+  }
+
   const issuer: TestIssuer = {
     url,
     audience,
-    requests: { discovery: 0, jwks: 0, introspection: 0 },
+    get clientOptions() {
+      return { ...clientOptions };
+    },
+    get env() {
+      return { ...env };
+    },
+    requests: { discovery: 0, jwks: 0, introspection: 0, revocation: 0 },
 
     get jwks() {
       return { keys: keys.map((k) => ({ ...k.publicJwk })) };
@@ -303,14 +402,14 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const key = keyFor(alg);
       const claims = defaultClaims(mintOptions.expiresIn ?? 300);
       for (const name of mintOptions.omit ?? []) delete claims[name];
-      const payload = { ...claims, ...mintOptions.claims };
+      const payload = { ...claims, ...binding(mintOptions.boundTo), ...mintOptions.claims };
       const header = { alg, typ: 'at+jwt', kid: key.kid, ...mintOptions.header };
       return signCompact(key, header, JSON.stringify(payload));
     },
 
     mintOpaque(claims = {}, opaqueOptions = {}) {
       const token = randomBytes(32).toString('base64url');
-      opaqueTokens.set(token, { ...defaultClaims(opaqueOptions.expiresIn ?? 300), ...claims });
+      opaqueTokens.set(token, { ...defaultClaims(opaqueOptions.expiresIn ?? 300), ...binding(opaqueOptions.boundTo), ...claims });
       return token;
     },
 
@@ -334,6 +433,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       issuer.requests.discovery = 0;
       issuer.requests.jwks = 0;
       issuer.requests.introspection = 0;
+      issuer.requests.revocation = 0;
     },
 
     close() {
