@@ -34,6 +34,12 @@ export declare class NativeClient {
   static decodeJwt(token: string): Outcome
 }
 
+export declare function __testPanicAsync(message: string): Promise<void>
+
+export declare function __testPanicSpawn(message: string): Promise<undefined>
+
+export declare function __testPanicSync(message: string): void
+
 /** Per-call options of `validateAccessToken` and `validateJwtAccessToken`. */
 export interface CallOptions {
   scopes?: Array<string>

@@ -1,4 +1,4 @@
-import { collectEnv, createNative, NativeClient, settle, unwrap } from './native.js';
+import { collectEnv, createNative, NativeClient, settle, unwrap, usage } from './native.js';
 import type {
   AccessTokenClaims,
   IntrospectOptions,
@@ -67,12 +67,12 @@ export class MonoCloudOidcBackendClient {
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */
   setClockSkew(clockSkew: number): void {
-    nativeOf(this).setClockSkew(clockSkew);
+    usage(() => nativeOf(this).setClockSkew(clockSkew));
   }
 
   /** Seconds of grace on `exp` and `nbf`. */
   setClockTolerance(clockTolerance: number): void {
-    nativeOf(this).setClockTolerance(clockTolerance);
+    usage(() => nativeOf(this).setClockTolerance(clockTolerance));
   }
 
   /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */

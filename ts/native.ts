@@ -24,6 +24,15 @@ export function collectEnv(): Record<string, string> {
   return env;
 }
 
+/** Runs a synchronous native call, turning its usage errors into `MonoCloudValidationError`. */
+export function usage<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new MonoCloudValidationError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Builds a native client, turning option problems into `MonoCloudValidationError`. */
 export function createNative(
   profile: 'node' | 'oidc',

@@ -1,5 +1,7 @@
 //! Claim checks shared by JWTs, introspection results and cache hits.
 
+use std::cmp::Ordering;
+
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result, TokenErrorCode};
@@ -26,20 +28,31 @@ pub struct Lifetime {
 }
 
 impl Lifetime {
+    // Written as "is it provably inside the window", so that a NaN anywhere (a clock setting,
+    // a claim) refuses the token rather than passing it.
     fn check_exp(&self, current: f64, tolerance: f64) -> Result<()> {
         match self.exp {
-            Some(exp) if exp <= current - tolerance || exp.is_nan() => Err(Error::token(
-                "Unexpected \"exp\" (expiration time) claim value, timestamp is <= now()",
-            )),
+            Some(exp) if exp.partial_cmp(&(current - tolerance)) != Some(Ordering::Greater) => {
+                Err(Error::token(
+                    "Unexpected \"exp\" (expiration time) claim value, timestamp is <= now()",
+                ))
+            }
             _ => Ok(()),
         }
     }
 
     fn check_nbf(&self, current: f64, tolerance: f64) -> Result<()> {
         match self.nbf {
-            Some(nbf) if nbf > current + tolerance => Err(Error::token(
-                "Unexpected \"nbf\" (not before) claim value, timestamp is > now()",
-            )),
+            Some(nbf)
+                if !matches!(
+                    nbf.partial_cmp(&(current + tolerance)),
+                    Some(Ordering::Less | Ordering::Equal)
+                ) =>
+            {
+                Err(Error::token(
+                    "Unexpected \"nbf\" (not before) claim value, timestamp is > now()",
+                ))
+            }
             _ => Ok(()),
         }
     }

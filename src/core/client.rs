@@ -124,12 +124,16 @@ impl Client {
         &self.config
     }
 
-    pub fn set_clock_skew(&self, seconds: f64) {
-        self.clock_skew.store(seconds);
+    /// A clock setting that is not a finite number would make every token look current.
+    pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
+        self.clock_skew.store(finite("clockSkew", seconds)?);
+        Ok(())
     }
 
-    pub fn set_clock_tolerance(&self, seconds: f64) {
-        self.clock_tolerance.store(seconds);
+    pub fn set_clock_tolerance(&self, seconds: f64) -> Result<()> {
+        self.clock_tolerance
+            .store(finite("clockTolerance", seconds)?);
+        Ok(())
     }
 
     /// The answer for a JWT verified before, without waiting on anything: `None` when the token
@@ -616,6 +620,16 @@ async fn resolved_object(resolver: &JsCall, name: &str) -> Result<Map<String, Va
 fn claims_of(map: Map<String, Value>) -> Claims {
     let json = Value::Object(map.clone()).to_string();
     Claims { json, map }
+}
+
+fn finite(name: &str, seconds: f64) -> Result<f64> {
+    if seconds.is_finite() {
+        Ok(seconds)
+    } else {
+        Err(Error::validation(format!(
+            "\"{name}\" must be a finite number"
+        )))
+    }
 }
 
 fn non_blank(token: Option<&str>) -> Result<&str> {

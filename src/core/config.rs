@@ -229,6 +229,36 @@ impl Config {
 
 pub type Env = HashMap<String, String>;
 
+/// Every option `resolve` reads; anything else in an options object is ignored (as upstream
+/// does), so the binding need not even look at it.
+pub const OPTION_NAMES: [&str; 25] = [
+    "tenantDomain",
+    "audience",
+    "clientId",
+    "clientSecret",
+    "clientAuthMethod",
+    "trustStoreId",
+    "groupOptions",
+    "clockSkew",
+    "clockTolerance",
+    "jwksCacheDuration",
+    "metadataCacheDuration",
+    "introspectJwtTokens",
+    "validateCertificateBinding",
+    "responseTimeout",
+    "introspectionCacheDuration",
+    "introspectionCacheMaxEntries",
+    "tokenCacheMaxEntries",
+    "staleIfErrorDuration",
+    "tlsClientCertificate",
+    "tlsClientKey",
+    "fetcher",
+    "metadataResolver",
+    "jwksResolver",
+    "cache",
+    "onEvent",
+];
+
 const ENV_PREFIX: &str = "MONOCLOUD_BACKEND_";
 const DEFAULT_CACHE_DURATION: f64 = 300.0;
 pub const DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES: f64 = 10_000.0;

@@ -77,7 +77,7 @@ impl NativeClient {
     /// `MonoCloudOidcBackendClient`). Invalid options throw with code `InvalidArg` and
     /// upstream's message.
     /// `callbacks` holds the JavaScript adapters around user callbacks (see `bridge`).
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         profile: String,
         options: Unknown,
@@ -92,7 +92,7 @@ impl NativeClient {
         let bridge = bridge_from(callbacks)?;
         let core = config::resolve(&input, &env, profile)
             .and_then(|config| Client::new(config, bridge))
-            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
+            .map_err(invalid_arg)?;
         Ok(NativeClient {
             core: Arc::new(core),
         })
@@ -102,7 +102,7 @@ impl NativeClient {
     /// Anything else goes to tokio and comes back as a promise of an `Outcome`. Either way this
     /// is the one call a request makes; arguments are positional because converting an options
     /// object costs more than the rest of a cache hit.
-    #[napi(ts_return_type = "string | Failure | Promise<Outcome>")]
+    #[napi(ts_return_type = "string | Failure | Promise<Outcome>", catch_unwind)]
     pub fn validate_access_token<'env>(
         &self,
         env: &'env Env,
@@ -198,21 +198,27 @@ impl NativeClient {
         Outcome::from_result(result.map(|k| json_text(&k.document)))
     }
 
-    #[napi]
-    pub fn set_clock_skew(&self, seconds: f64) {
-        self.core.set_clock_skew(seconds);
+    #[napi(catch_unwind)]
+    pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
+        self.core.set_clock_skew(seconds).map_err(invalid_arg)
     }
 
-    #[napi]
-    pub fn set_clock_tolerance(&self, seconds: f64) {
-        self.core.set_clock_tolerance(seconds);
+    #[napi(catch_unwind)]
+    pub fn set_clock_tolerance(&self, seconds: f64) -> Result<()> {
+        self.core.set_clock_tolerance(seconds).map_err(invalid_arg)
     }
 
     /// The payload of a JWT, without verification.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn decode_jwt(token: String) -> Outcome {
         Outcome::from_result(jwt::decode_unverified(&token).map(|claims| claims.json))
     }
+}
+
+/// A usage error thrown synchronously; the JavaScript face rethrows it as
+/// `MonoCloudValidationError`.
+fn invalid_arg(error: Error) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, error.to_string())
 }
 
 fn parse_key_set(text: &str) -> std::result::Result<KeySet, Error> {

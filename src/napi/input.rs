@@ -3,7 +3,7 @@
 
 use napi::bindgen_prelude::*;
 
-use crate::core::config::Input;
+use crate::core::config::{Input, OPTION_NAMES};
 
 /// Nested option objects are shallow; anything deeper than this is not an option.
 const MAX_DEPTH: usize = 16;
@@ -11,6 +11,10 @@ const MAX_DEPTH: usize = 16;
 /// Members of the cache adapter are read through the prototype chain, so class instances
 /// whose methods live on the prototype are seen as they are called.
 const CACHE_METHODS: [&str; 3] = ["get", "set", "delete"];
+
+/// Options are small; anything wider or deeper than this is not an option, and must not make
+/// construction slow (a hostile `new Array(2 ** 32 - 1)` in a JWK member, say).
+const MAX_WIDTH: u32 = 1024;
 
 pub fn to_input(value: &Unknown, depth: usize) -> Result<Input> {
     Ok(match value.get_type()? {
@@ -24,7 +28,7 @@ pub fn to_input(value: &Unknown, depth: usize) -> Result<Input> {
             let object = unsafe { value.cast::<Object>() }?;
             if object.is_array()? {
                 let array = unsafe { value.cast::<Array>() }?;
-                let items = (0..array.len())
+                let items = (0..array.len().min(MAX_WIDTH))
                     .map(|i| match array.get::<Unknown>(i)? {
                         Some(item) => to_input(&item, depth + 1),
                         None => Ok(Input::Missing),
@@ -33,7 +37,7 @@ pub fn to_input(value: &Unknown, depth: usize) -> Result<Input> {
                 Input::Array(items)
             } else {
                 let mut members = Vec::new();
-                for key in Object::keys(&object)? {
+                for key in Object::keys(&object)?.into_iter().take(MAX_WIDTH as usize) {
                     let member: Unknown = object.get_named_property(&key)?;
                     members.push((key, to_input(&member, depth + 1)?));
                 }
@@ -45,24 +49,44 @@ pub fn to_input(value: &Unknown, depth: usize) -> Result<Input> {
     })
 }
 
-/// The options object, with the cache adapter's methods looked up through its prototype.
+/// The options object, as far as the resolver reads it: only the known option names, and the
+/// cache adapter's methods looked up through its prototype (class instances keep their methods
+/// there).
 pub fn options_input(options: &Unknown) -> Result<Input> {
-    let mut input = to_input(options, 0)?;
-    if let Input::Object(members) = &mut input {
-        let object = unsafe { options.cast::<Object>() }?;
-        let cache: Unknown = object.get_named_property("cache")?;
-        if cache.get_type()? == ValueType::Object {
-            let cache_object = unsafe { cache.cast::<Object>() }?;
-            if !cache_object.is_array()? {
-                let mut adapter = Vec::new();
-                for name in CACHE_METHODS {
-                    let method: Unknown = cache_object.get_named_property(name)?;
-                    adapter.push((name.to_owned(), to_input(&method, 1)?));
-                }
-                members.retain(|(key, _)| key != "cache");
-                members.push(("cache".into(), Input::Object(adapter)));
-            }
+    if options.get_type()? != ValueType::Object {
+        return to_input(options, 0);
+    }
+    let object = unsafe { options.cast::<Object>() }?;
+    if object.is_array()? {
+        return to_input(options, 0);
+    }
+    let mut members = Vec::new();
+    for name in OPTION_NAMES {
+        let value: Unknown = object.get_named_property(name)?;
+        let input = if name == "cache" {
+            cache_input(&value)?
+        } else {
+            to_input(&value, 1)?
+        };
+        if input != Input::Missing {
+            members.push((name.to_owned(), input));
         }
     }
-    Ok(input)
+    Ok(Input::Object(members))
+}
+
+fn cache_input(cache: &Unknown) -> Result<Input> {
+    if cache.get_type()? != ValueType::Object {
+        return to_input(cache, 1);
+    }
+    let object = unsafe { cache.cast::<Object>() }?;
+    if object.is_array()? {
+        return to_input(cache, 1);
+    }
+    let mut adapter = Vec::new();
+    for name in CACHE_METHODS {
+        let method: Unknown = object.get_named_property(name)?;
+        adapter.push((name.to_owned(), to_input(&method, 2)?));
+    }
+    Ok(Input::Object(adapter))
 }

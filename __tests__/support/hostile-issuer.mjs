@@ -1,0 +1,95 @@
+// An issuer for attack tests: a loopback server whose discovery document and key set are ours to
+// shape (keys a real issuer would never publish: 1024-bit RSA, private or symmetric keys, points
+// off the curve), and signing helpers that sign any bytes with any key, so a test can build
+// tokens the project's test issuer refuses to make (unencoded payloads, raw bytes, duplicate
+// header members, signatures made with the wrong algorithm).
+import { constants, createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+
+export const b64url = (value) =>
+  (Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))).toString('base64url');
+
+/** A key pair for `alg` (`modulusLength` for RSA), with its public JWK. */
+export function keyPair(alg, { modulusLength = 2048 } = {}) {
+  let pair;
+  if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
+  else if (alg.startsWith('ES')) pair = generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] });
+  else pair = generateKeyPairSync('rsa', { modulusLength });
+  return { ...pair, jwk: pair.publicKey.export({ format: 'jwk' }) };
+}
+
+/** The signature of `input` (bytes or text) by `privateKey` as `alg` (JOSE form: raw r||s for EC). */
+export function signature(alg, privateKey, input) {
+  const data = Buffer.isBuffer(input) ? input : Buffer.from(input);
+  if (alg.startsWith('HS')) return createHmac(`sha${alg.slice(2)}`, privateKey).update(data).digest();
+  const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`;
+  const options = alg.startsWith('PS')
+    ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 }
+    : alg.startsWith('ES')
+      ? { dsaEncoding: 'ieee-p1363' }
+      : {};
+  return sign(digest, data, { key: privateKey, ...options });
+}
+
+/**
+ * A compact JWS. `header` and `payload` are objects or raw JSON text (or a Buffer of raw bytes
+ * for the payload); `signAs` is the algorithm actually used to sign (defaults to header.alg);
+ * `signingInput` overrides what is signed (for RFC 7797 unencoded payloads).
+ */
+export function jws({ header, payload, key, signAs, signingInput }) {
+  const encodedHeader = b64url(typeof header === 'string' ? header : JSON.stringify(header));
+  const encodedPayload = b64url(payload);
+  const input = signingInput ?? `${encodedHeader}.${encodedPayload}`;
+  const alg = signAs ?? (typeof header === 'string' ? JSON.parse(header).alg : header.alg);
+  return `${encodedHeader}.${encodedPayload}.${signature(alg, key, input).toString('base64url')}`;
+}
+
+/** The public key of `jwk` as PEM text (SPKI, or PKCS#1 for RSA with `type: 'pkcs1'`). */
+export function pemOf(jwk, type = 'spki') {
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type });
+}
+
+function sendJson(res, status, value) {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Starts the issuer on 127.0.0.1. `jwks` is served as given (an object, or raw text). Every
+ * request other than discovery and `/jwks` is counted in `counts.other` (a `jku` or `x5u` in a
+ * token pointing here must never be fetched).
+ */
+export async function startHostileIssuer({ jwks = { keys: [] } } = {}) {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const state = {
+    url,
+    jwks,
+    counts: { discovery: 0, jwks: 0, other: 0 },
+    otherPaths: [],
+    async close() {
+      const closed = new Promise((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+  server.on('request', (req, res) => {
+    const path = new URL(req.url ?? '/', url).pathname;
+    if (path === '/.well-known/openid-configuration') {
+      state.counts.discovery += 1;
+      sendJson(res, 200, { issuer: url, jwks_uri: `${url}/jwks` });
+    } else if (path === '/jwks') {
+      state.counts.jwks += 1;
+      sendJson(res, 200, state.jwks);
+    } else {
+      state.counts.other += 1;
+      state.otherPaths.push(path);
+      sendJson(res, 200, { keys: [] });
+    }
+  });
+  return state;
+}

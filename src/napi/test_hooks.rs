@@ -1,0 +1,39 @@
+//! Test-only entry points that panic on purpose, so the test suite can show that a panic in Rust
+//! becomes a JavaScript error rather than an abort. They are inert (an error, no panic) unless
+//! `MONOCLOUD_BACKEND_TEST_HOOKS=1` is set when they are called.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+fn armed() -> Result<()> {
+    if std::env::var("MONOCLOUD_BACKEND_TEST_HOOKS").as_deref() == Ok("1") {
+        Ok(())
+    } else {
+        Err(napi::Error::new(
+            Status::GenericFailure,
+            "test hooks are disabled",
+        ))
+    }
+}
+
+#[napi(js_name = "__testPanicSync", catch_unwind)]
+pub fn test_panic_sync(message: String) -> Result<()> {
+    armed()?;
+    panic!("{}", message);
+}
+
+#[napi(js_name = "__testPanicAsync")]
+pub async fn test_panic_async(message: String) -> Result<()> {
+    armed()?;
+    std::panic::panic_any(message);
+}
+
+#[napi(js_name = "__testPanicSpawn")]
+pub fn test_panic_spawn(env: &Env, message: String) -> Result<PromiseRaw<'_, ()>> {
+    armed()?;
+    env.spawn_future(async move {
+        std::panic::panic_any(message);
+        #[allow(unreachable_code)]
+        Ok(())
+    })
+}
