@@ -1,0 +1,313 @@
+// End-to-end benchmark: Express 5 and Fastify 5 on 127.0.0.1, without auth, with our
+// protectApi() and (Express) with express-oauth2-jwt-bearer, loaded by autocannon from this
+// process while each server runs in its own child process. Variants alternate within every
+// round (A, B, C, ..., A, B, C, ...); each run gets a fresh server, correctness checks and an
+// unrecorded warm-up first. RS256 tokens, as in the baseline.
+//
+//   node bench/e2e.mjs            (or: npm run bench:e2e)
+//
+// Environment (all optional): BENCH_ROUNDS (3), BENCH_POOL (10000), BENCH_E2E_DURATION (10 s
+// per measured run), BENCH_E2E_WARMUP (1 s), BENCH_E2E_CONNECTIONS (64).
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import autocannon from 'autocannon';
+
+import {
+  BENCH_DIR,
+  envNumber,
+  fmtInt,
+  fmtPct,
+  log,
+  median,
+  sleep,
+  table,
+  targetLine,
+  writeReport,
+} from './common.mjs';
+
+const ROUNDS = Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 3)));
+const POOL = Math.max(1, Math.floor(envNumber('BENCH_POOL', 10000)));
+const DURATION = Math.max(1, envNumber('BENCH_E2E_DURATION', 10));
+const WARMUP = envNumber('BENCH_E2E_WARMUP', 1);
+const CONNECTIONS = Math.max(1, Math.floor(envNumber('BENCH_E2E_CONNECTIONS', 64)));
+const TOKEN_LIFETIME = 4 * 3600;
+
+const AUTH_LABEL = {
+  none: 'none (baseline)',
+  'noop-hook': 'async onRequest hook that does nothing',
+  monocloud: 'monocloud-rs protectApi() (default config)',
+  'monocloud-nocache': 'monocloud-rs protectApi({ tokenCacheMaxEntries: 0 })',
+  auth0: 'express-oauth2-jwt-bearer auth()',
+};
+
+// The no-cache variant only says something with the pool (a single token would be a miss once).
+const VARIANTS = [
+  { framework: 'express', auth: 'none', modes: ['single', 'pool'] },
+  { framework: 'express', auth: 'monocloud', modes: ['single', 'pool'] },
+  { framework: 'express', auth: 'monocloud-nocache', modes: ['pool'] },
+  { framework: 'express', auth: 'auth0', modes: ['single', 'pool'] },
+  { framework: 'fastify', auth: 'none', modes: ['single', 'pool'] },
+  // What any async guard costs Fastify before doing any work, to read the protectApi row against.
+  { framework: 'fastify', auth: 'noop-hook', modes: ['single'] },
+  { framework: 'fastify', auth: 'monocloud', modes: ['single', 'pool'] },
+  { framework: 'fastify', auth: 'monocloud-nocache', modes: ['pool'] },
+];
+
+function startServer(framework, auth, fixture) {
+  const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
+    env: { ...process.env, BENCH_FIXTURE: fixture, BENCH_AUTH: auth },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${framework}/${auth} did not start within 20 s`));
+    }, 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${framework}/${auth} exited with ${code} before it was ready`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const message = JSON.parse(line);
+        if (message.ready) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          resolve({ child, port: message.port });
+        }
+      } catch {
+        // not ours
+      }
+    });
+  });
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A token whose signature is wrong: one character in the middle of it changed. */
+function tamper(token) {
+  const dot = token.lastIndexOf('.');
+  const at = dot + Math.floor((token.length - dot) / 2);
+  const c = token[at] === 'A' ? 'B' : 'A';
+  return token.slice(0, at) + c + token.slice(at + 1);
+}
+
+async function statusOf(url, token) {
+  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  try {
+    const response = await fetch(url, { headers });
+    await response.arrayBuffer();
+    return response.status;
+  } catch (error) {
+    return `error: ${error.message}`;
+  }
+}
+
+/** Before any load: valid → 200, tampered → 401, none → 401 (without auth everything is 200). */
+async function correctness(url, fixture, auth) {
+  const got = {
+    valid: await statusOf(url, fixture.single),
+    'pool token': await statusOf(url, fixture.pool[fixture.pool.length - 1]),
+    tampered: await statusOf(url, tamper(fixture.single)),
+    'no token': await statusOf(url, undefined),
+  };
+  const want = auth === 'none' || auth === 'noop-hook'
+    ? { valid: 200, 'pool token': 200, tampered: 200, 'no token': 200 }
+    : { valid: 200, 'pool token': 200, tampered: 401, 'no token': 401 };
+  const ok = Object.keys(want).every((k) => got[k] === want[k]);
+  return { got, ok };
+}
+
+function load(url, { mode, fixture, duration, rotation }) {
+  const options = {
+    url,
+    connections: CONNECTIONS,
+    duration,
+    headers: { authorization: `Bearer ${fixture.single}` },
+  };
+  if (mode === 'pool') {
+    // One pool token per request, in order; the rotation counter carries over from the
+    // warm-up into the measured run of the same server.
+    const { pool } = fixture;
+    options.requests = [
+      {
+        setupRequest(request) {
+          request.headers = { ...request.headers, authorization: `Bearer ${pool[rotation.next++ % pool.length]}` };
+          return request;
+        },
+      },
+    ];
+  }
+  return autocannon(options);
+}
+
+async function main() {
+  log(`e2e: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} connections, warm-up ${WARMUP} s, pool ${POOL}`);
+  const issuer = await createTestIssuer({ algs: ['RS256'] });
+  const fixturePath = join(tmpdir(), `monocloud-bench-e2e-${process.pid}.json`);
+  const runs = {}; // `${framework}|${auth}|${mode}` -> [run]
+  const checks = {};
+  try {
+    const started = performance.now();
+    const single = await issuer.mint({ alg: 'RS256', expiresIn: TOKEN_LIFETIME });
+    const pool = [];
+    for (let i = 0; i < POOL; i++) pool.push(await issuer.mint({ alg: 'RS256', expiresIn: TOKEN_LIFETIME }));
+    log(`  minted ${POOL + 1} RS256 tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const fixture = { issuer: issuer.url, audience: issuer.audience, single, pool };
+    // Servers read the issuer and audience from here; the harness keeps the tokens.
+    writeFileSync(fixturePath, JSON.stringify(fixture));
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}`);
+      for (const mode of ['single', 'pool']) {
+        for (const v of VARIANTS) {
+          if (!v.modes.includes(mode)) continue;
+          const key = `${v.framework}|${v.auth}|${mode}`;
+          let server;
+          try {
+            server = await startServer(v.framework, v.auth, fixturePath);
+            const url = `http://127.0.0.1:${server.port}/api/data`;
+            // The checks also make the middleware fetch the issuer's keys before the load.
+            const check = await correctness(url, fixture, v.auth);
+            (checks[`${v.framework}|${v.auth}`] ??= []).push(check);
+            const rotation = { next: 0 };
+            if (WARMUP > 0) await load(url, { mode, fixture, duration: WARMUP, rotation });
+            const r = await load(url, { mode, fixture, duration: DURATION, rotation });
+            const run = {
+              reqPerSec: r.requests.average,
+              total: r.requests.total,
+              p50: r.latency.p50,
+              p99: r.latency.p99,
+              non2xx: r.non2xx,
+              errors: r.errors,
+              timeouts: r.timeouts,
+              checksOk: check.ok,
+              tokensSent: mode === 'pool' ? rotation.next : null,
+            };
+            (runs[key] ??= []).push(run);
+            log(`  ${key}: ${fmtInt(run.reqPerSec)} req/s, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}${check.ok ? '' : `, CHECKS FAILED ${JSON.stringify(check.got)}`}`);
+          } catch (error) {
+            log(`  ${key}: run failed: ${error.message}`);
+            (runs[key] ??= []).push({ failed: error.message });
+          } finally {
+            if (server) await stopServer(server.child);
+          }
+          await sleep(300);
+        }
+      }
+    }
+  } finally {
+    rmSync(fixturePath, { force: true });
+    await issuer.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  const ok = (key) => (runs[key] ?? []).filter((r) => !r.failed);
+  const medOf = (key, field) => median(ok(key).map((r) => r[field]));
+  const lines = [];
+  lines.push(`## 2. End to end — autocannon -c ${CONNECTIONS} -d ${DURATION}, 127.0.0.1, ${ROUNDS} alternating rounds, RS256`);
+  lines.push('');
+  lines.push(
+    `Each run starts a fresh server process (bench/servers/*.mjs), checks it (valid → 200, tampered → 401, none → 401), ` +
+      `warms it with ${WARMUP} s of the same load (not recorded) and then loads it for ${DURATION} s with autocannon's programmatic API ` +
+      'in the harness process. "single" = one valid token on every request; "pool" = ' +
+      `${fmtInt(POOL)} distinct valid tokens rotated per request with autocannon \`setupRequest\` (the no-auth pool baseline uses the same ` +
+      'setupRequest path). "vs no-auth" = median req/s ÷ the median no-auth baseline of the same framework and token mode (the figure the targets use); ' +
+      '"per-round pairs" = median over rounds of each run\'s req/s ÷ the same round\'s baseline run. ' +
+      'The server and the load generator share the 2 cores.',
+  );
+  lines.push('');
+  const rows = [];
+  for (const mode of ['single', 'pool']) {
+    for (const v of VARIANTS) {
+      if (!v.modes.includes(mode)) continue;
+      const key = `${v.framework}|${v.auth}|${mode}`;
+      const base = medOf(`${v.framework}|none|${mode}`, 'reqPerSec');
+      const rps = medOf(key, 'reqPerSec');
+      const list = ok(key);
+      const perToken = mode === 'pool' ? median(list.map((r) => r.tokensSent / POOL)) : NaN;
+      // Runs of the same round are minutes apart at most: their ratio is less exposed to the
+      // load of other processes than the ratio of medians.
+      const baseRuns = runs[`${v.framework}|none|${mode}`] ?? [];
+      const paired = median((runs[key] ?? []).map((r, i) => (r.failed || !baseRuns[i] || baseRuns[i].failed ? NaN : r.reqPerSec / baseRuns[i].reqPerSec)));
+      rows.push([
+        v.framework,
+        `${v.auth.startsWith('monocloud') ? '**' : ''}${AUTH_LABEL[v.auth]}${v.auth.startsWith('monocloud') ? '**' : ''}`,
+        mode,
+        fmtInt(rps),
+        fmtInt(medOf(key, 'p50')),
+        fmtInt(medOf(key, 'p99')),
+        fmtPct(rps / base),
+        fmtPct(paired),
+        `${list.length}/${(runs[key] ?? []).length}`,
+        fmtInt(list.reduce((s, r) => s + r.non2xx, 0)),
+        fmtInt(list.reduce((s, r) => s + r.errors + r.timeouts, 0)),
+        mode === 'pool' ? perToken.toFixed(1) : '—',
+      ]);
+    }
+  }
+  lines.push(table(
+    ['server', 'auth', 'tokens', '>req/s (median)', '>p50 ms', '>p99 ms (median)', '>vs no-auth', '>vs no-auth (per-round pairs)', '>runs', '>non-2xx', '>errors+timeouts', '>uses per pool token'],
+    rows,
+  ));
+  lines.push('');
+  lines.push(
+    '"uses per pool token" = requests sent in the warm-up and the run ÷ pool size: above 1, the default-config monocloud-rs rows can be ' +
+      'served from its verified-claims cache (10,000 entries) from the second pass on; the `tokenCacheMaxEntries: 0` rows cannot.',
+  );
+  lines.push('');
+  lines.push(
+    `Per-run req/s: ${Object.entries(runs)
+      .map(([key, list]) => `${key.replaceAll('|', '-')}: ${list.map((r) => (r.failed ? 'failed' : fmtInt(r.reqPerSec))).join(' / ')}`)
+      .join('; ')}.`,
+  );
+  lines.push('');
+  lines.push(
+    `Correctness checks (HTTP status, first run of each server): ${Object.entries(checks)
+      .map(([key, list]) => `${key.replace('|', '-')} ${JSON.stringify(list[0].got)}${list.every((c) => c.ok) ? '' : ' **unexpected**'}`)
+      .join('; ')}.`,
+  );
+  lines.push('');
+
+  const targets = [];
+  for (const [framework, wanted, name] of [['express', 0.85, 'Express + protectApi'], ['fastify', 0.75, 'Fastify + protectApi']]) {
+    const ratio = medOf(`${framework}|monocloud|single`, 'reqPerSec') / medOf(`${framework}|none|single`, 'reqPerSec');
+    targets.push({
+      name: `${name}, % of no-auth req/s (single token)`,
+      wanted: `≥ ${wanted * 100}%`,
+      measured: fmtPct(ratio),
+      pass: Number.isFinite(ratio) ? ratio >= wanted : null,
+    });
+  }
+  const info = [];
+  for (const framework of ['express', 'fastify']) {
+    for (const auth of ['monocloud', 'monocloud-nocache']) {
+      const ratio = medOf(`${framework}|${auth}|pool`, 'reqPerSec') / medOf(`${framework}|none|pool`, 'reqPerSec');
+      info.push(`${framework} ${AUTH_LABEL[auth]} pool: ${fmtPct(ratio)} of no-auth`);
+    }
+  }
+  lines.push('### E2E targets');
+  lines.push('');
+  for (const t of targets) lines.push(`- ${targetLine(t)}`);
+  lines.push(`- (for information, pool mode) ${info.join('; ')}`);
+  lines.push('');
+
+  const markdown = lines.join('\n');
+  process.stdout.write(`${markdown}\n`);
+  writeReport({ part: 'e2e', markdown, targets, data: { runs, checks } });
+}
+
+await main();

@@ -1,0 +1,55 @@
+// Express 5 server for the end-to-end benchmark, one process per run.
+//   BENCH_FIXTURE  JSON file written by bench/e2e.mjs: { issuer, audience, ... }
+//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0
+// Prints one JSON line {"ready":true,"port":N} on stdout once it listens on 127.0.0.1.
+import { readFileSync } from 'node:fs';
+
+import express from 'express';
+
+const { issuer, audience } = JSON.parse(readFileSync(process.env.BENCH_FIXTURE, 'utf8'));
+const auth = process.env.BENCH_AUTH ?? 'none';
+
+const app = express();
+app.disable('x-powered-by');
+
+// Built the way the README shows it: options once at start-up, one middleware on the route.
+let guard = null;
+if (auth === 'monocloud' || auth === 'monocloud-nocache') {
+  const { protectApi } = await import('@monocloud/backend-node-rs/express');
+  const protect = protectApi({
+    tenantDomain: issuer,
+    audience,
+    // The no-cache variant shows the pool rows without our verified-claims cache.
+    ...(auth === 'monocloud-nocache' ? { tokenCacheMaxEntries: 0 } : {}),
+  });
+  guard = protect();
+} else if (auth === 'auth0') {
+  const { auth: oauth2 } = await import('express-oauth2-jwt-bearer');
+  guard = oauth2({ issuerBaseURL: issuer, audience });
+} else if (auth !== 'none') {
+  throw new Error(`unknown BENCH_AUTH ${auth}`);
+}
+
+// The same small JSON body for every variant (sub is absent without auth).
+const handler = (req, res) => {
+  res.json({ ok: true, sub: req.claims?.sub ?? req.auth?.payload?.sub });
+};
+if (guard) app.get('/api/data', guard, handler);
+else app.get('/api/data', handler);
+
+// express-oauth2-jwt-bearer refuses by calling next(err); answer with its status instead of
+// Express's default handler, which would also print every refusal's stack to stderr.
+app.use((err, req, res, next) => {
+  res.status(err.status ?? 500).json({ message: err.status === 401 ? 'unauthorized' : 'error' });
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ ready: true, port: server.address().port })}\n`);
+});
+// Keep-alive sockets from the load generator must not outlive the run.
+server.keepAliveTimeout = 65_000;
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+});
