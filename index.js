@@ -836,3 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
+module.exports.__testPanicAsync = nativeBinding.__testPanicAsync
+module.exports.__testPanicSpawn = nativeBinding.__testPanicSpawn
+module.exports.__testPanicSync = nativeBinding.__testPanicSync

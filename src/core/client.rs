@@ -172,21 +172,23 @@ impl Client {
         if let Some(scopes) = &requirements.scopes {
             entry.scopes.require(scopes)?;
         }
+        let binding = self.config.certificate_binding;
+        let binding_applies = entry.has_cnf || binding == Some(BindingMode::Required);
+        if requirements.groups.is_none() && !binding_applies {
+            return Ok(());
+        }
+        let map: Map<String, Value> = serde_json::from_str(&entry.json)
+            .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
         if let Some(groups) = &requirements.groups {
             claims::check_groups(
-                &entry.map,
+                &map,
                 groups,
                 &self.config.groups_claim,
                 self.config.groups_match_all,
             )?;
         }
-        let binding = self.config.certificate_binding;
-        if entry.has_cnf || binding == Some(BindingMode::Required) {
-            binding::check(
-                &entry.map,
-                binding,
-                requirements.client_certificate.as_deref(),
-            )?;
+        if binding_applies {
+            binding::check(&map, binding, requirements.client_certificate.as_deref())?;
         }
         Ok(())
     }
@@ -443,7 +445,6 @@ impl Client {
                 json: claims.json.as_str().into(),
                 scopes: Granted::of(&claims.map),
                 has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
-                map: claims.map.clone(),
                 lifetime,
                 generation: keys.generation,
                 until: token_end.min(keys_end),

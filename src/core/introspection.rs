@@ -115,7 +115,8 @@ pub struct MemoryStore {
 }
 
 struct Entry {
-    value: Value,
+    /// Kept as text: a parsed answer is several times larger, and hits are rarer than tokens.
+    text: Box<str>,
     /// When the entry stops being served: an `Instant`, so a wall-clock jump cannot revive it.
     until: Instant,
 }
@@ -141,12 +142,15 @@ impl MemoryStore {
 
     async fn get(&self, token: &str) -> Option<Value> {
         let entry = self.entries.get(&token_key(token)).await?;
-        (entry.until > Instant::now()).then(|| entry.value.clone())
+        if entry.until <= Instant::now() {
+            return None;
+        }
+        serde_json::from_str(&entry.text).ok()
     }
 
     async fn set(&self, token: &str, value: Value, expires_at: f64) {
         let entry = Entry {
-            value,
+            text: value.to_string().into_boxed_str(),
             until: after(Instant::now(), seconds(expires_at - now_seconds())),
         };
         self.entries.insert(token_key(token), Arc::new(entry)).await;

@@ -14,9 +14,9 @@ pub struct VerifiedTokens {
 }
 
 pub struct Verified {
-    /// Shared with every hit: what JavaScript receives.
+    /// Shared with every hit: what JavaScript receives. The parsed claims are not kept (they
+    /// are several times larger); a hit that needs them (groups, binding) parses this again.
     pub json: Arc<str>,
-    pub map: serde_json::Map<String, serde_json::Value>,
     pub lifetime: Lifetime,
     pub scopes: Granted,
     /// Whether the token carries a `cnf` claim (so binding may apply).
@@ -64,13 +64,11 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
     use std::time::Duration;
 
     fn verified(until: Instant) -> Verified {
         Verified {
             json: "{}".into(),
-            map: Map::new(),
             lifetime: Lifetime {
                 exp: None,
                 nbf: None,
