@@ -258,39 +258,18 @@ impl Bytes<'_> {
     }
 }
 
-const OPTION_NAMES: &[&str] = &[
-    "tenantDomain",
-    "audience",
-    "clientId",
-    "clientSecret",
-    "clientAuthMethod",
-    "trustStoreId",
-    "groupOptions",
-    "clockSkew",
-    "clockTolerance",
-    "jwksCacheDuration",
-    "metadataCacheDuration",
-    "introspectJwtTokens",
-    "validateCertificateBinding",
-    "responseTimeout",
-    "introspectionCacheDuration",
-    "introspectionCacheMaxEntries",
-    "tokenCacheMaxEntries",
-    "staleIfErrorDuration",
-    "tlsClientCertificate",
-    "tlsClientKey",
-    "fetcher",
-    "metadataResolver",
-    "jwksResolver",
-    "cache",
-    "onEvent",
-    "get",
-    "set",
-    "delete",
-    "groupsClaim",
-    "matchAll",
-    "kty",
-];
+/// Names the resolver reads (from the core, so the fuzzer follows new options), plus nested
+/// member names (cache methods, group options, a JWK's `kty`) worth producing.
+const NESTED_NAMES: &[&str] = &["get", "set", "delete", "groupsClaim", "matchAll", "kty"];
+
+fn option_name(index: usize) -> &'static str {
+    let all = config::OPTION_NAMES.len() + NESTED_NAMES.len();
+    let index = index % all;
+    config::OPTION_NAMES
+        .get(index)
+        .copied()
+        .unwrap_or_else(|| NESTED_NAMES[index - config::OPTION_NAMES.len()])
+}
 
 const ENV_SUFFIXES: &[&str] = &[
     "TENANT_DOMAIN",
@@ -488,7 +467,7 @@ fn input_object(bytes: &mut Bytes, depth: usize) -> Input {
         let key = if bytes.byte() % 8 == 0 {
             bytes.text()
         } else {
-            (*bytes.pick(OPTION_NAMES)).to_owned()
+            option_name(usize::from(bytes.byte())).to_owned()
         };
         let value = member_value(bytes, &key, depth);
         members.push((key, value));
