@@ -11,17 +11,9 @@ import { sendExpress } from '../protect/responses.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
+// The client, the errors and every type, including the protect option types, as the root has them.
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
-export type {
-  ClaimCheck,
-  ClaimCheckResponse,
-  ClientCertificateResolver,
-  ProtectApiOptions,
-  ProtectApiRequestOptions,
-  ProtectOptions,
-  TokenResolver,
-} from '../protect/types.js';
 
 /** A request that passed `protect()`: `claims` holds the validated token's claims. */
 export type AuthenticatedExpressRequest<C extends JwtClaims = AccessTokenClaims> = Request & { claims: C };

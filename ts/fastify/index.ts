@@ -10,17 +10,9 @@ import { authenticate, createProtector } from '../protect/flow.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
+// The client, the errors and every type, including the protect option types, as the root has them.
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
-export type {
-  ClaimCheck,
-  ClaimCheckResponse,
-  ClientCertificateResolver,
-  ProtectApiOptions,
-  ProtectApiRequestOptions,
-  ProtectOptions,
-  TokenResolver,
-} from '../protect/types.js';
 
 /** A request that passed the hook: `claims` holds the validated token's claims. */
 export type AuthenticatedFastifyRequest<C extends JwtClaims = AccessTokenClaims> = FastifyRequest & { claims: C };
