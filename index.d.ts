@@ -18,12 +18,12 @@ export declare class NativeClient {
    */
   constructor(profile: string, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
   /**
-   * A token verified before is answered at once: its claims as JSON text, or a failure.
-   * Anything else goes to tokio and comes back as a promise of an `Outcome`. Either way this
-   * is the one call a request makes; arguments are positional because converting an options
-   * object costs more than the rest of a cache hit.
+   * The per-request entry point `validate(token, scopes, groups, clientCertificate,
+   * fromHeader)`: a token verified before is answered at once (claims JSON text or a
+   * failure); anything else returns a promise of either. With `fromHeader`, `token` is an
+   * `Authorization` header value, and `undefined` means it holds no bearer token.
    */
-  validateAccessToken(token?: string | undefined | null, scopes?: Array<string> | undefined | null, groups?: Array<string> | undefined | null, clientCertificate?: string | undefined | null): string | Failure | Promise<Outcome>
+  validator(): (token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, fromHeader?: boolean) => string | Failure | Promise<string | Failure> | undefined
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<Outcome>
   getMetadata(forceRefresh: boolean): Promise<Outcome>
@@ -36,7 +36,8 @@ export declare class NativeClient {
 
 export declare function __testPanicAsync(message: string): Promise<void>
 
-export declare function __testPanicSpawn(message: string): Promise<undefined>
+/** Panics inside work spawned the way `validateAccessToken` spawns a validation. */
+export declare function __testPanicSpawn(message: string): Promise<unknown>
 
 export declare function __testPanicSync(message: string): void
 

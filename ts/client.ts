@@ -1,4 +1,4 @@
-import { collectEnv, createNative, NativeClient, settle, unwrap, usage } from './native.js';
+import { collectEnv, createNative, NativeClient, settle, unwrap, usage, type NativeAnswer } from './native.js';
 import type {
   AccessTokenClaims,
   IntrospectOptions,
@@ -14,6 +14,8 @@ import type {
 // The native client behind each instance. Kept off the object so it is neither enumerable
 // nor part of the public type.
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
+// The native per-request function of each MonoCloudBackendNodeClient (see validateNative).
+const validators = new WeakMap<MonoCloudBackendNodeClient, ReturnType<NativeClient['validator']>>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
 
@@ -21,6 +23,39 @@ function nativeOf(client: MonoCloudOidcBackendClient): NativeClient {
   const native = natives.get(client);
   if (!native) throw new TypeError('Not a MonoCloud client instance');
   return native;
+}
+
+function validatorOf(client: MonoCloudBackendNodeClient): ReturnType<NativeClient['validator']> {
+  const validate = validators.get(client);
+  if (!validate) throw new TypeError('Not a MonoCloud client instance');
+  return validate;
+}
+
+/**
+ * One native call: a token verified before is answered at once (claims text or a failure),
+ * anything else as a promise. The protect layer uses it to skip promises on cache hits.
+ */
+export function validateNative(
+  client: MonoCloudBackendNodeClient,
+  accessToken: unknown,
+  scopes: string[] | undefined,
+  groups: string[] | undefined,
+  clientCertificate: string | undefined,
+): NativeAnswer {
+  return validatorOf(client)(tokenArgument(accessToken), scopes, groups, clientCertificate) as NativeAnswer;
+}
+
+/**
+ * `validateNative` for an `Authorization` header value, read the way `getBearerToken` reads it;
+ * `undefined` when the header holds no bearer token.
+ */
+export function validateHeader(
+  client: MonoCloudBackendNodeClient,
+  header: string,
+  scopes: string[] | undefined,
+  groups: string[] | undefined,
+): NativeAnswer | undefined {
+  return validatorOf(client)(header, scopes, groups, undefined, true);
 }
 
 function tokenArgument(token: unknown): string | null {
@@ -99,6 +134,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
+    validators.set(this, native.validator());
   }
 
   /**
@@ -114,14 +150,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
-      return settle<T>(
-        nativeOf(this).validateAccessToken(
-          tokenArgument(accessToken),
-          options?.scopes,
-          options?.groups,
-          options?.clientCertificate,
-        ),
-      );
+      return settle<T>(validateNative(this, accessToken, options?.scopes, options?.groups, options?.clientCertificate));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -34,6 +34,28 @@ pub fn split_js_whitespace(s: &str) -> impl Iterator<Item = &str> {
     s.split(is_js_whitespace).filter(|part| !part.is_empty())
 }
 
+/// The token of an `Authorization` header value, as the JavaScript `getBearerToken` reads it:
+/// the value trimmed, split on runs of whitespace into exactly a scheme and a token, the scheme
+/// `bearer` in any case. Anything else is no token. The common shape ("Bearer " and printable
+/// ASCII) is recognised without splitting.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let bytes = header.as_bytes();
+    if bytes.len() > 7
+        && bytes[..6].eq_ignore_ascii_case(b"bearer")
+        && bytes[6] == b' '
+        // Without short-circuiting the scan vectorises; a token is hundreds of bytes.
+        && bytes[7..].iter().fold(true, |printable, &b| printable & (b > b' ') & (b < 0x7f))
+    {
+        return Some(&header[7..]);
+    }
+    let mut parts = split_js_whitespace(js_trim(header));
+    let (scheme, token) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() || !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    Some(token)
+}
+
 /// JavaScript `parseInt(s, 10)` on an already trimmed string; `None` where it gives `NaN`.
 pub fn js_parse_int(s: &str) -> Option<f64> {
     let (negative, digits) = match s.as_bytes().first() {
@@ -67,6 +89,29 @@ mod tests {
     fn splits_on_whitespace_runs() {
         let parts: Vec<_> = split_js_whitespace("  read \t write\u{3000}admin ").collect();
         assert_eq!(parts, ["read", "write", "admin"]);
+    }
+
+    #[test]
+    fn bearer_token_reads_headers_as_the_javascript_face_does() {
+        let cases = [
+            ("Bearer abc.def", Some("abc.def")),
+            ("bEaReR abc", Some("abc")),
+            ("  Bearer \t abc \u{3000}", Some("abc")),
+            ("\u{FEFF}bearer\u{00A0}abc", Some("abc")),
+            ("Bearer a b", None),
+            ("Bearer a\u{2028}b", None),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+            ("Basic abc", None),
+            ("Bearer\u{0085}abc", None),
+            ("Bearer abc\u{0085}", Some("abc\u{0085}")),
+            ("B\u{0130}arer abc", None),
+            ("", None),
+        ];
+        for (header, token) in cases {
+            assert_eq!(bearer_token(header), token, "{header:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::bridge::bridge_from;
 use super::input::options_input;
-use super::outcome::{Failure, Outcome};
+use super::outcome::Outcome;
+use super::validator;
 use crate::core::client::{Client, Requirements};
 use crate::core::config::{self, BindingMode, Profile};
 use crate::core::error::Error;
@@ -41,29 +42,6 @@ impl CallOptions {
             groups: self.groups.clone(),
             client_certificate: self.client_certificate.clone(),
         }
-    }
-}
-
-/// Cached claims handed to JavaScript straight from the shared text, without an owned copy.
-pub struct ClaimsText(Arc<str>);
-
-impl ToNapiValue for ClaimsText {
-    unsafe fn to_napi_value(
-        env: napi::sys::napi_env,
-        value: Self,
-    ) -> Result<napi::sys::napi_value> {
-        // SAFETY: forwards to the `&str` conversion with the same env.
-        unsafe { <&str>::to_napi_value(env, &value.0) }
-    }
-}
-
-impl TypeName for ClaimsText {
-    fn type_name() -> &'static str {
-        "string"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::String
     }
 }
 
@@ -98,37 +76,18 @@ impl NativeClient {
         })
     }
 
-    /// A token verified before is answered at once: its claims as JSON text, or a failure.
-    /// Anything else goes to tokio and comes back as a promise of an `Outcome`. Either way this
-    /// is the one call a request makes; arguments are positional because converting an options
-    /// object costs more than the rest of a cache hit.
-    #[napi(ts_return_type = "string | Failure | Promise<Outcome>", catch_unwind)]
-    pub fn validate_access_token<'env>(
-        &self,
-        env: &'env Env,
-        token: Option<String>,
-        scopes: Option<Vec<String>>,
-        groups: Option<Vec<String>>,
-        client_certificate: Option<String>,
-    ) -> Result<Either3<ClaimsText, Failure, PromiseRaw<'env, Outcome>>> {
-        let requirements = Requirements {
-            scopes,
-            groups,
-            client_certificate,
-        };
-        match self.core.validate_cached(token.as_deref(), &requirements) {
-            Some(Ok(json)) => return Ok(Either3::A(ClaimsText(json))),
-            Some(Err(error)) => return Ok(Either3::B(Failure::from(error))),
-            None => {}
-        }
-        let core = self.core.clone();
-        let pending = env.spawn_future(async move {
-            let result = core
-                .validate_access_token(token.as_deref(), &requirements)
-                .await;
-            Ok(Outcome::from_result(result.map(|claims| claims.json)))
-        })?;
-        Ok(Either3::C(pending))
+    /// The per-request entry point `validate(token, scopes, groups, clientCertificate,
+    /// fromHeader)`: a token verified before is answered at once (claims JSON text or a
+    /// failure); anything else returns a promise of either. With `fromHeader`, `token` is an
+    /// `Authorization` header value, and `undefined` means it holds no bearer token.
+    #[napi(
+        ts_return_type = "(token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, fromHeader?: boolean) => string | Failure | Promise<string | Failure> | undefined",
+        catch_unwind
+    )]
+    pub fn validator<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let function = validator::create(env.raw(), self.core.clone())?;
+        // SAFETY: a function value just created in this env.
+        unsafe { Unknown::from_napi_value(env.raw(), function) }
     }
 
     #[napi]

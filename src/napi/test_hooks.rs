@@ -5,6 +5,8 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::completions::{Completions, Settled};
+
 fn armed() -> Result<()> {
     if std::env::var("MONOCLOUD_BACKEND_TEST_HOOKS").as_deref() == Ok("1") {
         Ok(())
@@ -28,12 +30,16 @@ pub async fn test_panic_async(message: String) -> Result<()> {
     std::panic::panic_any(message);
 }
 
-#[napi(js_name = "__testPanicSpawn")]
-pub fn test_panic_spawn(env: &Env, message: String) -> Result<PromiseRaw<'_, ()>> {
+/// Panics inside work spawned the way `validateAccessToken` spawns a validation.
+#[napi(js_name = "__testPanicSpawn", ts_return_type = "Promise<unknown>")]
+pub fn test_panic_spawn(env: &Env, message: String) -> Result<Unknown<'_>> {
     armed()?;
-    env.spawn_future(async move {
+    let completions = std::sync::Arc::new(Completions::new(env.raw())?);
+    let promise = completions.spawn(env.raw(), async move {
         std::panic::panic_any(message);
         #[allow(unreachable_code)]
-        Ok(())
-    })
+        Settled::Claims(String::new())
+    })?;
+    // SAFETY: a promise value just created in this env.
+    unsafe { Unknown::from_napi_value(env.raw(), promise) }
 }

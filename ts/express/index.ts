@@ -49,12 +49,13 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
 ): ProtectMiddleware<C> {
   const protector = createProtector<Request>(clientOrOptions, options);
   return (protectOptions) => async (req, res, next) => {
-    const { claims, refusal } = await authenticate<Request, C>(
+    const authentication = authenticate<Request, C>(
       protector,
       req,
       () => req.headers.authorization,
       protectOptions,
     );
+    const { claims, refusal } = authentication instanceof Promise ? await authentication : authentication;
     if (refusal) {
       sendExpress(res, refusal);
       return;

@@ -49,12 +49,13 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   const protector = createProtector<FastifyRequest>(clientOrOptions, options);
   // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
   return (protectOptions) => async (request, reply) => {
-    const { claims, refusal } = await authenticate<FastifyRequest, C>(
+    const authentication = authenticate<FastifyRequest, C>(
       protector,
       request,
       () => request.headers.authorization,
       protectOptions,
     );
+    const { claims, refusal } = authentication instanceof Promise ? await authentication : authentication;
     if (refusal) {
       if (reply.sent) return;
       if (refusal.challenge !== undefined) reply.header('WWW-Authenticate', refusal.challenge);

@@ -1,5 +1,6 @@
-import { MonoCloudBackendNodeClient } from '../client.js';
+import { MonoCloudBackendNodeClient, validateHeader } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
+import { cachedClaims, settled, toError } from '../native.js';
 import type { JwtClaims } from '../types.js';
 import { getBearerToken } from './bearer.js';
 import { mapProtectError, noTokenResponse, type ProtectResponse } from './responses.js';
@@ -60,12 +61,62 @@ export function createProtector<R>(
   };
 }
 
+const ownValidateAccessToken = MonoCloudBackendNodeClient.prototype.validateAccessToken;
+
 /**
  * The per-request flow shared by the adapters: certificate, token (resolver first, then the
  * `Authorization` header), validation with the route's scopes and groups, then the route's claim
- * checks. Never throws: every failure comes back as the response to send.
+ * checks. Never throws or rejects: every failure comes back as the response to send.
+ *
+ * A route with no resolvers and no checks, on a client whose `validateAccessToken` is our own,
+ * takes a direct path: a token verified before is answered synchronously, with no promise at
+ * all, which is most of what protecting a busy route costs.
  */
-export async function authenticate<R, C extends JwtClaims>(
+export function authenticate<R, C extends JwtClaims>(
+  protector: Protector<R>,
+  req: R,
+  authorizationHeader: () => unknown,
+  options: ProtectOptions<C> | undefined,
+): Authentication<C> | Promise<Authentication<C>> {
+  const { client, tokenResolver, certificateResolver } = protector;
+  if (
+    tokenResolver ||
+    certificateResolver ||
+    (options?.checks !== undefined && options.checks.length > 0) ||
+    client.validateAccessToken !== ownValidateAccessToken
+  ) {
+    return authenticateFully(protector, req, authorizationHeader, options);
+  }
+  try {
+    const header = authorizationHeader();
+    if (typeof header !== 'string') {
+      // No header is no token; any other non-string throws there, answered as a bad token.
+      getBearerToken(header);
+      return { refusal: noTokenResponse() };
+    }
+    const answer = validateHeader(client, header, options?.scopes, options?.groups);
+    if (answer === undefined) return { refusal: noTokenResponse() };
+    if (typeof answer === 'string') return { claims: cachedClaims<C>(answer) };
+    if (answer instanceof Promise) return answer.then(fromSettled<C>, refused);
+    return refused(toError(answer));
+  } catch (error) {
+    return refused(error);
+  }
+}
+
+function fromSettled<C>(answer: Parameters<typeof settled>[0]): Authentication<C> {
+  try {
+    return { claims: settled<C>(answer) };
+  } catch (error) {
+    return refused(error);
+  }
+}
+
+function refused(error: unknown): { refusal: ProtectResponse } {
+  return { refusal: mapProtectError(error) };
+}
+
+async function authenticateFully<R, C extends JwtClaims>(
   protector: Protector<R>,
   req: R,
   authorizationHeader: () => unknown,
@@ -89,6 +140,6 @@ export async function authenticate<R, C extends JwtClaims>(
     for (const check of options?.checks ?? []) await check.verify(claims);
     return { claims };
   } catch (error) {
-    return { refusal: mapProtectError(error) };
+    return refused(error);
   }
 }

@@ -1,0 +1,329 @@
+//! Promises for work done on tokio, settled on the JavaScript thread in batches.
+//!
+//! napi-rs's `spawn_future` creates and closes a thread-safe function for every call and wakes
+//! the event loop once per result: under load that was a quarter of the main thread's time. A
+//! client instead keeps one thread-safe function. Finished work is queued, the first result of a
+//! batch wakes the loop, and that wake-up settles everything that finished in the meantime.
+
+use std::ffi::c_void;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use napi::bindgen_prelude::ToNapiValue;
+use napi::sys;
+
+use super::outcome::Failure;
+
+/// What a promise settles with.
+pub enum Settled {
+    /// Resolves with the claims as JSON text.
+    Claims(String),
+    /// Resolves with a failure record (the JavaScript face throws the matching error).
+    Failure(Failure),
+    /// Rejects with a plain `Error` (code `GenericFailure`): the work panicked or was dropped.
+    Broken(String),
+}
+
+/// One client's completion channel. Work in flight holds it too, so the thread-safe function
+/// outlives the client object until every promise it handed out is settled.
+pub struct Completions {
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    tsfn: sys::napi_threadsafe_function,
+    finished: Vec<(Deferred, Settled)>,
+    /// A wake-up is queued and has not yet drained `finished`.
+    woken: bool,
+    /// Node finalized the thread-safe function (released, or the environment is going away):
+    /// it must not be touched again.
+    closed: bool,
+    /// JavaScript-thread bookkeeping: promises handed out and not yet settled, and whether the
+    /// thread-safe function keeps the event loop alive on their behalf.
+    pending: usize,
+    referenced: bool,
+}
+
+/// A promise's resolver. Only ever used on the JavaScript thread; it crosses threads as data.
+struct Deferred(sys::napi_deferred);
+
+// SAFETY: the deferred is only dereferenced by Node-API calls on the JavaScript thread (in
+// `drain`); worker threads merely carry it. The thread-safe function handle is documented as
+// callable from any thread, and every use of it is checked against `closed` under the lock.
+unsafe impl Send for Deferred {}
+unsafe impl Send for State {}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::from_reason(format!(
+            "{what} failed (napi status {status})"
+        )))
+    }
+}
+
+impl Completions {
+    /// Creates the channel on the JavaScript thread of `env`. It does not keep the event loop
+    /// alive while nothing is pending.
+    pub fn new(env: sys::napi_env) -> napi::Result<Completions> {
+        let state = Arc::new(Mutex::new(State {
+            tsfn: ptr::null_mut(),
+            finished: Vec::new(),
+            woken: false,
+            closed: false,
+            pending: 0,
+            referenced: false,
+        }));
+        let name = "monocloud-backend validation";
+        let mut resource_name = ptr::null_mut();
+        let mut tsfn = ptr::null_mut();
+        // The finalizer owns one reference, so `drain` and `finalize` always see live state.
+        let context = Arc::into_raw(state.clone()) as *mut c_void;
+        // SAFETY: plain Node-API calls on the JavaScript thread with valid out-pointers.
+        unsafe {
+            check(
+                sys::napi_create_string_utf8(
+                    env,
+                    name.as_ptr().cast(),
+                    name.len() as isize,
+                    &mut resource_name,
+                ),
+                "napi_create_string_utf8",
+            )?;
+            let status = sys::napi_create_threadsafe_function(
+                env,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                resource_name,
+                0,
+                1,
+                context,
+                Some(finalize),
+                context,
+                Some(drain),
+                &mut tsfn,
+            );
+            if status != sys::Status::napi_ok {
+                drop(Arc::from_raw(context as *const Mutex<State>));
+                return check(status, "napi_create_threadsafe_function").map(|()| unreachable!());
+            }
+            check(
+                sys::napi_unref_threadsafe_function(env, tsfn),
+                "napi_unref_threadsafe_function",
+            )?;
+        }
+        lock(&state).tsfn = tsfn;
+        Ok(Completions { state })
+    }
+
+    /// Runs `work` on tokio and returns a promise that settles with its answer. JavaScript
+    /// thread only. A panic in `work`, or work dropped unfinished (runtime shutdown), rejects
+    /// the promise instead of leaving it pending.
+    pub fn spawn(
+        self: &Arc<Self>,
+        env: sys::napi_env,
+        work: impl Future<Output = Settled> + Send + 'static,
+    ) -> napi::Result<sys::napi_value> {
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: JavaScript thread, valid out-pointers.
+        check(
+            unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) },
+            "napi_create_promise",
+        )?;
+        {
+            let mut state = lock(&self.state);
+            state.pending += 1;
+            if !state.referenced && !state.closed {
+                // SAFETY: JavaScript thread; the handle is live (not closed).
+                unsafe { sys::napi_ref_threadsafe_function(env, state.tsfn) };
+                state.referenced = true;
+            }
+        }
+        let settler = Settler {
+            completions: self.clone(),
+            deferred: Some(Deferred(deferred)),
+        };
+        let task = async move {
+            let settled = CatchUnwind(work)
+                .await
+                .unwrap_or_else(|panic| Settled::Broken(panic_message(&*panic)));
+            settler.settle(settled);
+        };
+        // Should the runtime be unavailable, `spawn` panics and drops the task: the settler's
+        // drop then rejects the promise on the next turn of the loop.
+        let _ = catch_unwind(AssertUnwindSafe(|| napi::bindgen_prelude::spawn(task)));
+        Ok(promise)
+    }
+
+    fn finish(&self, deferred: Deferred, settled: Settled) {
+        let mut state = lock(&self.state);
+        if state.closed {
+            // The environment is gone; nobody is waiting for this promise.
+            return;
+        }
+        state.finished.push((deferred, settled));
+        if !state.woken {
+            state.woken = true;
+            // SAFETY: not closed, and finalization waits for this lock, so the handle is live.
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    state.tsfn,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
+            };
+        }
+    }
+}
+
+impl Drop for Completions {
+    fn drop(&mut self) {
+        let state = lock(&self.state);
+        if !state.closed {
+            // SAFETY: live handle (see `finish`); releasing is allowed from any thread.
+            unsafe {
+                sys::napi_release_threadsafe_function(
+                    state.tsfn,
+                    sys::ThreadsafeFunctionReleaseMode::release,
+                )
+            };
+        }
+    }
+}
+
+/// Settles one promise exactly once: with the work's answer, or as broken if dropped first.
+struct Settler {
+    completions: Arc<Completions>,
+    deferred: Option<Deferred>,
+}
+
+impl Settler {
+    fn settle(mut self, settled: Settled) {
+        if let Some(deferred) = self.deferred.take() {
+            self.completions.finish(deferred, settled);
+        }
+    }
+}
+
+impl Drop for Settler {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.deferred.take() {
+            self.completions.finish(
+                deferred,
+                Settled::Broken("The validation was cancelled".to_owned()),
+            );
+        }
+    }
+}
+
+/// The thread-safe function's callback: settles every finished promise on the JavaScript thread.
+unsafe extern "C" fn drain(
+    env: sys::napi_env,
+    _js_callback: sys::napi_value,
+    context: *mut c_void,
+    _data: *mut c_void,
+) {
+    if env.is_null() {
+        // Node is tearing the function down; the environment cannot run JavaScript any more.
+        return;
+    }
+    // SAFETY: `context` is the state the finalizer keeps alive until after the last call.
+    let state = unsafe { &*(context as *const Mutex<State>) };
+    let (batch, unref) = {
+        let mut state = lock(state);
+        state.woken = false;
+        let batch = std::mem::take(&mut state.finished);
+        state.pending = state.pending.saturating_sub(batch.len());
+        let unref = state.pending == 0 && state.referenced;
+        if unref {
+            state.referenced = false;
+        }
+        (batch, unref.then_some(state.tsfn))
+    };
+    for (deferred, settled) in batch {
+        // SAFETY: JavaScript thread, inside the callback scope Node opened for this call.
+        unsafe { settle_one(env, deferred.0, settled) };
+    }
+    if let Some(tsfn) = unref {
+        // SAFETY: JavaScript thread; the function is live while it is calling us.
+        unsafe { sys::napi_unref_threadsafe_function(env, tsfn) };
+    }
+}
+
+unsafe fn settle_one(env: sys::napi_env, deferred: sys::napi_deferred, settled: Settled) {
+    // SAFETY (whole body): Node-API calls on the JavaScript thread with a live deferred.
+    unsafe {
+        let (value, reject) = match settled {
+            Settled::Claims(json) => (String::to_napi_value(env, json), false),
+            Settled::Failure(failure) => (Failure::to_napi_value(env, failure), false),
+            Settled::Broken(message) => (plain_error(env, &message), true),
+        };
+        let value = value.unwrap_or_else(|_| {
+            plain_error(env, "The result could not be converted").unwrap_or(ptr::null_mut())
+        });
+        if reject {
+            sys::napi_reject_deferred(env, deferred, value);
+        } else {
+            sys::napi_resolve_deferred(env, deferred, value);
+        }
+    }
+}
+
+/// An `Error` with code `GenericFailure`, as napi-rs words a failed async call.
+unsafe fn plain_error(env: sys::napi_env, message: &str) -> napi::Result<sys::napi_value> {
+    // SAFETY: JavaScript thread.
+    unsafe {
+        let code = <&str>::to_napi_value(env, "GenericFailure")?;
+        let message = <&str>::to_napi_value(env, message)?;
+        let mut error = ptr::null_mut();
+        check(
+            sys::napi_create_error(env, code, message, &mut error),
+            "napi_create_error",
+        )?;
+        Ok(error)
+    }
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the reference `Completions::new` gave the finalizer; this is its only use.
+    let state = unsafe { Arc::from_raw(data as *const Mutex<State>) };
+    let mut state = lock(&state);
+    state.closed = true;
+    // Promises still queued belong to an environment that is going away: leave them.
+    state.finished.clear();
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "Panic in async function".to_owned())
+}
+
+/// Polls a future, turning a panic into an `Err` instead of unwinding into tokio.
+struct CatchUnwind<F>(F);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.0) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
