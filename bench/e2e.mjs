@@ -1,13 +1,14 @@
 // End-to-end benchmark: Express 5 and Fastify 5 on 127.0.0.1, without auth, with our
 // protectApi() and (Express) with express-oauth2-jwt-bearer, loaded by autocannon from this
 // process while each server runs in its own child process. Variants alternate within every
-// round (A, B, C, ..., A, B, C, ...); each run gets a fresh server, correctness checks and an
+// round (A, B, C, then C, B, A, ...); each run gets a fresh server, correctness checks and an
 // unrecorded warm-up first. RS256 tokens, as in the baseline.
 //
 //   node bench/e2e.mjs            (or: npm run bench:e2e)
 //
 // Environment (all optional): BENCH_ROUNDS (3), BENCH_POOL (10000), BENCH_E2E_DURATION (10 s
-// per measured run), BENCH_E2E_WARMUP (1 s), BENCH_E2E_CONNECTIONS (64).
+// per measured run), BENCH_E2E_WARMUP (1 s), BENCH_E2E_CONNECTIONS (64), BENCH_E2E_ONLY (a comma list
+// of `framework` or `framework:auth` to run only those variants, e.g. `fastify:none,fastify:monocloud`).
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ const DURATION = Math.max(1, envNumber('BENCH_E2E_DURATION', 10));
 const WARMUP = envNumber('BENCH_E2E_WARMUP', 1);
 const CONNECTIONS = Math.max(1, Math.floor(envNumber('BENCH_E2E_CONNECTIONS', 64)));
 const TOKEN_LIFETIME = 4 * 3600;
+const ONLY = (process.env.BENCH_E2E_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const selected = (v) => ONLY.length === 0 || ONLY.includes(v.framework) || ONLY.includes(`${v.framework}:${v.auth}`);
 
 const AUTH_LABEL = {
   none: 'none (baseline)',
@@ -172,8 +175,10 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}`);
       for (const mode of ['single', 'pool']) {
-        for (const v of VARIANTS) {
-          if (!v.modes.includes(mode)) continue;
+        // Even rounds run the variants in reverse, so no variant always follows the same one.
+        const order = round % 2 === 0 ? [...VARIANTS].reverse() : VARIANTS;
+        for (const v of order) {
+          if (!v.modes.includes(mode) || !selected(v)) continue;
           const key = `${v.framework}|${v.auth}|${mode}`;
           let server;
           try {
