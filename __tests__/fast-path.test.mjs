@@ -23,6 +23,25 @@ after(async () => {
   await issuer?.close();
 });
 
+/** Runs node with `args` and extra environment; resolves when it exits (killed after 20 s). */
+function runNode(args, env = {}) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the child did not exit within 20 s; stdout ${out} stderr ${err}`));
+    }, 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
 const newClient = () => new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
 
 describe('claims of a repeated token', () => {
@@ -174,6 +193,42 @@ describe('completions', () => {
     });
   });
 
+  test('answers are not held back behind work that waits (slow introspection after JWTs)', async () => {
+    // Finished results may wait for queued work to finish first; queued work that goes off to
+    // wait must release them. One tokio worker (in a child) makes the order deterministic: the
+    // last JWTs finish while the slow introspections are still queued behind them.
+    // 37: not a multiple of the batch, so the last results are waiting when the JWTs run out.
+    const jwts = [];
+    for (let i = 0; i < 37; i += 1) jwts.push(await issuer.mint({ claims: { n: i } }));
+    const opaque = Array.from({ length: 8 }, () => issuer.mintOpaque());
+    const script = `
+      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+      const { jwts, opaque, url, audience } = JSON.parse(process.env.FIXTURE);
+      const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      const client = new MonoCloudBackendNodeClient({
+        tenantDomain: url, audience, clientId: 'test-client', clientSecret: 'test-secret',
+        fetcher: async (u, init) => { if (String(u).includes('introspect')) await sleep(2000); return fetch(u, init); },
+      });
+      client.getJwks().then(async () => {
+        const started = performance.now();
+        const fast = jwts.map((t) => client.validateAccessToken(t).then((c) => ({ n: c.n, ms: performance.now() - started })));
+        const slow = opaque.map((t) => client.validateAccessToken(t));
+        const answers = await Promise.all(fast);
+        const slowAnswers = await Promise.all(slow);
+        console.log(JSON.stringify({ ns: answers.map((a) => a.n), latest: Math.max(...answers.map((a) => a.ms)), slow: slowAnswers.map((a) => a.aud) }));
+      });
+    `;
+    const run = await runNode(['-e', script], {
+      MONOCLOUD_BACKEND_WORKER_THREADS: '1',
+      FIXTURE: JSON.stringify({ jwts, opaque, url: issuer.url, audience: issuer.audience }),
+    });
+    assert.equal(run.code, 0, run.err);
+    const result = JSON.parse(run.out);
+    assert.deepEqual(result.ns, jwts.map((_, i) => i));
+    assert.ok(result.latest < 1500, `the JWTs took ${result.latest.toFixed(0)} ms: held back behind the 2 s introspections`);
+    assert.deepEqual(result.slow, opaque.map(() => issuer.audience));
+  });
+
   test('a client nobody holds still settles what it started, and the process then exits on its own', async () => {
     // A child with --expose-gc: the client goes out of reach and is collected mid-flight.
     const token = await issuer.mint();
@@ -187,22 +242,8 @@ describe('completions', () => {
       for (let i = 0; i < 5; i += 1) globalThis.gc();
       Promise.all(pending).then((all) => { console.log(JSON.stringify({ settled: all.length, aud: all[0].aud })); });
     `;
-    const child = spawn(process.execPath, ['--expose-gc', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const code = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the child did not exit within 20 s; stdout ${out} stderr ${err}`));
-      }, 20_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-    assert.equal(code, 0, err);
-    assert.deepEqual(JSON.parse(out), { settled: 50, aud: issuer.audience });
+    const run = await runNode(['--expose-gc', '-e', script]);
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(JSON.parse(run.out), { settled: 50, aud: issuer.audience });
   });
 });

@@ -2,14 +2,22 @@
 //!
 //! napi-rs's `spawn_future` creates and closes a thread-safe function for every call and wakes
 //! the event loop once per result: under load that was a quarter of the main thread's time. A
-//! client instead keeps one thread-safe function. Finished work is queued, the first result of a
-//! batch wakes the loop, and that wake-up settles everything that finished in the meantime.
+//! client instead keeps one thread-safe function. Finished work is queued and one wake-up of the
+//! loop settles everything that finished in the meantime.
+//!
+//! While more work is already queued behind it, a result waits (up to `BATCH` results) for the
+//! next one to finish instead of waking the loop itself: on a busy two-core machine each wake-up
+//! is a context switch that preempts a verification. Queued work always gets a worker, and work
+//! that goes off to wait (a fetch) flushes what is waiting, so a result is never held back
+//! behind anything slower than the verifications already queued. A timer bounds the wait
+//! (`HOLD_AT_MOST`) whatever happens to the queued work.
 
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
@@ -32,13 +40,22 @@ pub enum Settled {
 /// outlives the client object until every promise it handed out is settled.
 pub struct Completions {
     state: Arc<Mutex<State>>,
+    /// Work spawned and not yet started by a worker.
+    queued: AtomicUsize,
 }
+
+/// Results held back for one wake-up at most.
+const BATCH: usize = 8;
+/// The longest a finished result is held back.
+const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_millis(1);
 
 struct State {
     tsfn: sys::napi_threadsafe_function,
     finished: Vec<(Deferred, Settled)>,
     /// A wake-up is queued and has not yet drained `finished`.
     woken: bool,
+    /// A timer will flush held-back results: the bound on how long one can wait.
+    timer_armed: bool,
     /// Node finalized the thread-safe function (released, or the environment is going away):
     /// it must not be touched again.
     closed: bool,
@@ -79,6 +96,7 @@ impl Completions {
             tsfn: ptr::null_mut(),
             finished: Vec::new(),
             woken: false,
+            timer_armed: false,
             closed: false,
             pending: 0,
             referenced: false,
@@ -122,7 +140,10 @@ impl Completions {
             )?;
         }
         lock(&state).tsfn = tsfn;
-        Ok(Completions { state })
+        Ok(Completions {
+            state,
+            queued: AtomicUsize::new(0),
+        })
     }
 
     /// Runs `work` on tokio and returns a promise that settles with its answer. JavaScript
@@ -149,32 +170,66 @@ impl Completions {
                 state.referenced = true;
             }
         }
-        let settler = Settler {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let task = Task {
+            // Boxed once here: the work's state is a few kilobytes, and every move of an
+            // unboxed future into the task copies all of it on the JavaScript thread.
+            work: Box::pin(work),
             completions: self.clone(),
             deferred: Some(Deferred(deferred)),
+            started: false,
         };
-        let task = async move {
-            let settled = CatchUnwind(work)
-                .await
-                .unwrap_or_else(|panic| Settled::Broken(panic_message(&*panic)));
-            settler.settle(settled);
-        };
-        // Should the runtime be unavailable, `spawn` panics and drops the task: the settler's
-        // drop then rejects the promise on the next turn of the loop.
+        // Should the runtime be unavailable, `spawn` panics and drops the task, whose drop then
+        // rejects the promise on the next turn of the loop.
         let _ = catch_unwind(AssertUnwindSafe(|| napi::bindgen_prelude::spawn(task)));
         Ok(promise)
     }
 
-    fn finish(&self, deferred: Deferred, settled: Settled) {
+    fn finish(self: &Arc<Self>, deferred: Deferred, settled: Settled) {
         let mut state = lock(&self.state);
         if state.closed {
             // The environment is gone; nobody is waiting for this promise.
             return;
         }
         state.finished.push((deferred, settled));
+        let more_queued = self.queued.load(Ordering::Acquire) > 0;
+        if !more_queued || state.finished.len() >= BATCH {
+            self.wake(&mut state);
+            return;
+        }
+        if state.woken || state.timer_armed {
+            return;
+        }
+        // Held back: make sure it is flushed soon even if the queued work never finishes.
+        let timer = tokio::runtime::Handle::try_current().ok();
+        match timer {
+            Some(runtime) => {
+                state.timer_armed = true;
+                drop(state);
+                let completions = self.clone();
+                runtime.spawn(async move {
+                    tokio::time::sleep(HOLD_AT_MOST).await;
+                    lock(&completions.state).timer_armed = false;
+                    completions.flush();
+                });
+            }
+            None => self.wake(&mut state),
+        }
+    }
+
+    /// Wakes the loop for whatever has finished, unless a wake-up is already on its way.
+    fn flush(&self) {
+        let mut state = lock(&self.state);
+        if !state.closed && !state.finished.is_empty() {
+            self.wake(&mut state);
+        }
+    }
+
+    fn wake(&self, state: &mut State) {
         if !state.woken {
             state.woken = true;
-            // SAFETY: not closed, and finalization waits for this lock, so the handle is live.
+            // SAFETY: not closed (checked by the callers under this lock), and finalization
+            // waits for the lock, so the handle is live.
             unsafe {
                 sys::napi_call_threadsafe_function(
                     state.tsfn,
@@ -201,27 +256,51 @@ impl Drop for Completions {
     }
 }
 
-/// Settles one promise exactly once: with the work's answer, or as broken if dropped first.
-struct Settler {
+/// One piece of work on tokio and the promise it settles, exactly once: with the work's answer,
+/// as broken if the work panics, or as cancelled if the task is dropped unfinished.
+struct Task<F> {
+    work: Pin<Box<F>>,
     completions: Arc<Completions>,
     deferred: Option<Deferred>,
+    started: bool,
 }
 
-impl Settler {
-    fn settle(mut self, settled: Settled) {
-        if let Some(deferred) = self.deferred.take() {
-            self.completions.finish(deferred, settled);
+impl<F: Future<Output = Settled>> Future for Task<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            this.completions.queued.fetch_sub(1, Ordering::AcqRel);
         }
+        let settled = match catch_unwind(AssertUnwindSafe(|| this.work.as_mut().poll(cx))) {
+            Ok(Poll::Ready(settled)) => settled,
+            Ok(Poll::Pending) => {
+                // This work waits on something else now: nothing may wait on it.
+                this.completions.flush();
+                return Poll::Pending;
+            }
+            Err(panic) => Settled::Broken(panic_message(&*panic)),
+        };
+        if let Some(deferred) = this.deferred.take() {
+            this.completions.finish(deferred, settled);
+        }
+        Poll::Ready(())
     }
 }
 
-impl Drop for Settler {
+impl<F> Drop for Task<F> {
     fn drop(&mut self) {
+        if !self.started {
+            self.completions.queued.fetch_sub(1, Ordering::AcqRel);
+        }
         if let Some(deferred) = self.deferred.take() {
             self.completions.finish(
                 deferred,
                 Settled::Broken("The validation was cancelled".to_owned()),
             );
+            self.completions.flush();
         }
     }
 }
@@ -309,21 +388,4 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "Panic in async function".to_owned())
-}
-
-/// Polls a future, turning a panic into an `Err` instead of unwinding into tokio.
-struct CatchUnwind<F>(F);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of the only field; it is never moved out.
-        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.0) };
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
 }
