@@ -78,7 +78,8 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
+/// A Node-API status as a `Result` naming the call that failed.
+pub(super) fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
@@ -101,23 +102,14 @@ impl Completions {
             pending: 0,
             referenced: false,
         }));
-        let name = "monocloud-backend validation";
-        let mut resource_name = ptr::null_mut();
+        // SAFETY: JavaScript thread.
+        let resource_name = unsafe { <&str>::to_napi_value(env, "monocloud-backend validation") }?;
         let mut tsfn = ptr::null_mut();
         // The finalizer owns one reference, so `drain` and `finalize` always see live state.
         let context = Arc::into_raw(state.clone()) as *mut c_void;
-        // SAFETY: plain Node-API calls on the JavaScript thread with valid out-pointers.
-        unsafe {
-            check(
-                sys::napi_create_string_utf8(
-                    env,
-                    name.as_ptr().cast(),
-                    name.len() as isize,
-                    &mut resource_name,
-                ),
-                "napi_create_string_utf8",
-            )?;
-            let status = sys::napi_create_threadsafe_function(
+        // SAFETY: JavaScript thread, valid out-pointer; `context` lives until `finalize`.
+        let created = unsafe {
+            sys::napi_create_threadsafe_function(
                 env,
                 ptr::null_mut(),
                 ptr::null_mut(),
@@ -129,21 +121,25 @@ impl Completions {
                 context,
                 Some(drain),
                 &mut tsfn,
-            );
-            if status != sys::Status::napi_ok {
-                drop(Arc::from_raw(context as *const Mutex<State>));
-                return check(status, "napi_create_threadsafe_function").map(|()| unreachable!());
-            }
-            check(
-                sys::napi_unref_threadsafe_function(env, tsfn),
-                "napi_unref_threadsafe_function",
-            )?;
+            )
+        };
+        if let Err(error) = check(created, "napi_create_threadsafe_function") {
+            // SAFETY: the finalizer's reference; without a function it never runs.
+            drop(unsafe { Arc::from_raw(context as *const Mutex<State>) });
+            return Err(error);
         }
         lock(&state).tsfn = tsfn;
-        Ok(Completions {
+        // From here on, dropping `completions` releases the function.
+        let completions = Completions {
             state,
             queued: AtomicUsize::new(0),
-        })
+        };
+        // SAFETY: JavaScript thread, live handle.
+        check(
+            unsafe { sys::napi_unref_threadsafe_function(env, tsfn) },
+            "napi_unref_threadsafe_function",
+        )?;
+        Ok(completions)
     }
 
     /// Runs `work` on tokio and returns a promise that settles with its answer. JavaScript
@@ -382,7 +378,7 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
     state.finished.clear();
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{FromNapiValue, ToNapiValue};
 use napi::sys;
 
-use super::completions::{Completions, Settled};
+use super::completions::{Completions, Settled, check, panic_message};
 use super::outcome::Failure;
 use crate::core::client::{Client, Requirements};
 use crate::core::jwt::MAX_TOKEN_BYTES;
@@ -83,13 +83,7 @@ unsafe extern "C" fn validate(
     let error = match result {
         Ok(Ok(value)) => return value,
         Ok(Err(error)) => error,
-        Err(panic) => napi::Error::from_reason(
-            panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "Panic in validateAccessToken".to_owned()),
-        ),
+        Err(panic) => napi::Error::from_reason(panic_message(&*panic)),
     };
     // SAFETY: JavaScript thread, no exception pending (every failure above returned an error).
     unsafe { napi::JsError::from(error).throw_into(env) };
@@ -105,7 +99,7 @@ unsafe fn answer(
     let mut data = ptr::null_mut();
     // SAFETY (whole body): Node-API calls on the JavaScript thread with values of this call.
     unsafe {
-        status(
+        check(
             sys::napi_get_cb_info(
                 env,
                 info,
@@ -197,7 +191,7 @@ unsafe fn read_token<'a>(
     // SAFETY: the buffer is writable for its whole length; Node writes `written` bytes of valid
     // UTF-8 (whole characters only) and a terminating NUL.
     unsafe {
-        status(
+        check(
             sys::napi_get_value_string_utf8(
                 env,
                 value,
@@ -226,7 +220,7 @@ unsafe fn flag(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool>
     }
     let mut result = false;
     // SAFETY: a boolean value of this call.
-    status(
+    check(
         unsafe { sys::napi_get_value_bool(env, value, &mut result) },
         "napi_get_value_bool",
     )?;
@@ -236,7 +230,7 @@ unsafe fn flag(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool>
 unsafe fn undefined(env: sys::napi_env) -> napi::Result<sys::napi_value> {
     let mut value = ptr::null_mut();
     // SAFETY: JavaScript thread.
-    status(
+    check(
         unsafe { sys::napi_get_undefined(env, &mut value) },
         "napi_get_undefined",
     )?;
@@ -251,7 +245,7 @@ unsafe fn owned_token(env: sys::napi_env, value: sys::napi_value) -> napi::Resul
 unsafe fn is_string(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool> {
     let mut kind = 0;
     // SAFETY: a value of this call.
-    status(
+    check(
         unsafe { sys::napi_typeof(env, value, &mut kind) },
         "napi_typeof",
     )?;
@@ -278,7 +272,7 @@ unsafe fn claims_text(env: sys::napi_env, json: &str) -> napi::Result<sys::napi_
     }
     let mut value = ptr::null_mut();
     // SAFETY: ASCII is Latin-1; the pointer and length describe `json`.
-    status(
+    check(
         unsafe {
             sys::napi_create_string_latin1(
                 env,
@@ -290,14 +284,4 @@ unsafe fn claims_text(env: sys::napi_env, json: &str) -> napi::Result<sys::napi_
         "napi_create_string_latin1",
     )?;
     Ok(value)
-}
-
-fn status(status: sys::napi_status, what: &str) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::from_reason(format!(
-            "{what} failed (napi status {status})"
-        )))
-    }
 }
