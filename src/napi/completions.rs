@@ -45,7 +45,7 @@ pub struct Completions {
 }
 
 /// Results held back for one wake-up at most.
-const BATCH: usize = 16;
+const BATCH: usize = 32;
 /// The longest a finished result is held back.
 const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_millis(1);
 
