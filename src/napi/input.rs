@@ -53,13 +53,9 @@ pub fn to_input(value: &Unknown, depth: usize) -> Result<Input> {
 /// cache adapter's methods looked up through its prototype (class instances keep their methods
 /// there).
 pub fn options_input(options: &Unknown) -> Result<Input> {
-    if options.get_type()? != ValueType::Object {
+    let Some(object) = plain_object(options)? else {
         return to_input(options, 0);
-    }
-    let object = unsafe { options.cast::<Object>() }?;
-    if object.is_array()? {
-        return to_input(options, 0);
-    }
+    };
     let mut members = Vec::new();
     for name in OPTION_NAMES {
         let value: Unknown = object.get_named_property(name)?;
@@ -75,14 +71,24 @@ pub fn options_input(options: &Unknown) -> Result<Input> {
     Ok(Input::Object(members))
 }
 
+/// The value as an object to read members from, unless it is not an object or is an array.
+fn plain_object<'env>(value: &Unknown<'env>) -> Result<Option<Object<'env>>> {
+    if value.get_type()? != ValueType::Object {
+        return Ok(None);
+    }
+    // SAFETY: the value was just checked to be an object.
+    let object = unsafe { value.cast::<Object>() }?;
+    Ok(if object.is_array()? {
+        None
+    } else {
+        Some(object)
+    })
+}
+
 fn cache_input(cache: &Unknown) -> Result<Input> {
-    if cache.get_type()? != ValueType::Object {
+    let Some(object) = plain_object(cache)? else {
         return to_input(cache, 1);
-    }
-    let object = unsafe { cache.cast::<Object>() }?;
-    if object.is_array()? {
-        return to_input(cache, 1);
-    }
+    };
     let mut adapter = Vec::new();
     for name in CACHE_METHODS {
         let method: Unknown = object.get_named_property(name)?;
