@@ -17,9 +17,7 @@
 // below); the panic tests proper need a test-only hook and are skipped until it exists.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -30,6 +28,8 @@ import {
   MonoCloudValidationError,
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+
+import { blackHole } from './support/raw-http.mjs';
 
 const WORKER = new URL('./support/lifecycle-worker.mjs', import.meta.url);
 const CHILD = fileURLToPath(new URL('./support/lifecycle-child.mjs', import.meta.url));
@@ -68,24 +68,6 @@ function startWorker(workerData) {
     worker.on('exit', (code) => resolve(code));
   });
   return { worker, messages, exited };
-}
-
-/** A TCP server that accepts connections and never answers. */
-async function blackHole() {
-  const sockets = new Set();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /**

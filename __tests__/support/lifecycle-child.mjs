@@ -1,11 +1,11 @@
 // A child process for lifecycle.test.mjs: `node lifecycle-child.mjs <scenario> [json]`.
 // It does its work, prints `work-done <json>` and then simply returns: it never calls
 // process.exit, so the process ends only when nothing keeps its event loop alive.
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+
+import { blackHole } from './raw-http.mjs';
 
 const [scenario, argument] = process.argv.slice(2);
 const options = argument ? JSON.parse(argument) : {};
@@ -87,15 +87,9 @@ switch (scenario) {
   case 'timeout': {
     // A server that accepts connections and never answers: the validation ends with the
     // response timeout, and then the process can end.
-    const sockets = new Set();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const hole = await blackHole();
     const client = new MonoCloudBackendNodeClient({
-      tenantDomain: `http://127.0.0.1:${server.address().port}`,
+      tenantDomain: hole.url,
       audience: 'https://api.example.com',
       responseTimeout: 1000,
     });
@@ -105,8 +99,7 @@ switch (scenario) {
     } catch (e) {
       error = e;
     }
-    for (const socket of sockets) socket.destroy();
-    server.close();
+    await hole.close();
     done({ error: error?.name, http: error instanceof MonoCloudHttpError });
     break;
   }

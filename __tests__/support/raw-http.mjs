@@ -1,6 +1,7 @@
 // HTTP/1.1 over a bare socket, for requests node:http refuses to send: header values with UTF-8
 // or control bytes, folded lines, a header over the parser's limit. Loopback only.
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
 
 /**
  * Sends `GET path` to `url`'s host with `headerLines` (strings or Buffers, without CRLF) and
@@ -59,4 +60,22 @@ function dechunk(body) {
     out += rest.slice(eol + 2, eol + 2 + size);
     rest = rest.slice(eol + 2 + size + 2);
   }
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never answers. */
+export async function blackHole() {
+  const sockets = new Set();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
