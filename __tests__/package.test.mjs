@@ -307,7 +307,7 @@ describe('the packed package', { skip }, () => {
     const { files } = tarballs;
     for (const file of ['package.json', 'README.md', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.mjs',
       'dist/index.d.ts', 'dist/index.d.mts', 'dist/express/index.mjs', 'dist/fastify/index.js', 'dist/testing/index.mjs',
-      'dist/utils.js', 'dist/internal.mjs']) {
+      'dist/utils/index.js', 'dist/internal/index.mjs']) {
       assert.ok(files.includes(file), `${file} is missing from the tarball`);
     }
     const unexpected = files.filter((f) => /\.node$|^(src|ts|__tests__|examples|bench|fuzz|npm|target)\/|^Cargo\./.test(f));

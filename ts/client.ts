@@ -1,4 +1,15 @@
-import { collectEnv, createNative, NativeClient, settle, unwrap, usage, type NativeAnswer } from './native.js';
+import {
+  collectEnv,
+  createNative,
+  NativeClient,
+  type NativeRequest,
+  type RequestVerifier,
+  unwrap,
+  usage,
+  type Verdict,
+  verdictPromise,
+  verifyRequest,
+} from './native/index.js';
 import type {
   AccessTokenClaims,
   IntrospectOptions,
@@ -14,8 +25,8 @@ import type {
 // The native client behind each instance. Kept off the object so it is neither enumerable
 // nor part of the public type.
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
-// The native per-request function of each MonoCloudBackendNodeClient (see validateNative).
-const validators = new WeakMap<MonoCloudBackendNodeClient, ReturnType<NativeClient['validator']>>();
+// The per-request function of each MonoCloudBackendNodeClient (see verify).
+const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifier>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
 
@@ -25,41 +36,19 @@ function nativeOf(client: MonoCloudOidcBackendClient): NativeClient {
   return native;
 }
 
-function validatorOf(client: MonoCloudBackendNodeClient): ReturnType<NativeClient['validator']> {
-  const validate = validators.get(client);
-  if (!validate) throw new TypeError('Not a MonoCloud client instance');
-  return validate;
-}
-
 /**
- * One native call: a token verified before is answered at once (claims text or a failure),
- * anything else as a promise. The protect layer uses it to skip promises on cache hits.
+ * The one native call of a request: a token verified before is answered at once (claims text or
+ * a failure), anything else as a promise; `undefined` when the request's `Authorization` value
+ * holds no bearer token. The protect core uses it to skip promises on cache hits.
  */
-export function validateNative(
-  client: MonoCloudBackendNodeClient,
-  accessToken: unknown,
-  scopes: string[] | undefined,
-  groups: string[] | undefined,
-  clientCertificate: string | undefined,
-): NativeAnswer {
-  return validatorOf(client)(tokenArgument(accessToken), scopes, groups, clientCertificate) as NativeAnswer;
+export function verify(client: MonoCloudBackendNodeClient, request: NativeRequest): Verdict | undefined {
+  const verifier = verifiers.get(client);
+  if (!verifier) throw new TypeError('Not a MonoCloud client instance');
+  return verifyRequest(verifier, request);
 }
 
-/**
- * `validateNative` for an `Authorization` header value, read the way `getBearerToken` reads it;
- * `undefined` when the header holds no bearer token.
- */
-export function validateHeader(
-  client: MonoCloudBackendNodeClient,
-  header: string,
-  scopes: string[] | undefined,
-  groups: string[] | undefined,
-): NativeAnswer | undefined {
-  return validatorOf(client)(header, scopes, groups, undefined, true);
-}
-
-function tokenArgument(token: unknown): string | null {
-  return typeof token === 'string' ? token : null;
+function tokenArgument(token: unknown): string | undefined {
+  return typeof token === 'string' ? token : undefined;
 }
 
 /**
@@ -81,11 +70,11 @@ export class MonoCloudOidcBackendClient {
     options?: ValidateJwtAccessTokenOptions,
   ): Promise<T> {
     const { jwks, ...rest } = options ?? {};
-    const outcome = await nativeOf(this).validateJwtAccessToken(tokenArgument(accessToken), {
+    const answer = await nativeOf(this).validateJwtAccessToken(tokenArgument(accessToken), {
       ...rest,
       jwks: jwks === undefined ? undefined : JSON.stringify(jwks),
     });
-    return unwrap<T>(outcome);
+    return unwrap<T>(answer);
   }
 
   /**
@@ -134,7 +123,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
-    validators.set(this, native.validator());
+    verifiers.set(this, native.requestVerifier());
   }
 
   /**
@@ -150,7 +139,14 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
-      return settle<T>(validateNative(this, accessToken, options?.scopes, options?.groups, options?.clientCertificate));
+      const verdict = verify(this, {
+        token: tokenArgument(accessToken),
+        scopes: options?.scopes,
+        groups: options?.groups,
+        clientCertificate: options?.clientCertificate,
+      });
+      // Without an Authorization value there is always a verdict.
+      return verdictPromise<T>(verdict as Verdict);
     } catch (error) {
       return Promise.reject(error);
     }

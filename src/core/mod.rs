@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod jose;
 pub mod jwks;
 pub mod jwt;
+pub mod request;
 pub mod text;
 pub mod verified;
 

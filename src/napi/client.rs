@@ -1,5 +1,5 @@
 //! `NativeClient`: the core client behind the JavaScript `MonoCloudOidcBackendClient` and
-//! `MonoCloudBackendNodeClient`.
+//! `MonoCloudBackendNodeClient`. Every call answers JSON text or a `Failure` (see `failure`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,29 +8,40 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::bridge::bridge_from;
-use super::input::options_input;
-use super::outcome::Outcome;
-use super::validator;
+use super::callbacks::callbacks_from;
+use super::failure::{CertificateBinding, Failure, answer};
+use super::options::options_input;
+use super::verify;
 use crate::core::client::{Client, Requirements};
 use crate::core::config::{self, BindingMode, Profile};
 use crate::core::error::Error;
 use crate::core::jwks::KeySet;
-use crate::core::jwt;
+use crate::core::{jwt, text};
 
 #[napi]
 pub struct NativeClient {
     core: Arc<Client>,
 }
 
-/// Per-call options of `validateAccessToken` and `validateJwtAccessToken`.
+/// Which public class a native client stands behind: they differ in defaults and in whether the
+/// environment is read.
+#[napi(string_enum = "lowercase")]
+pub enum ClientProfile {
+    /// `MonoCloudBackendNodeClient`: options over `MONOCLOUD_BACKEND_*` variables.
+    Node,
+    /// `MonoCloudOidcBackendClient`: positional, no environment.
+    Oidc,
+}
+
+/// Per-call options of `validateJwtAccessToken` and `introspectAccessToken`.
 #[napi(object)]
+#[derive(Default)]
 pub struct CallOptions {
     pub scopes: Option<Vec<String>>,
     pub groups: Option<Vec<String>>,
     pub client_certificate: Option<String>,
-    /// `validateJwtAccessToken` only: the binding mode of this call.
-    pub validate_certificate_binding: Option<String>,
+    /// The certificate binding mode of this call; none means no binding check.
+    pub validate_certificate_binding: Option<CertificateBinding>,
     /// `validateJwtAccessToken` only: a key set to use instead of the issuer's, as JSON.
     pub jwks: Option<String>,
 }
@@ -43,6 +54,16 @@ impl CallOptions {
             client_certificate: self.client_certificate.clone(),
         }
     }
+
+    fn binding(&self) -> Option<BindingMode> {
+        self.validate_certificate_binding
+            .as_ref()
+            .map(|mode| match mode {
+                CertificateBinding::WhenPresent => BindingMode::WhenPresent,
+                CertificateBinding::Required => BindingMode::Required,
+                CertificateBinding::DangerouslyIgnore => BindingMode::DangerouslyIgnore,
+            })
+    }
 }
 
 fn json_text(value: &impl serde::Serialize) -> String {
@@ -51,41 +72,36 @@ fn json_text(value: &impl serde::Serialize) -> String {
 
 #[napi]
 impl NativeClient {
-    /// `profile` is `node` (env-aware `MonoCloudBackendNodeClient`) or `oidc` (the positional
-    /// `MonoCloudOidcBackendClient`). Invalid options throw with code `InvalidArg` and
-    /// upstream's message.
-    /// `callbacks` holds the JavaScript adapters around user callbacks (see `bridge`).
+    /// Invalid options throw with code `InvalidArg` and upstream's message. `callbacks` holds
+    /// the JavaScript adapters around user callbacks (see `callbacks`).
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        profile: String,
+        profile: ClientProfile,
         options: Unknown,
         env: HashMap<String, String>,
         callbacks: Option<Object>,
     ) -> Result<Self> {
-        let profile = match profile.as_str() {
-            "oidc" => Profile::OidcClient,
-            _ => Profile::NodeClient,
+        let profile = match profile {
+            ClientProfile::Node => Profile::NodeClient,
+            ClientProfile::Oidc => Profile::OidcClient,
         };
         let input = options_input(&options)?;
-        let bridge = bridge_from(callbacks)?;
+        let callbacks = callbacks_from(callbacks)?;
         let core = config::resolve(&input, &env, profile)
-            .and_then(|config| Client::new(config, bridge))
+            .and_then(|config| Client::new(config, callbacks))
             .map_err(invalid_arg)?;
         Ok(NativeClient {
             core: Arc::new(core),
         })
     }
 
-    /// The per-request entry point `validate(token, scopes, groups, clientCertificate,
-    /// fromHeader)`: a token verified before is answered at once (claims JSON text or a
-    /// failure); anything else returns a promise of either. With `fromHeader`, `token` is an
-    /// `Authorization` header value, and `undefined` means it holds no bearer token.
+    /// The client's per-request function (see `verify`).
     #[napi(
-        ts_return_type = "(token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, fromHeader?: boolean) => string | Failure | Promise<string | Failure> | undefined",
+        ts_return_type = "(authorization: string | null, token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], now?: number) => string | Failure | Promise<string | Failure> | undefined",
         catch_unwind
     )]
-    pub fn validator<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        let function = validator::create(env.raw(), self.core.clone())?;
+    pub fn request_verifier<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let function = verify::create(env.raw(), self.core.clone())?;
         // SAFETY: a function value just created in this env.
         unsafe { Unknown::from_napi_value(env.raw(), function) }
     }
@@ -95,32 +111,22 @@ impl NativeClient {
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
-    ) -> Outcome {
-        let options = options.unwrap_or(CallOptions {
-            scopes: None,
-            groups: None,
-            client_certificate: None,
-            validate_certificate_binding: None,
-            jwks: None,
-        });
-        let binding = options
-            .validate_certificate_binding
-            .as_deref()
-            .and_then(BindingMode::parse);
+    ) -> Either<String, Failure> {
+        let options = options.unwrap_or_default();
         let keys = match options.jwks.as_deref().map(parse_key_set).transpose() {
             Ok(keys) => keys,
-            Err(e) => return Outcome::from_result(Err(e)),
+            Err(error) => return answer(Err(error)),
         };
         let result = self
             .core
             .validate_jwt_access_token(
                 token.as_deref(),
                 &options.requirements(),
-                binding,
+                options.binding(),
                 keys.as_ref(),
             )
             .await;
-        Outcome::from_result(result.map(|claims| claims.json))
+        answer(result.map(|claims| claims.json))
     }
 
     #[napi]
@@ -128,33 +134,25 @@ impl NativeClient {
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
-    ) -> Outcome {
-        let (requirements, binding) = match &options {
-            Some(o) => (
-                o.requirements(),
-                o.validate_certificate_binding
-                    .as_deref()
-                    .and_then(BindingMode::parse),
-            ),
-            None => (Requirements::default(), None),
-        };
+    ) -> Either<String, Failure> {
+        let options = options.unwrap_or_default();
         let result = self
             .core
-            .introspect_access_token(token.as_deref(), &requirements, binding)
+            .introspect_access_token(token.as_deref(), &options.requirements(), options.binding())
             .await;
-        Outcome::from_result(result.map(|claims| claims.json))
+        answer(result.map(|claims| claims.json))
     }
 
     #[napi]
-    pub async fn get_metadata(&self, force_refresh: bool) -> Outcome {
+    pub async fn get_metadata(&self, force_refresh: bool) -> Either<String, Failure> {
         let result = self.core.metadata(force_refresh).await;
-        Outcome::from_result(result.map(|m| json_text(&m.document)))
+        answer(result.map(|metadata| json_text(&metadata.document)))
     }
 
     #[napi]
-    pub async fn get_jwks(&self, force_refresh: bool) -> Outcome {
+    pub async fn get_jwks(&self, force_refresh: bool) -> Either<String, Failure> {
         let result = self.core.jwks(force_refresh).await;
-        Outcome::from_result(result.map(|k| json_text(&k.document)))
+        answer(result.map(|keys| json_text(&keys.document)))
     }
 
     #[napi(catch_unwind)]
@@ -169,9 +167,16 @@ impl NativeClient {
 
     /// The payload of a JWT, without verification.
     #[napi(catch_unwind)]
-    pub fn decode_jwt(token: String) -> Outcome {
-        Outcome::from_result(jwt::decode_unverified(&token).map(|claims| claims.json))
+    pub fn decode_jwt(token: String) -> Either<String, Failure> {
+        answer(jwt::decode_unverified(&token).map(|claims| claims.json))
     }
+}
+
+/// The token of an `Authorization` header value, or `null` when it holds no bearer token: the
+/// one reader every adapter uses, whichever path its request takes.
+#[napi(catch_unwind)]
+pub fn bearer_token(authorization: String) -> Option<String> {
+    text::bearer_token(&authorization).map(str::to_owned)
 }
 
 /// A usage error thrown synchronously; the JavaScript face rethrows it as

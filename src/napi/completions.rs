@@ -24,14 +24,14 @@ use std::task::{Context, Poll};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 
-use super::outcome::Failure;
+use super::failure::Answer;
+use super::raw::{check, panic_message, plain_error};
 
 /// What a promise settles with.
 pub enum Settled {
-    /// Resolves with the claims as JSON text.
-    Claims(String),
-    /// Resolves with a failure record (the JavaScript face throws the matching error).
-    Failure(Failure),
+    /// Resolves with the claims as JSON text, or with a failure (the JavaScript face throws the
+    /// matching error).
+    Answer(Answer),
     /// Rejects with a plain `Error` (code `GenericFailure`): the work panicked or was dropped.
     Broken(String),
 }
@@ -76,17 +76,6 @@ unsafe impl Send for State {}
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A Node-API status as a `Result` naming the call that failed.
-pub(super) fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::from_reason(format!(
-            "{what} failed (napi status {status})"
-        )))
-    }
 }
 
 impl Completions {
@@ -339,8 +328,7 @@ unsafe fn settle_one(env: sys::napi_env, deferred: sys::napi_deferred, settled: 
     // SAFETY (whole body): Node-API calls on the JavaScript thread with a live deferred.
     unsafe {
         let (value, reject) = match settled {
-            Settled::Claims(json) => (String::to_napi_value(env, json), false),
-            Settled::Failure(failure) => (Failure::to_napi_value(env, failure), false),
+            Settled::Answer(answer) => (Answer::to_napi_value(env, answer), false),
             Settled::Broken(message) => (plain_error(env, &message), true),
         };
         let value = value.unwrap_or_else(|_| {
@@ -354,21 +342,6 @@ unsafe fn settle_one(env: sys::napi_env, deferred: sys::napi_deferred, settled: 
     }
 }
 
-/// An `Error` with code `GenericFailure`, as napi-rs words a failed async call.
-unsafe fn plain_error(env: sys::napi_env, message: &str) -> napi::Result<sys::napi_value> {
-    // SAFETY: JavaScript thread.
-    unsafe {
-        let code = <&str>::to_napi_value(env, "GenericFailure")?;
-        let message = <&str>::to_napi_value(env, message)?;
-        let mut error = ptr::null_mut();
-        check(
-            sys::napi_create_error(env, code, message, &mut error),
-            "napi_create_error",
-        )?;
-        Ok(error)
-    }
-}
-
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the reference `Completions::new` gave the finalizer; this is its only use.
     let state = unsafe { Arc::from_raw(data as *const Mutex<State>) };
@@ -376,12 +349,4 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
     state.closed = true;
     // Promises still queued belong to an environment that is going away: leave them.
     state.finished.clear();
-}
-
-pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "Panic in async function".to_owned())
 }

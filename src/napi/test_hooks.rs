@@ -1,6 +1,7 @@
 //! Test-only entry points that panic on purpose, so the test suite can show that a panic in Rust
-//! becomes a JavaScript error rather than an abort. They are inert (an error, no panic) unless
-//! `MONOCLOUD_BACKEND_TEST_HOOKS=1` is set when they are called.
+//! becomes a JavaScript error rather than an abort. Compiled only with the `test-hooks` feature
+//! (`npm run build:test-addon`), never into the release binary; even there they are inert (an
+//! error, no panic) unless `MONOCLOUD_BACKEND_TEST_HOOKS=1` is set when they are called.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -38,7 +39,7 @@ pub fn test_panic_spawn(env: &Env, message: String) -> Result<Unknown<'_>> {
     let promise = completions.spawn(env.raw(), async move {
         std::panic::panic_any(message);
         #[allow(unreachable_code)]
-        Settled::Claims(String::new())
+        Settled::Answer(napi::Either::A(String::new()))
     })?;
     // SAFETY: a promise value just created in this env.
     unsafe { Unknown::from_napi_value(env.raw(), promise) }

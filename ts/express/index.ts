@@ -6,14 +6,25 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector } from '../protect/flow.js';
-import { sendExpress } from '../protect/responses.js';
+import { authenticate, createProtector, type RequestDescription } from '../protect/core.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
+import { writeExpressResponse } from './respond.js';
 
 // The client, the errors and every type, including the protect option types, as the root has them.
 export * from '../index.js';
-export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
+export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
+
+/** An Express request in the protect core's terms. */
+function describe(req: Request): RequestDescription<Request> {
+  return {
+    request: req,
+    authorization: req.headers.authorization,
+    dpop: req.headers.dpop,
+    method: req.method,
+    url: () => `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`,
+  };
+}
 
 /** A request that passed `protect()`: `claims` holds the validated token's claims. */
 export type AuthenticatedExpressRequest<C extends JwtClaims = AccessTokenClaims> = Request & { claims: C };
@@ -49,15 +60,10 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
 ): ProtectMiddleware<C> {
   const protector = createProtector<Request>(clientOrOptions, options);
   return (protectOptions) => async (req, res, next) => {
-    const authentication = authenticate<Request, C>(
-      protector,
-      req,
-      () => req.headers.authorization,
-      protectOptions,
-    );
-    const { claims, refusal } = authentication instanceof Promise ? await authentication : authentication;
-    if (refusal) {
-      sendExpress(res, refusal);
+    const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
+    const { claims, response } = authentication instanceof Promise ? await authentication : authentication;
+    if (response) {
+      writeExpressResponse(res, response);
       return;
     }
     (req as AuthenticatedExpressRequest<C>).claims = claims;

@@ -6,13 +6,35 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector } from '../protect/flow.js';
+import { authenticate, createProtector, type RequestDescription } from '../protect/core.js';
+import type { ResponseDescription } from '../protect/responses.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
 // The client, the errors and every type, including the protect option types, as the root has them.
 export * from '../index.js';
-export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../protect/checks.js';
+export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
+
+/** A Fastify request in the protect core's terms. */
+function describe(request: FastifyRequest): RequestDescription<FastifyRequest> {
+  return {
+    request,
+    authorization: request.headers.authorization,
+    dpop: request.headers.dpop,
+    method: request.method,
+    url: () => `${request.protocol}://${request.host}${request.originalUrl ?? request.url}`,
+  };
+}
+
+/** Writes a refusal through Fastify's reply API. */
+async function writeFastifyResponse(reply: FastifyReply, response: ResponseDescription): Promise<void> {
+  if (reply.sent) return;
+  reply.headers(response.headers);
+  reply.status(response.status).send(response.body);
+  // Fastify runs the route once this hook resolves unless the response has ended, and an
+  // async onSend hook can still be writing it: wait for the reply (it is thenable) first.
+  await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
+}
 
 /** A request that passed the hook: `claims` holds the validated token's claims. */
 export type AuthenticatedFastifyRequest<C extends JwtClaims = AccessTokenClaims> = FastifyRequest & { claims: C };
@@ -49,20 +71,10 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   const protector = createProtector<FastifyRequest>(clientOrOptions, options);
   // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
   return (protectOptions) => async (request, reply) => {
-    const authentication = authenticate<FastifyRequest, C>(
-      protector,
-      request,
-      () => request.headers.authorization,
-      protectOptions,
-    );
-    const { claims, refusal } = authentication instanceof Promise ? await authentication : authentication;
-    if (refusal) {
-      if (reply.sent) return;
-      if (refusal.challenge !== undefined) reply.header('WWW-Authenticate', refusal.challenge);
-      reply.status(refusal.status).send(refusal.body);
-      // Fastify runs the route once this hook resolves unless the response has ended, and an
-      // async onSend hook can still be writing it: wait for the reply (it is thenable) first.
-      await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
+    const authentication = authenticate<FastifyRequest, C>(protector, describe(request), protectOptions);
+    const { claims, response } = authentication instanceof Promise ? await authentication : authentication;
+    if (response) {
+      await writeFastifyResponse(reply, response);
       return;
     }
     (request as AuthenticatedFastifyRequest<C>).claims = claims;

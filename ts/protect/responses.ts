@@ -1,21 +1,23 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
-import type { ClaimCheckResponse } from './types.js';
 
-/** What an adapter sends when it refuses a request. */
-export interface ProtectResponse {
+/**
+ * What an adapter sends when it refuses a request, in no framework's terms: the status, the
+ * headers (a `WWW-Authenticate` challenge, when the answer carries one) and a JSON body.
+ */
+export interface ResponseDescription {
   status: number;
+  headers: Record<string, string>;
   body: { message: string };
-  /** The `WWW-Authenticate` value, when the answer carries a challenge. */
-  challenge?: string;
 }
 
 // Fresh objects every time: a user's serialization hook may mutate the body it is given.
-function response(status: number, message: string, challenge?: string): ProtectResponse {
-  return challenge === undefined ? { status, body: { message } } : { status, body: { message }, challenge };
+function response(status: number, message: string, challenge?: string): ResponseDescription {
+  const headers: Record<string, string> = challenge === undefined ? {} : { 'WWW-Authenticate': challenge };
+  return { status, headers, body: { message } };
 }
 
 /** The answer when the request carries no token at all. */
-export function noTokenResponse(): ProtectResponse {
+export function noTokenResponse(): ResponseDescription {
   return response(401, 'unauthorized', 'Bearer');
 }
 
@@ -24,7 +26,7 @@ export function noTokenResponse(): ProtectResponse {
  * for logs and may change). The issuer being down is 503 so clients retry; our own
  * misconfiguration is 500; anything unrecognised is treated as a bad token.
  */
-export function mapProtectError(error: unknown): ProtectResponse {
+export function mapProtectError(error: unknown): ResponseDescription {
   if (error instanceof MonoCloudTokenError) {
     return error.code === 'insufficient_scope' || error.code === 'insufficient_groups'
       ? response(403, 'forbidden', 'Bearer error="insufficient_scope"')
@@ -40,14 +42,4 @@ export function mapProtectError(error: unknown): ProtectResponse {
     return response(500, 'internal server error');
   }
   return response(401, 'unauthorized', 'Bearer error="invalid_token"');
-}
-
-/**
- * Answers through Express's response API. Once something else has answered there is nothing
- * left to say, and throwing would hand Express 5 an error for `next(err)`.
- */
-export function sendExpress(res: ClaimCheckResponse, response: ProtectResponse): void {
-  if (res.headersSent) return;
-  if (response.challenge !== undefined) res.set('WWW-Authenticate', response.challenge);
-  res.status(response.status).json(response.body);
 }

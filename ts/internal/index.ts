@@ -1,12 +1,13 @@
 /**
- * Low-level helpers (`@monocloud/backend-node/internal` compatible). Not meant for application
+ * The public subpath `./internal`: upstream's low-level helpers (`@monocloud/backend-node/internal`
+ * compatible), not this package's internals. Not meant for application
  * code, kept for programs that import them from upstream.
  *
  * @packageDocumentation
  */
 import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto';
 
-import type { Jwk } from './types.js';
+import type { Jwk } from '../types.js';
 
 /** Seconds since the epoch. */
 export const now = (): number => Math.floor(Date.now() / 1000);

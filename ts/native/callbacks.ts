@@ -1,7 +1,7 @@
 // Adapters around user callbacks, called from Rust with JSON text and answering with a JSON
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
-import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from './types.js';
+import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
 
 type Adapter = (request: string) => Promise<string>;
 

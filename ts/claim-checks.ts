@@ -1,7 +1,11 @@
-import { MonoCloudTokenError } from '../errors.js';
-import type { AccessTokenClaims, JwtClaims } from '../types.js';
-import { mapProtectError, noTokenResponse, sendExpress } from './responses.js';
-import type { ClaimCheck, ClaimCheckResponse } from './types.js';
+// The claim checks a route can require. Each is a rule on validated claims (`verify`, which the
+// protect core runs for `protect({ checks })` in every adapter) and, as upstream has it, Express
+// middleware for use after `protect()`.
+import { MonoCloudTokenError } from './errors.js';
+import { writeExpressResponse } from './express/respond.js';
+import { mapProtectError, noTokenResponse } from './protect/responses.js';
+import type { ClaimCheck, ClaimCheckResponse } from './protect/types.js';
+import type { AccessTokenClaims, JwtClaims } from './types.js';
 
 /** A claim value `claimEquals` and `claimIncludes` can compare with. */
 export type ClaimValue = string | number | boolean | null;
@@ -11,13 +15,13 @@ function makeCheck<C extends JwtClaims>(rule: (claims: C) => void | Promise<void
     const claims = (req as { claims?: unknown }).claims;
     if (claims === null || typeof claims !== 'object') {
       // protect() did not run before this check: there is no authenticated token.
-      sendExpress(res, noTokenResponse());
+      writeExpressResponse(res, noTokenResponse());
       return;
     }
     try {
       await rule(claims as C);
     } catch (error) {
-      sendExpress(res, mapProtectError(error));
+      writeExpressResponse(res, mapProtectError(error));
       return;
     }
     next();

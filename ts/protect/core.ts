@@ -1,9 +1,11 @@
-import { MonoCloudBackendNodeClient, validateHeader } from '../client.js';
+// The protect core, shared by every adapter and knowing no framework: a request description in,
+// the claims or a response description out. An adapter translates its framework's request into
+// a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
+import { MonoCloudBackendNodeClient, verify } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
-import { cachedClaims, settled, toError } from '../native.js';
+import { type Answer, cachedClaims, getBearerToken, type NativeRequest, toError, unwrap } from '../native/index.js';
 import type { JwtClaims } from '../types.js';
-import { getBearerToken } from './bearer.js';
-import { mapProtectError, noTokenResponse, type ProtectResponse } from './responses.js';
+import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import type {
   ClientCertificateResolver,
   ProtectApiOptions,
@@ -12,6 +14,20 @@ import type {
   TokenResolver,
 } from './types.js';
 
+/** One request as the protect core sees it. */
+export interface RequestDescription<R> {
+  /** The framework's own request, handed to the user's resolvers. */
+  request: R;
+  /** The `Authorization` header as the framework gives it (a string, or nothing). */
+  authorization: unknown;
+  /** The `DPoP` header value(s), when the request has any. */
+  dpop?: string | string[] | undefined;
+  /** The HTTP method. */
+  method?: string | undefined;
+  /** The absolute URL the client addressed; read only when a check needs it. */
+  url?: () => string;
+}
+
 /** What one `protectApi()` call settled on: the client and how to read requests. */
 export interface Protector<R> {
   client: MonoCloudBackendNodeClient;
@@ -19,7 +35,10 @@ export interface Protector<R> {
   certificateResolver?: ClientCertificateResolver<R>;
 }
 
-export type Authentication<C> = { claims: C; refusal?: undefined } | { claims?: undefined; refusal: ProtectResponse };
+/** The protect core's answer: the validated claims, or the response that refuses the request. */
+export type Authentication<C> =
+  | { claims: C; response?: undefined }
+  | { claims?: undefined; response: ResponseDescription };
 
 // Duck-typed too, so a client from another copy of the package (or a test double) is used as given.
 function isClient(value: unknown): value is MonoCloudBackendNodeClient {
@@ -63,19 +82,34 @@ export function createProtector<R>(
 
 const ownValidateAccessToken = MonoCloudBackendNodeClient.prototype.validateAccessToken;
 
+/** The request as it crosses; the URL is built only when a DPoP proof needs it. */
+function nativeRequest<R>(
+  described: RequestDescription<R>,
+  authorization: string,
+  options?: Pick<ProtectOptions, 'scopes' | 'groups'>,
+): NativeRequest {
+  const { dpop } = described;
+  const request: NativeRequest = { authorization, scopes: options?.scopes, groups: options?.groups, now: Date.now() };
+  if (dpop !== undefined) {
+    request.dpop = dpop;
+    request.method = described.method;
+    request.url = described.url?.();
+  }
+  return request;
+}
+
 /**
- * The per-request flow shared by the adapters: certificate, token (resolver first, then the
- * `Authorization` header), validation with the route's scopes and groups, then the route's claim
- * checks. Never throws or rejects: every failure comes back as the response to send.
+ * The per-request flow: certificate, token (resolver first, then the `Authorization` header),
+ * validation with the route's scopes and groups, then the route's claim checks. Never throws or
+ * rejects: every failure comes back as the response to send.
  *
  * A route with no resolvers and no checks, on a client whose `validateAccessToken` is our own,
- * takes a direct path: a token verified before is answered synchronously, with no promise at
- * all, which is most of what protecting a busy route costs.
+ * takes a direct path: the header goes to Rust as it is, and a token verified before is answered
+ * synchronously, with no promise at all, which is most of what protecting a busy route costs.
  */
 export function authenticate<R, C extends JwtClaims>(
   protector: Protector<R>,
-  req: R,
-  authorizationHeader: () => unknown,
+  described: RequestDescription<R>,
   options: ProtectOptions<C> | undefined,
 ): Authentication<C> | Promise<Authentication<C>> {
   const { client, tokenResolver, certificateResolver } = protector;
@@ -85,51 +119,51 @@ export function authenticate<R, C extends JwtClaims>(
     (options?.checks !== undefined && options.checks.length > 0) ||
     client.validateAccessToken !== ownValidateAccessToken
   ) {
-    return authenticateFully(protector, req, authorizationHeader, options);
+    return authenticateFully(protector, described, options);
   }
   try {
-    const header = authorizationHeader();
-    if (typeof header !== 'string') {
+    const { authorization } = described;
+    if (typeof authorization !== 'string') {
       // No header is no token; any other non-string throws there, answered as a bad token.
-      getBearerToken(header);
-      return { refusal: noTokenResponse() };
+      getBearerToken(authorization);
+      return { response: noTokenResponse() };
     }
-    const answer = validateHeader(client, header, options?.scopes, options?.groups);
-    if (answer === undefined) return { refusal: noTokenResponse() };
-    if (typeof answer === 'string') return { claims: cachedClaims<C>(answer) };
-    if (answer instanceof Promise) return answer.then(fromSettled<C>, refused);
-    return refused(toError(answer));
+    const verdict = verify(client, nativeRequest(described, authorization, options));
+    if (verdict === undefined) return { response: noTokenResponse() };
+    if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
+    if (verdict instanceof Promise) return verdict.then(fromAnswer<C>, refused);
+    return refused(toError(verdict));
   } catch (error) {
     return refused(error);
   }
 }
 
-function fromSettled<C>(answer: Parameters<typeof settled>[0]): Authentication<C> {
+function fromAnswer<C>(answer: Answer): Authentication<C> {
   try {
-    return { claims: settled<C>(answer) };
+    return { claims: unwrap<C>(answer) };
   } catch (error) {
     return refused(error);
   }
 }
 
-function refused(error: unknown): { refusal: ProtectResponse } {
-  return { refusal: mapProtectError(error) };
+function refused(error: unknown): { response: ResponseDescription } {
+  return { response: mapProtectError(error) };
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
   protector: Protector<R>,
-  req: R,
-  authorizationHeader: () => unknown,
+  described: RequestDescription<R>,
   options: ProtectOptions<C> | undefined,
 ): Promise<Authentication<C>> {
   try {
     const { client, tokenResolver, certificateResolver } = protector;
-    const clientCertificate = certificateResolver ? ((await certificateResolver(req)) ?? undefined) : undefined;
-    const resolved: unknown = tokenResolver ? await tokenResolver(req) : undefined;
-    const token = resolved ?? getBearerToken(authorizationHeader());
+    const { request } = described;
+    const clientCertificate = certificateResolver ? ((await certificateResolver(request)) ?? undefined) : undefined;
+    const resolved: unknown = tokenResolver ? await tokenResolver(request) : undefined;
+    const token = resolved ?? getBearerToken(described.authorization);
     if (token !== undefined && typeof token !== 'string') throw new TypeError('An access token must be a string');
     const trimmed = token?.trim();
-    if (!trimmed) return { refusal: noTokenResponse() };
+    if (!trimmed) return { response: noTokenResponse() };
 
     // Called on the client object, so a subclass or an instance override is honoured.
     const claims = await client.validateAccessToken<C>(trimmed, {

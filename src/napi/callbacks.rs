@@ -14,7 +14,7 @@ type JsFunction<'a> = Function<'a, String, Promise<String>>;
 
 /// Reads the adapter functions the JavaScript face prepared (`fetch`, `metadata`, `jwks`,
 /// `cacheGet`, `cacheSet`); each takes and returns JSON text.
-pub fn bridge_from(object: Option<Object>) -> Result<Bridge> {
+pub fn callbacks_from(object: Option<Object>) -> Result<Bridge> {
     let Some(object) = object else {
         return Ok(Bridge::default());
     };

@@ -1,0 +1,190 @@
+//! The per-request entry: one plain Node-API function per client,
+//!
+//! `verifyRequest(authorization, token, scopes, groups, clientCertificate, method, url, dpop, now)`
+//!
+//! the request-shaped input of `core::request`, positional because reading named properties costs
+//! more than a cache hit. Exactly one of `authorization` (an `Authorization` header value, read for
+//! a bearer token here) and `token` (a token found by the caller) is given. It answers at once for
+//! a token verified before (claims JSON text or a `Failure`), `undefined` when the header holds no
+//! bearer token, and otherwise a promise of either, settled through the client's `Completions`.
+//!
+//! It is written against Node-API directly rather than as a `#[napi]` method because it is the
+//! whole cost of a cache hit: napi-rs's method glue (class unwrap, borrow tracking, argument
+//! conversion) cost more than the hash and lookup it wraps.
+
+use std::ffi::c_void;
+use std::mem::MaybeUninit;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+use std::sync::Arc;
+
+use napi::Either;
+use napi::bindgen_prelude::ToNapiValue;
+use napi::sys;
+
+use super::completions::{Completions, Settled};
+use super::failure::Failure;
+use super::raw;
+use crate::core::client::{Client, Requirements};
+use crate::core::jwt::MAX_TOKEN_BYTES;
+use crate::core::request::{Credential, Request};
+
+struct Verifier {
+    core: Arc<Client>,
+    completions: Arc<Completions>,
+}
+
+/// Creates the function for `core`; it owns its completion channel and keeps `core` alive.
+pub fn create(env: sys::napi_env, core: Arc<Client>) -> napi::Result<sys::napi_value> {
+    let verifier = Box::new(Verifier {
+        core,
+        completions: Arc::new(Completions::new(env)?),
+    });
+    let data = Box::into_raw(verifier) as *mut c_void;
+    let name = "verifyRequest";
+    let mut function = ptr::null_mut();
+    // SAFETY: JavaScript thread; `data` stays valid until the finalizer takes it back.
+    unsafe {
+        let created = raw::check(
+            sys::napi_create_function(
+                env,
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(verify_request),
+                data,
+                &mut function,
+            ),
+            "napi_create_function",
+        )
+        .and_then(|()| {
+            raw::check(
+                sys::napi_add_finalizer(
+                    env,
+                    function,
+                    data,
+                    Some(release),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                ),
+                "napi_add_finalizer",
+            )
+        });
+        if let Err(error) = created {
+            drop(Box::from_raw(data as *mut Verifier));
+            return Err(error);
+        }
+    }
+    Ok(function)
+}
+
+unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the box `create` leaked; the function is being collected.
+    drop(unsafe { Box::from_raw(data as *mut Verifier) });
+}
+
+unsafe extern "C" fn verify_request(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node with this callback's env and info.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { answer(env, info) }));
+    let error = match result {
+        Ok(Ok(value)) => return value,
+        Ok(Err(error)) => error,
+        Err(panic) => napi::Error::from_reason(raw::panic_message(&*panic)),
+    };
+    // SAFETY: JavaScript thread, no exception pending (every failure above returned an error).
+    unsafe { napi::JsError::from(error).throw_into(env) };
+    ptr::null_mut()
+}
+
+/// Room for the longest token we accept plus the widest UTF-8 character.
+const TOKEN_BUFFER: usize = MAX_TOKEN_BYTES + 8;
+
+enum Arg {
+    Authorization = 0,
+    Token,
+    Scopes,
+    Groups,
+    ClientCertificate,
+    Method,
+    Url,
+    Dpop,
+    Now,
+}
+const ARGS: usize = Arg::Now as usize + 1;
+
+unsafe fn answer(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    // SAFETY (whole body): Node-API calls on the JavaScript thread with values of this call.
+    unsafe {
+        let (argv, data) = raw::arguments::<ARGS>(env, info)?;
+        let verifier = &*(data as *const Verifier);
+        let arg = |which: Arg| argv[which as usize];
+        let request = Request {
+            requirements: Requirements {
+                scopes: raw::optional(env, arg(Arg::Scopes))?,
+                groups: raw::optional(env, arg(Arg::Groups))?,
+                client_certificate: raw::optional(env, arg(Arg::ClientCertificate))?,
+            },
+            method: raw::optional(env, arg(Arg::Method))?,
+            url: raw::optional(env, arg(Arg::Url))?,
+            dpop: match raw::optional::<Either<String, Vec<String>>>(env, arg(Arg::Dpop))? {
+                None => Vec::new(),
+                Some(Either::A(one)) => vec![one],
+                Some(Either::B(all)) => all,
+            },
+            now_ms: raw::optional(env, arg(Arg::Now))?,
+        };
+        let mut buffer = [MaybeUninit::<u8>::uninit(); TOKEN_BUFFER];
+        let (value, header) = match arg(Arg::Token) {
+            token if raw::type_of(env, token)? == sys::ValueType::napi_string => (token, false),
+            _ => (arg(Arg::Authorization), true),
+        };
+        let credential = |text| match header {
+            true => Credential::Authorization(text),
+            false => Credential::Token(text),
+        };
+        let token = match raw::borrowed_string(env, value, &mut buffer)? {
+            None => None,
+            Some(Ok(text)) => match credential(text).token() {
+                Ok(token) => token,
+                Err(_) => return raw::undefined(env),
+            },
+            // Longer than any token we accept: read whole; validation rejects it as usual.
+            Some(Err(())) => {
+                let text = raw::owned_string(env, value)?;
+                let token = match credential(&text).token() {
+                    Ok(token) => token.map(str::to_owned),
+                    Err(_) => return raw::undefined(env),
+                };
+                return spawn_validation(env, verifier, token, request);
+            }
+        };
+        match verifier.core.validate_cached(token, &request.requirements) {
+            Some(Ok(json)) => raw::string(env, &json),
+            Some(Err(error)) => Failure::to_napi_value(env, Failure::from(error)),
+            None => spawn_validation(env, verifier, token.map(str::to_owned), request),
+        }
+    }
+}
+
+fn spawn_validation(
+    env: sys::napi_env,
+    verifier: &Verifier,
+    token: Option<String>,
+    request: Request,
+) -> napi::Result<sys::napi_value> {
+    let core = verifier.core.clone();
+    verifier.completions.spawn(env, async move {
+        match core
+            .validate_access_token(token.as_deref(), &request.requirements)
+            .await
+        {
+            Ok(claims) => Settled::Answer(Either::A(claims.json)),
+            Err(error) => Settled::Answer(Either::B(Failure::from(error))),
+        }
+    })
+}

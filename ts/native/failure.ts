@@ -1,0 +1,35 @@
+// The one place the JavaScript face maps the error taxonomy: a native `Failure` (see
+// src/napi/failure.rs) becomes the matching `MonoCloud*Error`, or what a user callback threw.
+import type { Failure, RawResponse } from '../../binding.cjs';
+import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
+import type { MonoCloudRawResponse } from '../types.js';
+import { thrownBy } from './callbacks.js';
+
+/** The error a failure stands for. */
+export function toError(failure: Failure): unknown {
+  switch (failure.kind) {
+    case 'validation':
+      return new MonoCloudValidationError(failure.message);
+    case 'token':
+      return new MonoCloudTokenError(failure.message, failure.code);
+    case 'op':
+      return new MonoCloudOPError(failure.error, failure.errorDescription, toRaw(failure.raw));
+    case 'http':
+      return new MonoCloudHttpError(failure.message, toRaw(failure.raw));
+    case 'callback':
+      return thrownBy(failure.id);
+    default:
+      return unreachable(failure);
+  }
+}
+
+function unreachable(failure: never): never {
+  throw new TypeError(`Unknown failure ${JSON.stringify(failure)}`);
+}
+
+function toRaw(raw: RawResponse | undefined): MonoCloudRawResponse | undefined {
+  if (raw === undefined) return undefined;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of raw.headers) if (name !== undefined && value !== undefined) headers[name] = value;
+  return { status: raw.status, statusText: raw.statusText, headers, body: raw.body };
+}

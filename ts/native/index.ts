@@ -1,0 +1,106 @@
+// The crossing into Rust. The napi-generated loader (binding.cjs at the package root) picks the
+// binary for this platform: a local build or the @monocloud/backend-node-rs-<platform> package.
+// Nothing outside this folder imports it.
+import { bearerToken, type ClientProfile, type Failure, NativeClient } from '../../binding.cjs';
+import { MonoCloudValidationError } from '../errors.js';
+import type { MonoCloudBackendNodeClientOptions } from '../types.js';
+import { callbacksFor } from './callbacks.js';
+import { cachedClaims } from './claims.js';
+import { toError } from './failure.js';
+
+export { NativeClient, cachedClaims, toError };
+
+/** What every native call answers: JSON text, or a failure that stands for an error. */
+export type Answer = string | Failure;
+
+/** What the per-request function answers: at once for a token verified before, else later. */
+export type Verdict = Answer | Promise<Answer>;
+
+/** The per-request function of one native client (src/napi/verify.rs). */
+export type RequestVerifier = ReturnType<NativeClient['requestVerifier']>;
+
+/**
+ * One request as it crosses: exactly one of `authorization` (a header value, read for a bearer
+ * token in Rust) and `token` (a token the caller found), what the route requires, and the parts
+ * of the HTTP request that request-bound checks read.
+ */
+export interface NativeRequest {
+  authorization?: string;
+  token?: string;
+  scopes?: string[] | undefined;
+  groups?: string[] | undefined;
+  clientCertificate?: string | undefined;
+  method?: string | undefined;
+  url?: string | undefined;
+  dpop?: string | string[] | undefined;
+  /** The caller's clock, `Date.now()`. */
+  now?: number;
+}
+
+/** The verdict on one request; `undefined` when its `Authorization` value holds no bearer token. */
+export function verifyRequest(verifier: RequestVerifier, request: NativeRequest): Verdict | undefined {
+  return verifier(
+    request.authorization ?? null,
+    request.token ?? null,
+    request.scopes,
+    request.groups,
+    request.clientCertificate,
+    request.method,
+    request.url,
+    request.dpop,
+    request.now,
+  );
+}
+
+/** The value of an answer, or its failure thrown as the matching error. */
+export function unwrap<T>(answer: Answer): T {
+  if (typeof answer === 'string') return JSON.parse(answer) as T;
+  throw toError(answer);
+}
+
+/** A verdict as the promise `validateAccessToken` returns. */
+export function verdictPromise<T>(verdict: Verdict): Promise<T> {
+  if (typeof verdict === 'string') return Promise.resolve(cachedClaims<T>(verdict));
+  if (verdict instanceof Promise) return verdict.then(unwrap<T>);
+  return Promise.reject(toError(verdict));
+}
+
+/**
+ * The bearer token of an `Authorization` value, read by the same Rust function the per-request
+ * path uses; `undefined` when there is none. A value that is present but not a string (a
+ * framework bug or a test double) throws, so it is answered as a bad token, not as anonymous.
+ */
+export function getBearerToken(header: unknown): string | undefined {
+  if (header === undefined || header === null || header === '') return undefined;
+  if (typeof header !== 'string') throw new TypeError('The Authorization header must be a string');
+  return bearerToken(header) ?? undefined;
+}
+
+const ENV_PREFIX = 'MONOCLOUD_BACKEND_';
+
+/** Only our variables cross into Rust; worker threads have their own `process.env`. */
+export function collectEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name.startsWith(ENV_PREFIX)) env[name] = value;
+  }
+  return env;
+}
+
+/** Runs a synchronous native call, turning its usage errors into `MonoCloudValidationError`. */
+export function usage<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new MonoCloudValidationError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Builds a native client, turning option problems into `MonoCloudValidationError`. */
+export function createNative(
+  profile: ClientProfile,
+  options: Partial<MonoCloudBackendNodeClientOptions> | undefined,
+  env: Record<string, string>,
+): NativeClient {
+  return usage(() => new NativeClient(profile, options ?? undefined, env, callbacksFor(options)));
+}
