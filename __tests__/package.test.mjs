@@ -305,7 +305,7 @@ describe('the packed package', { skip }, () => {
 
   test('the main tarball ships the loader, types and compiled JS, and no binary or sources', () => {
     const { files } = tarballs;
-    for (const file of ['package.json', 'README.md', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.mjs',
+    for (const file of ['package.json', 'README.md', 'binding.cjs', 'binding.d.cts', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.mjs',
       'dist/index.d.ts', 'dist/index.d.mts', 'dist/express/index.mjs', 'dist/fastify/index.js', 'dist/testing/index.mjs',
       'dist/utils/index.js', 'dist/internal/index.mjs']) {
       assert.ok(files.includes(file), `${file} is missing from the tarball`);

@@ -1,4 +1,5 @@
 import {
+  callVerifier,
   collectEnv,
   createNative,
   NativeClient,
@@ -8,7 +9,6 @@ import {
   usage,
   type Verdict,
   verdictPromise,
-  verifyRequest,
 } from './native/index.js';
 import type {
   AccessTokenClaims,
@@ -25,7 +25,7 @@ import type {
 // The native client behind each instance. Kept off the object so it is neither enumerable
 // nor part of the public type.
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
-// The per-request function of each MonoCloudBackendNodeClient (see verify).
+// The per-request function of each MonoCloudBackendNodeClient (see verifyRequest).
 const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifier>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
@@ -41,10 +41,10 @@ function nativeOf(client: MonoCloudOidcBackendClient): NativeClient {
  * a failure), anything else as a promise; `undefined` when the request's `Authorization` value
  * holds no bearer token. The protect core uses it to skip promises on cache hits.
  */
-export function verify(client: MonoCloudBackendNodeClient, request: NativeRequest): Verdict | undefined {
+export function verifyRequest(client: MonoCloudBackendNodeClient, request: NativeRequest): Verdict | undefined {
   const verifier = verifiers.get(client);
   if (!verifier) throw new TypeError('Not a MonoCloud client instance');
-  return verifyRequest(verifier, request);
+  return callVerifier(verifier, request);
 }
 
 function tokenArgument(token: unknown): string | undefined {
@@ -139,7 +139,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
-      const verdict = verify(this, {
+      const verdict = verifyRequest(this, {
         token: tokenArgument(accessToken),
         scopes: options?.scopes,
         groups: options?.groups,

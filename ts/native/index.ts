@@ -37,8 +37,11 @@ export interface NativeRequest {
   now?: number;
 }
 
-/** The verdict on one request; `undefined` when its `Authorization` value holds no bearer token. */
-export function verifyRequest(verifier: RequestVerifier, request: NativeRequest): Verdict | undefined {
+/**
+ * Calls a native verifier with the request's parts in its positional order. The verdict is
+ * `undefined` when the `Authorization` value holds no bearer token.
+ */
+export function callVerifier(verifier: RequestVerifier, request: NativeRequest): Verdict | undefined {
   return verifier(
     request.authorization ?? null,
     request.token ?? null,

@@ -1,7 +1,7 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, verify } from '../client.js';
+import { MonoCloudBackendNodeClient, verifyRequest } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
 import { type Answer, cachedClaims, getBearerToken, type NativeRequest, toError, unwrap } from '../native/index.js';
 import type { JwtClaims } from '../types.js';
@@ -128,7 +128,7 @@ export function authenticate<R, C extends JwtClaims>(
       getBearerToken(authorization);
       return { response: noTokenResponse() };
     }
-    const verdict = verify(client, nativeRequest(described, authorization, options));
+    const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
     if (verdict === undefined) return { response: noTokenResponse() };
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (verdict instanceof Promise) return verdict.then(fromAnswer<C>, refused);
