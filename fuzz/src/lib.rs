@@ -10,12 +10,12 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use monocloud_backend_node_rs::core::binding;
-use monocloud_backend_node_rs::core::bridge::Bridge;
+use monocloud_backend_node_rs::core::callbacks::Callbacks;
+use monocloud_backend_node_rs::core::cert_binding::{self, BindingMode};
 use monocloud_backend_node_rs::core::claims::{self, Expectations};
 use monocloud_backend_node_rs::core::client::Client;
 use monocloud_backend_node_rs::core::client_auth;
-use monocloud_backend_node_rs::core::config::{self, BindingMode, Env, Input, Profile};
+use monocloud_backend_node_rs::core::config::{self, Env, Input, Profile};
 use monocloud_backend_node_rs::core::error::{Error, TokenErrorCode};
 use monocloud_backend_node_rs::core::http::Response;
 use monocloud_backend_node_rs::core::introspection;
@@ -23,19 +23,6 @@ use monocloud_backend_node_rs::core::jose::Alg;
 use monocloud_backend_node_rs::core::jwks::KeySet;
 use monocloud_backend_node_rs::core::jwt;
 use serde_json::{Map, Value};
-
-pub const ALGS: [Alg; 10] = [
-    Alg::RS256,
-    Alg::RS384,
-    Alg::RS512,
-    Alg::PS256,
-    Alg::PS384,
-    Alg::PS512,
-    Alg::ES256,
-    Alg::ES384,
-    Alg::ES512,
-    Alg::EdDSA,
-];
 
 /// Public keys for every algorithm (written by `seeds/generate.mjs`); the seed tokens in
 /// `seeds/tokens.json` are signed with their private halves, which were thrown away.
@@ -156,7 +143,7 @@ pub fn jwks_parse(data: &[u8]) {
         return;
     };
     let garbage = &data[..data.len().min(600)];
-    for alg in ALGS {
+    for alg in Alg::ALL {
         for kid in std::iter::once(None).chain(kids.iter().map(Some)) {
             if let Ok(key) = set.select(alg, kid) {
                 if let Err(error) = key.verify(alg, b"eyJhbGciOiJub25lIn0.e30", garbage) {
@@ -554,7 +541,7 @@ pub fn config_resolve(data: &[u8]) {
             assert!(config.response_timeout_ms.is_some_and(|ms| ms >= 1000.0));
         }
         if let Some(id) = config.client_id.as_deref() {
-            let credentials = client_auth::Client {
+            let credentials = client_auth::Authentication {
                 id,
                 secret: config.client_secret.as_ref(),
                 method: config.client_auth_method,
@@ -567,7 +554,7 @@ pub fn config_resolve(data: &[u8]) {
         }
         // Building a client (two HTTP clients with their root stores) costs milliseconds: one
         // input in sixteen does it, so the fuzzer spends its time on resolution.
-        if build_client && let Err(error) = Client::new(config, Bridge::default()) {
+        if build_client && let Err(error) = Client::new(config, Callbacks::default()) {
             assert!(matches!(error, Error::Validation(_)), "{error:?}");
         }
     }
@@ -618,7 +605,7 @@ pub fn claim_checks(data: &[u8]) {
         Some(BindingMode::Required),
         Some(BindingMode::DangerouslyIgnore),
     ] {
-        if let Err(error) = binding::check(&claims, mode, certificate.as_deref()) {
+        if let Err(error) = cert_binding::check(&claims, mode, certificate.as_deref()) {
             assert!(is_invalid_token(&error), "{error:?}");
         }
     }
@@ -651,7 +638,7 @@ mod tests {
     #[test]
     fn the_fixed_tokens_verify_against_the_fixed_keys() {
         let tokens = super::fixed_tokens();
-        assert_eq!(tokens.len(), super::ALGS.len());
+        assert_eq!(tokens.len(), super::Alg::ALL.len());
         for token in tokens {
             let jws = super::jwt::parse(token).unwrap();
             jws.verify(super::fixed_keys()).unwrap();
@@ -687,7 +674,7 @@ mod tests {
             ]);
             let config = super::config::resolve(&options, &Default::default(), Profile::NodeClient)
                 .expect("any duration >= 0 is accepted");
-            super::Client::new(config, super::Bridge::default()).expect("a client");
+            super::Client::new(config, super::Callbacks::default()).expect("a client");
         }
     }
 

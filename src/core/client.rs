@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::binding;
-use super::bridge::{Bridge, JsCall, invoke, no_arguments};
 use super::cache::Fetched;
+use super::callbacks::{Callbacks, JsCall, invoke, no_arguments};
+use super::cert_binding;
+use super::cert_binding::BindingMode;
 use super::claims::{self, Expectations, Granted, Lifetime};
 use super::client_auth::{self, form_body};
 use super::clock::{after, now_seconds, seconds};
-use super::config::{BindingMode, Config};
+use super::config::Config;
 use super::error::{Error, Result, TokenErrorCode};
 use super::events::{Event, Events};
 use super::http::{Http, Identity, Request};
@@ -70,7 +71,7 @@ impl Metadata {
 pub struct Client {
     config: Config,
     http: Http,
-    bridge: Bridge,
+    callbacks: Callbacks,
     metadata: Fetched<Metadata>,
     jwks: Fetched<KeySet>,
     /// `None` when caching is off (`introspectionCacheDuration: 0`).
@@ -86,13 +87,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(config: Config, bridge: Bridge) -> Result<Client> {
+    pub fn new(config: Config, callbacks: Callbacks) -> Result<Client> {
         let identity = config
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
         let introspection_store = (config.introspection_cache_duration > 0.0).then(|| {
-            match (&bridge.cache_get, &bridge.cache_set) {
+            match (&callbacks.cache_get, &callbacks.cache_set) {
                 (Some(get), Some(set)) => Store::Adapter {
                     get: get.clone(),
                     set: set.clone(),
@@ -101,7 +102,11 @@ impl Client {
             }
         });
         Ok(Client {
-            http: Http::new(config.response_timeout_ms, bridge.fetch.clone(), identity)?,
+            http: Http::new(
+                config.response_timeout_ms,
+                callbacks.fetch.clone(),
+                identity,
+            )?,
             metadata: Fetched::new(
                 config.metadata_cache_duration,
                 config.stale_if_error_duration,
@@ -114,8 +119,8 @@ impl Client {
             clock_skew: AtomicF64::new(config.clock_skew),
             clock_tolerance: AtomicF64::new(config.clock_tolerance),
             last_unknown_kid_refetch: Mutex::new(None),
-            events: Events::new(bridge.events.clone()),
-            bridge,
+            events: Events::new(callbacks.events.clone()),
+            callbacks,
             config,
         })
     }
@@ -188,7 +193,7 @@ impl Client {
             )?;
         }
         if binding_applies {
-            binding::check(&map, binding, requirements.client_certificate.as_deref())?;
+            cert_binding::check(&map, binding, requirements.client_certificate.as_deref())?;
         }
         Ok(())
     }
@@ -355,7 +360,7 @@ impl Client {
                 )
             })?
         };
-        let credentials = client_auth::Client {
+        let credentials = client_auth::Authentication {
             id: client_id,
             secret: self.config.client_secret.as_ref(),
             method,
@@ -496,7 +501,7 @@ impl Client {
                 self.config.groups_match_all,
             )?;
         }
-        binding::check(claims, binding, requirements.client_certificate.as_deref())
+        cert_binding::check(claims, binding, requirements.client_certificate.as_deref())
     }
 
     pub async fn metadata(&self, refresh: bool) -> Result<Arc<Metadata>> {
@@ -504,7 +509,7 @@ impl Client {
             .metadata
             .get(refresh, || {
                 Box::pin(async {
-                    let document = match &self.bridge.metadata {
+                    let document = match &self.callbacks.metadata {
                         Some(resolver) => resolved_object(resolver, "metadataResolver").await,
                         None => {
                             let url =
@@ -534,7 +539,7 @@ impl Client {
             .jwks
             .get(refresh, || {
                 Box::pin(async {
-                    let document = match &self.bridge.jwks {
+                    let document = match &self.callbacks.jwks {
                         Some(resolver) => resolved_object(resolver, "jwksResolver").await,
                         None => {
                             // Discovery reports its own failures.
@@ -681,7 +686,7 @@ mod tests {
             ("clientId".into(), Input::Str("c".into())),
         ]);
         let config = resolve(&options, &Default::default(), Profile::NodeClient).unwrap();
-        let client = Client::new(config, Bridge::default()).unwrap();
+        let client = Client::new(config, Callbacks::default()).unwrap();
         let requirements = Requirements::default();
         // Nothing listens on port 9: both paths fail cleanly.
         assert!(
@@ -713,7 +718,7 @@ mod tests {
             ),
         ]);
         let config = resolve(&options, &Default::default(), Profile::NodeClient).unwrap();
-        let client = Client::new(config, Bridge::default()).unwrap();
+        let client = Client::new(config, Callbacks::default()).unwrap();
         let requirements = Requirements::default();
         let future = client.validate_access_token(Some("x"), &requirements);
         assert!(

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::cert_binding::BindingMode;
+use super::client_auth::{ClientAuthMethod, ClientSecret};
 use super::error::{Error, Result};
 use super::text::{js_parse_int, js_trim};
 
@@ -78,96 +80,6 @@ pub enum Profile {
     NodeClient,
     /// `new MonoCloudOidcBackendClient(tenantDomain, audience, options)`: no env, no timeout.
     OidcClient,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    ClientSecretJwt,
-    PrivateKeyJwt,
-    TlsClientAuth,
-    SelfSignedTlsClientAuth,
-    SpiffeJwt,
-    SpiffeX509,
-}
-
-impl ClientAuthMethod {
-    pub const ALL: [ClientAuthMethod; 8] = [
-        Self::ClientSecretBasic,
-        Self::ClientSecretPost,
-        Self::ClientSecretJwt,
-        Self::PrivateKeyJwt,
-        Self::TlsClientAuth,
-        Self::SelfSignedTlsClientAuth,
-        Self::SpiffeJwt,
-        Self::SpiffeX509,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::ClientSecretJwt => "client_secret_jwt",
-            Self::PrivateKeyJwt => "private_key_jwt",
-            Self::TlsClientAuth => "tls_client_auth",
-            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
-            Self::SpiffeJwt => "spiffe_jwt",
-            Self::SpiffeX509 => "spiffe_x509",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
-    /// Methods that authenticate with a TLS client certificate, on the mTLS endpoint aliases.
-    pub fn uses_mtls_endpoints(self) -> bool {
-        matches!(
-            self,
-            Self::TlsClientAuth | Self::SelfSignedTlsClientAuth | Self::SpiffeX509
-        )
-    }
-}
-
-/// `validateCertificateBinding`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BindingMode {
-    WhenPresent,
-    Required,
-    DangerouslyIgnore,
-}
-
-impl BindingMode {
-    const ALL: [BindingMode; 3] = [Self::WhenPresent, Self::Required, Self::DangerouslyIgnore];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::WhenPresent => "when_present",
-            Self::Required => "required",
-            Self::DangerouslyIgnore => "dangerously_ignore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-}
-
-#[derive(Clone, PartialEq)]
-pub enum ClientSecret {
-    Text(String),
-    Jwk(Map<String, Value>),
-}
-
-/// Secrets never reach a log through `Debug`.
-impl std::fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientSecret::Text(_) => f.write_str("Text(<redacted>)"),
-            ClientSecret::Jwk(_) => f.write_str("Jwk(<redacted>)"),
-        }
-    }
 }
 
 /// A value kept out of `Debug` output (private keys).

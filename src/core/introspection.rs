@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::bridge::{JsCall, invoke};
 use super::cache::{AtDeadline, Deadline, token_key};
+use super::callbacks::{JsCall, invoke};
 use super::clock::{after, now_seconds, seconds};
 use super::error::{Error, Result, TokenErrorCode};
 use super::http::Response;

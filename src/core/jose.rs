@@ -20,23 +20,25 @@ pub enum Alg {
     EdDSA,
 }
 
-pub const ALG_COUNT: usize = 10;
+pub const ALG_COUNT: usize = Alg::ALL.len();
 
 impl Alg {
+    /// Every algorithm we verify, in index order.
+    pub const ALL: [Alg; 10] = [
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+        Alg::EdDSA,
+    ];
+
     pub fn parse(name: &str) -> Option<Alg> {
-        Some(match name {
-            "RS256" => Alg::RS256,
-            "RS384" => Alg::RS384,
-            "RS512" => Alg::RS512,
-            "PS256" => Alg::PS256,
-            "PS384" => Alg::PS384,
-            "PS512" => Alg::PS512,
-            "ES256" => Alg::ES256,
-            "ES384" => Alg::ES384,
-            "ES512" => Alg::ES512,
-            "EdDSA" => Alg::EdDSA,
-            _ => return None,
-        })
+        Alg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
     pub fn name(self) -> &'static str {
@@ -103,6 +105,29 @@ impl Alg {
         })
     }
 
+    /// RSA signing (client assertions, test tokens): the padding that `rsa_parameters` checks.
+    pub fn rsa_signing(self) -> Option<&'static dyn signature::RsaEncoding> {
+        Some(match self {
+            Alg::RS256 => &signature::RSA_PKCS1_SHA256,
+            Alg::RS384 => &signature::RSA_PKCS1_SHA384,
+            Alg::RS512 => &signature::RSA_PKCS1_SHA512,
+            Alg::PS256 => &signature::RSA_PSS_SHA256,
+            Alg::PS384 => &signature::RSA_PSS_SHA384,
+            Alg::PS512 => &signature::RSA_PSS_SHA512,
+            _ => return None,
+        })
+    }
+
+    /// ECDSA signing in the fixed-size `r || s` form that `raw_key_algorithm` checks.
+    pub fn ecdsa_signing(self) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+        Some(match self {
+            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+            _ => return None,
+        })
+    }
+
     pub fn is_pss(self) -> bool {
         matches!(self, Alg::PS256 | Alg::PS384 | Alg::PS512)
     }
@@ -141,6 +166,9 @@ mod tests {
     fn algorithm_names_round_trip_and_refuse_the_dangerous_ones() {
         for name in ["RS256", "PS384", "ES512", "EdDSA"] {
             assert_eq!(Alg::parse(name).unwrap().name(), name);
+        }
+        for (index, alg) in Alg::ALL.into_iter().enumerate() {
+            assert_eq!((alg.index(), Alg::parse(alg.name())), (index, Some(alg)));
         }
         for name in [
             "none", "None", "NONE", "HS256", "HS512", "rs256", "ES256K", "",

@@ -1,8 +1,8 @@
 //! Pure Rust: everything a validation needs, with no knowledge of Node.
 
-pub mod binding;
-pub mod bridge;
 pub mod cache;
+pub mod callbacks;
+pub mod cert_binding;
 pub mod claims;
 pub mod client;
 pub mod client_auth;
