@@ -20,7 +20,7 @@ use monocloud_backend_node_rs::core::error::{Error, TokenErrorCode};
 use monocloud_backend_node_rs::core::http::Response;
 use monocloud_backend_node_rs::core::introspection;
 use monocloud_backend_node_rs::core::jose::Alg;
-use monocloud_backend_node_rs::core::jwks::KeySet;
+use monocloud_backend_node_rs::core::keys::KeySet;
 use monocloud_backend_node_rs::core::jwt;
 use serde_json::{Map, Value};
 

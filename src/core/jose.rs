@@ -1,6 +1,6 @@
 //! The JOSE building blocks shared by key sets and tokens: algorithms and strict base64url.
 
-use aws_lc_rs::signature::{self, RsaParameters, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -80,52 +80,83 @@ impl Alg {
         }
     }
 
+    /// RSA: the verification parameters, and the padding to sign with (client assertions,
+    /// test tokens). PSS uses a salt as long as the hash, as RFC 7518 §3.5 requires.
+    fn rsa(self) -> Option<(&'static RsaParameters, &'static dyn RsaEncoding)> {
+        Some(match self {
+            Alg::RS256 => (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                &signature::RSA_PKCS1_SHA256,
+            ),
+            Alg::RS384 => (
+                &signature::RSA_PKCS1_2048_8192_SHA384,
+                &signature::RSA_PKCS1_SHA384,
+            ),
+            Alg::RS512 => (
+                &signature::RSA_PKCS1_2048_8192_SHA512,
+                &signature::RSA_PKCS1_SHA512,
+            ),
+            Alg::PS256 => (
+                &signature::RSA_PSS_2048_8192_SHA256,
+                &signature::RSA_PSS_SHA256,
+            ),
+            Alg::PS384 => (
+                &signature::RSA_PSS_2048_8192_SHA384,
+                &signature::RSA_PSS_SHA384,
+            ),
+            Alg::PS512 => (
+                &signature::RSA_PSS_2048_8192_SHA512,
+                &signature::RSA_PSS_SHA512,
+            ),
+            _ => return None,
+        })
+    }
+
     pub fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+        self.rsa().map(|(verify, _)| verify)
+    }
+
+    pub fn rsa_signing(self) -> Option<&'static dyn RsaEncoding> {
+        self.rsa().map(|(_, sign)| sign)
+    }
+
+    /// ECDSA: the verification algorithm over the raw public key, and the one to sign with
+    /// (client assertions, test tokens). JOSE signatures are the fixed-size `r || s` form.
+    fn ecdsa(
+        self,
+    ) -> Option<(
+        &'static signature::EcdsaVerificationAlgorithm,
+        &'static signature::EcdsaSigningAlgorithm,
+    )> {
         Some(match self {
-            Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            Alg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            // PSS with a salt as long as the hash, as RFC 7518 §3.5 requires.
-            Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-            Alg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-            Alg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+            Alg::ES256 => (
+                &signature::ECDSA_P256_SHA256_FIXED,
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            ),
+            Alg::ES384 => (
+                &signature::ECDSA_P384_SHA384_FIXED,
+                &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            ),
+            Alg::ES512 => (
+                &signature::ECDSA_P521_SHA512_FIXED,
+                &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+            ),
             _ => return None,
         })
     }
 
-    /// For EC and OKP keys: the algorithm over the raw public key bytes. ECDSA signatures
-    /// in JOSE are the fixed-size `r || s` form.
+    /// For EC and OKP keys: the algorithm over the raw public key bytes.
     pub fn raw_key_algorithm(self) -> Option<&'static dyn VerificationAlgorithm> {
-        Some(match self {
-            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-            Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
-            Alg::EdDSA => &signature::ED25519,
-            _ => return None,
-        })
+        match self {
+            Alg::EdDSA => Some(&signature::ED25519),
+            _ => self
+                .ecdsa()
+                .map(|(verify, _)| verify as &'static dyn VerificationAlgorithm),
+        }
     }
 
-    /// RSA signing (client assertions, test tokens): the padding that `rsa_parameters` checks.
-    pub fn rsa_signing(self) -> Option<&'static dyn signature::RsaEncoding> {
-        Some(match self {
-            Alg::RS256 => &signature::RSA_PKCS1_SHA256,
-            Alg::RS384 => &signature::RSA_PKCS1_SHA384,
-            Alg::RS512 => &signature::RSA_PKCS1_SHA512,
-            Alg::PS256 => &signature::RSA_PSS_SHA256,
-            Alg::PS384 => &signature::RSA_PSS_SHA384,
-            Alg::PS512 => &signature::RSA_PSS_SHA512,
-            _ => return None,
-        })
-    }
-
-    /// ECDSA signing in the fixed-size `r || s` form that `raw_key_algorithm` checks.
     pub fn ecdsa_signing(self) -> Option<&'static signature::EcdsaSigningAlgorithm> {
-        Some(match self {
-            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-            Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-            _ => return None,
-        })
+        self.ecdsa().map(|(_, sign)| sign)
     }
 
     pub fn is_pss(self) -> bool {

@@ -6,7 +6,7 @@ use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::{Map, Value, json};
 
 use super::jose::{Alg, b64url_encode};
-use super::jwks::KeySet;
+use super::keys::KeySet;
 
 pub enum Signer {
     Rsa(RsaKeyPair),

@@ -16,8 +16,8 @@ use crate::core::cert_binding::BindingMode;
 use crate::core::client::{Client, Requirements};
 use crate::core::config::{self, Profile};
 use crate::core::error::Error;
-use crate::core::jwks::KeySet;
 use crate::core::jwt;
+use crate::core::keys::KeySet;
 
 #[napi]
 pub struct NativeClient {
