@@ -258,29 +258,12 @@ fn option_name(index: usize) -> &'static str {
         .unwrap_or_else(|| NESTED_NAMES[index - config::OPTION_NAMES.len()])
 }
 
-const ENV_SUFFIXES: &[&str] = &[
-    "TENANT_DOMAIN",
-    "AUDIENCE",
-    "CLIENT_ID",
-    "CLIENT_SECRET",
-    "CLIENT_AUTH_METHOD",
-    "TRUST_STORE_ID",
-    "GROUPS_CLAIM",
-    "GROUPS_MATCH_ALL",
-    "CLOCK_SKEW",
-    "CLOCK_TOLERANCE",
-    "JWKS_CACHE_DURATION",
-    "METADATA_CACHE_DURATION",
-    "INTROSPECT_JWT_TOKENS",
-    "VALIDATE_CERTIFICATE_BINDING",
-    "RESPONSE_TIMEOUT",
-    "INTROSPECTION_CACHE_DURATION",
-    "INTROSPECTION_CACHE_MAX_ENTRIES",
-    "TOKEN_CACHE_MAX_ENTRIES",
-    "STALE_IF_ERROR_DURATION",
-    "TLS_CLIENT_CERTIFICATE",
-    "TLS_CLIENT_KEY",
-];
+/// The variables the resolver reads (from the core's option table, so the fuzzer follows new
+/// options), in table order.
+fn env_suffixes() -> &'static [&'static str] {
+    static SUFFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    SUFFIXES.get_or_init(|| config::options::OPTIONS.iter().filter_map(|row| row.env).collect())
+}
 
 const STRINGS: &[&str] = &[
     "https://tenant.example.com",
@@ -490,7 +473,7 @@ pub fn config_input(data: &[u8]) -> (Input, Env) {
     let mut bytes = Bytes { data, pos: 0 };
     let mut env = HashMap::new();
     for _ in 0..bytes.byte() % 6 {
-        let name = format!("MONOCLOUD_BACKEND_{}", bytes.pick(ENV_SUFFIXES));
+        let name = format!("MONOCLOUD_BACKEND_{}", bytes.pick(env_suffixes()));
         let value = if bytes.byte() % 2 == 0 {
             string_value(&mut bytes)
         } else {
