@@ -1,5 +1,6 @@
 //! Certificate-bound access tokens (RFC 8705 §3): the token's `cnf.x5t#S256` must be the
-//! SHA-256 thumbprint of the client certificate the request came with.
+//! SHA-256 thumbprint of the client certificate the request came with; when that applies is
+//! the `validateCertificateBinding` mode.
 
 use aws_lc_rs::{constant_time, digest};
 use base64::Engine;

@@ -1,4 +1,5 @@
-//! Claim checks shared by JWTs, introspection results and cache hits.
+//! Claim checks shared by JWTs, introspection results and cache hits, and what a call may
+//! require of a token beyond them.
 
 use std::cmp::Ordering;
 

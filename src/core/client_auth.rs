@@ -1,5 +1,5 @@
 //! Client authentication at the introspection endpoint (RFC 6749 §2.3, RFC 7523, RFC 8705):
-//! what each method adds to the request.
+//! the methods, the secret they use, and what each method adds to the request.
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};

@@ -1,4 +1,5 @@
-//! The JOSE building blocks shared by key sets and tokens: algorithms and strict base64url.
+//! The JOSE building blocks shared by key sets, tokens and client assertions: the algorithms
+//! (how each one verifies and signs) and strict base64url.
 
 use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, VerificationAlgorithm};
 use base64::Engine;

@@ -1,26 +1,63 @@
-//! Pure Rust: everything a validation needs, with no knowledge of Node. Modules in the order a
-//! request meets them, then the helpers beside that path.
+//! Pure Rust: everything a validation needs, with no knowledge of Node. The modules in the
+//! order a request meets them, then the helpers beside that path. (One blank line between
+//! them keeps rustfmt from sorting them by name.)
 
-pub mod cert_binding; // RFC 8705 certificate-bound tokens
-pub mod claims; // standard claims, scopes and groups
+// JavaScript string rules, and reading the bearer token from an `Authorization` header.
+pub mod text;
+
+// Options, environment variables and defaults: one table, resolved and validated once.
+pub mod config;
+
+// The issuer's metadata document and the endpoints it names.
+pub mod discovery;
+
+// JSON Web Key Sets: the local set (decode, select), and the issuer's remote one.
+pub mod keys;
+
+// Compact JWS access tokens: parse, verify, read the claims.
+pub mod jwt;
+
+// RFC 7662 introspection: the request, the answer, the store and its cache policy.
+pub mod introspection;
+
+// Verified JWTs kept, and what a cache hit is checked for again.
+pub mod verified;
+
+// Standard claims, scopes and groups; what a call requires.
+pub mod claims;
+
+// RFC 8705 certificate-bound tokens.
+pub mod cert_binding;
+
+// The client, and the dispatcher: a JWT or not, then the requirements.
 pub mod client;
-pub mod config; // options, environment and defaults, resolved and validated once
-pub mod discovery; // the issuer's metadata document and its endpoints
-pub mod introspection; // RFC 7662: the request, the answer, the store and its policy
-pub mod jose; // algorithms and strict base64url, shared by keys and tokens
-pub mod jwt; // compact JWS access tokens: parse, verify, read the claims
-pub mod keys; // JSON Web Key Sets: the local set, and the issuer's remote one
-pub mod text; // JavaScript string rules, and reading the bearer token from a header
-pub mod verified; // verified JWTs kept, and what a hit is checked for again // the client, and the dispatcher: a JWT or not, then the requirements
 
-pub mod cache; // what every cache shares: per-entry deadlines, token keys
-pub mod callbacks; // user callbacks (fetcher, resolvers, cache adapter) as the core sees them
-pub mod client_auth; // how the client authenticates to the issuer
-pub mod clock; // clock settings and time arithmetic that cannot panic
+// Talking to the issuer: reqwest, or the user's `fetcher`.
+pub mod http;
+
+// An issuer document fetched once, shared by concurrent callers, served stale on error.
+pub mod remote;
+
+// What every cache shares: per-entry deadlines and token keys.
+pub mod cache;
+
+// How the client authenticates to the issuer (RFC 6749 §2.3, RFC 7523, RFC 8705).
+pub mod client_auth;
+
+// JWS algorithms and strict base64url, shared by keys, tokens and client assertions.
+pub mod jose;
+
+// User callbacks (fetcher, resolvers, cache adapter) as the core sees them.
+pub mod callbacks;
+
+// What the client reports to `onEvent`.
+pub mod events;
+
+// Clock settings, and time arithmetic that cannot panic.
+pub mod clock;
+
+// The typed failures that cross to JavaScript.
 pub mod error;
-pub mod events; // what the client reports to `onEvent`
-pub mod http; // talking to the issuer: reqwest or the user's fetcher
-pub mod remote; // an issuer document fetched once, shared, served stale on error // the typed failures that cross to JavaScript
 
 #[cfg(test)]
 pub mod testkit;
