@@ -10,32 +10,19 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use monocloud_backend_node_rs::core::binding;
-use monocloud_backend_node_rs::core::bridge::Bridge;
+use monocloud_backend_node_rs::core::callbacks::Callbacks;
+use monocloud_backend_node_rs::core::cert_binding::{self, BindingMode};
 use monocloud_backend_node_rs::core::claims::{self, Expectations};
 use monocloud_backend_node_rs::core::client::Client;
 use monocloud_backend_node_rs::core::client_auth;
-use monocloud_backend_node_rs::core::config::{self, BindingMode, Env, Input, Profile};
+use monocloud_backend_node_rs::core::config::{self, Env, Input, Profile};
 use monocloud_backend_node_rs::core::error::{Error, TokenErrorCode};
 use monocloud_backend_node_rs::core::http::Response;
 use monocloud_backend_node_rs::core::introspection;
 use monocloud_backend_node_rs::core::jose::Alg;
-use monocloud_backend_node_rs::core::jwks::KeySet;
+use monocloud_backend_node_rs::core::keys::KeySet;
 use monocloud_backend_node_rs::core::jwt;
 use serde_json::{Map, Value};
-
-pub const ALGS: [Alg; 10] = [
-    Alg::RS256,
-    Alg::RS384,
-    Alg::RS512,
-    Alg::PS256,
-    Alg::PS384,
-    Alg::PS512,
-    Alg::ES256,
-    Alg::ES384,
-    Alg::ES512,
-    Alg::EdDSA,
-];
 
 /// Public keys for every algorithm (written by `seeds/generate.mjs`); the seed tokens in
 /// `seeds/tokens.json` are signed with their private halves, which were thrown away.
@@ -156,7 +143,7 @@ pub fn jwks_parse(data: &[u8]) {
         return;
     };
     let garbage = &data[..data.len().min(600)];
-    for alg in ALGS {
+    for alg in Alg::ALL {
         for kid in std::iter::once(None).chain(kids.iter().map(Some)) {
             if let Ok(key) = set.select(alg, kid) {
                 if let Err(error) = key.verify(alg, b"eyJhbGciOiJub25lIn0.e30", garbage) {
@@ -271,29 +258,12 @@ fn option_name(index: usize) -> &'static str {
         .unwrap_or_else(|| NESTED_NAMES[index - config::OPTION_NAMES.len()])
 }
 
-const ENV_SUFFIXES: &[&str] = &[
-    "TENANT_DOMAIN",
-    "AUDIENCE",
-    "CLIENT_ID",
-    "CLIENT_SECRET",
-    "CLIENT_AUTH_METHOD",
-    "TRUST_STORE_ID",
-    "GROUPS_CLAIM",
-    "GROUPS_MATCH_ALL",
-    "CLOCK_SKEW",
-    "CLOCK_TOLERANCE",
-    "JWKS_CACHE_DURATION",
-    "METADATA_CACHE_DURATION",
-    "INTROSPECT_JWT_TOKENS",
-    "VALIDATE_CERTIFICATE_BINDING",
-    "RESPONSE_TIMEOUT",
-    "INTROSPECTION_CACHE_DURATION",
-    "INTROSPECTION_CACHE_MAX_ENTRIES",
-    "TOKEN_CACHE_MAX_ENTRIES",
-    "STALE_IF_ERROR_DURATION",
-    "TLS_CLIENT_CERTIFICATE",
-    "TLS_CLIENT_KEY",
-];
+/// The variables the resolver reads (from the core's option table, so the fuzzer follows new
+/// options), in table order.
+fn env_suffixes() -> &'static [&'static str] {
+    static SUFFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    SUFFIXES.get_or_init(|| config::options::OPTIONS.iter().filter_map(|row| row.env).collect())
+}
 
 const STRINGS: &[&str] = &[
     "https://tenant.example.com",
@@ -503,7 +473,7 @@ pub fn config_input(data: &[u8]) -> (Input, Env) {
     let mut bytes = Bytes { data, pos: 0 };
     let mut env = HashMap::new();
     for _ in 0..bytes.byte() % 6 {
-        let name = format!("MONOCLOUD_BACKEND_{}", bytes.pick(ENV_SUFFIXES));
+        let name = format!("MONOCLOUD_BACKEND_{}", bytes.pick(env_suffixes()));
         let value = if bytes.byte() % 2 == 0 {
             string_value(&mut bytes)
         } else {
@@ -554,7 +524,7 @@ pub fn config_resolve(data: &[u8]) {
             assert!(config.response_timeout_ms.is_some_and(|ms| ms >= 1000.0));
         }
         if let Some(id) = config.client_id.as_deref() {
-            let credentials = client_auth::Client {
+            let credentials = client_auth::Authentication {
                 id,
                 secret: config.client_secret.as_ref(),
                 method: config.client_auth_method,
@@ -567,7 +537,7 @@ pub fn config_resolve(data: &[u8]) {
         }
         // Building a client (two HTTP clients with their root stores) costs milliseconds: one
         // input in sixteen does it, so the fuzzer spends its time on resolution.
-        if build_client && let Err(error) = Client::new(config, Bridge::default()) {
+        if build_client && let Err(error) = Client::new(config, Callbacks::default()) {
             assert!(matches!(error, Error::Validation(_)), "{error:?}");
         }
     }
@@ -618,7 +588,7 @@ pub fn claim_checks(data: &[u8]) {
         Some(BindingMode::Required),
         Some(BindingMode::DangerouslyIgnore),
     ] {
-        if let Err(error) = binding::check(&claims, mode, certificate.as_deref()) {
+        if let Err(error) = cert_binding::check(&claims, mode, certificate.as_deref()) {
             assert!(is_invalid_token(&error), "{error:?}");
         }
     }
@@ -651,7 +621,7 @@ mod tests {
     #[test]
     fn the_fixed_tokens_verify_against_the_fixed_keys() {
         let tokens = super::fixed_tokens();
-        assert_eq!(tokens.len(), super::ALGS.len());
+        assert_eq!(tokens.len(), super::Alg::ALL.len());
         for token in tokens {
             let jws = super::jwt::parse(token).unwrap();
             jws.verify(super::fixed_keys()).unwrap();
@@ -687,7 +657,7 @@ mod tests {
             ]);
             let config = super::config::resolve(&options, &Default::default(), Profile::NodeClient)
                 .expect("any duration >= 0 is accepted");
-            super::Client::new(config, super::Bridge::default()).expect("a client");
+            super::Client::new(config, super::Callbacks::default()).expect("a client");
         }
     }
 

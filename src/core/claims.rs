@@ -1,4 +1,5 @@
-//! Claim checks shared by JWTs, introspection results and cache hits.
+//! Claim checks shared by JWTs, introspection results and cache hits, and what a call may
+//! require of a token beyond them.
 
 use std::cmp::Ordering;
 
@@ -6,6 +7,15 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result, TokenErrorCode};
 use super::text::split_js_whitespace;
+
+/// What the caller asks of a token besides being valid.
+#[derive(Debug, Clone, Default)]
+pub struct Requirements {
+    pub scopes: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    /// The certificate the request came with, for certificate binding.
+    pub client_certificate: Option<String>,
+}
 
 /// What the standard claims are checked against.
 #[derive(Debug, Clone, Copy)]

@@ -1,14 +1,13 @@
 //! Client authentication at the introspection endpoint (RFC 6749 §2.3, RFC 7523, RFC 8705):
-//! what each method adds to the request.
+//! the methods, the secret they use, and what each method adds to the request.
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
-use super::config::{ClientAuthMethod, ClientSecret};
 use super::error::{Error, Result};
 use super::jose::{Alg, b64url_decode, b64url_encode};
 
@@ -17,6 +16,74 @@ const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe
 /// Client assertions are single-use and short-lived.
 const ASSERTION_LIFETIME: f64 = 60.0;
 
+/// `clientAuthMethod`: how the client proves who it is at the introspection endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    ClientSecretJwt,
+    PrivateKeyJwt,
+    TlsClientAuth,
+    SelfSignedTlsClientAuth,
+    SpiffeJwt,
+    SpiffeX509,
+}
+
+impl ClientAuthMethod {
+    pub const ALL: [ClientAuthMethod; 8] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::ClientSecretJwt,
+        Self::PrivateKeyJwt,
+        Self::TlsClientAuth,
+        Self::SelfSignedTlsClientAuth,
+        Self::SpiffeJwt,
+        Self::SpiffeX509,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            Self::SpiffeJwt => "spiffe_jwt",
+            Self::SpiffeX509 => "spiffe_x509",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Methods that authenticate with a TLS client certificate, on the mTLS endpoint aliases.
+    pub fn uses_mtls_endpoints(self) -> bool {
+        matches!(
+            self,
+            Self::TlsClientAuth | Self::SelfSignedTlsClientAuth | Self::SpiffeX509
+        )
+    }
+}
+
+/// `clientSecret`: a shared secret (or a JWT-SVID), or the private JWK of `private_key_jwt`.
+#[derive(Clone, PartialEq)]
+pub enum ClientSecret {
+    Text(String),
+    Jwk(Map<String, Value>),
+}
+
+/// Secrets never reach a log through `Debug`.
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientSecret::Text(_) => f.write_str("Text(<redacted>)"),
+            ClientSecret::Jwk(_) => f.write_str("Jwk(<redacted>)"),
+        }
+    }
+}
+
 /// What authentication adds to the request: form fields and perhaps a header.
 #[derive(Debug, Default, PartialEq)]
 pub struct Credentials {
@@ -24,7 +91,8 @@ pub struct Credentials {
     pub authorization: Option<String>,
 }
 
-pub struct Client<'a> {
+/// The client as it authenticates: who it is, what it holds, and how it proves it.
+pub struct Authentication<'a> {
     pub id: &'a str,
     pub secret: Option<&'a ClientSecret>,
     pub method: ClientAuthMethod,
@@ -39,7 +107,7 @@ fn unusable(method: ClientAuthMethod, why: &str) -> Error {
     ))
 }
 
-impl Client<'_> {
+impl Authentication<'_> {
     pub fn credentials(&self, now: f64) -> Result<Credentials> {
         let id = self.id.to_owned();
         let text_secret = match self.secret {
@@ -211,25 +279,14 @@ fn sign_with_jwk(jwk: &Map<String, Value>, alg: Alg, message: &[u8]) -> Result<V
                     "The private key JWK for private_key_jwt must be RSA 2048 bits or more",
                 ));
             }
-            let padding: &dyn signature::RsaEncoding = match alg {
-                Alg::RS256 => &signature::RSA_PKCS1_SHA256,
-                Alg::RS384 => &signature::RSA_PKCS1_SHA384,
-                Alg::RS512 => &signature::RSA_PKCS1_SHA512,
-                Alg::PS256 => &signature::RSA_PSS_SHA256,
-                Alg::PS384 => &signature::RSA_PSS_SHA384,
-                _ => &signature::RSA_PSS_SHA512,
-            };
+            let padding = alg.rsa_signing().ok_or_else(bad_key)?;
             let mut out = vec![0; pair.public_modulus_len()];
             pair.sign(padding, &rng, message, &mut out)
                 .map_err(|_| bad_key())?;
             Ok(out)
         }
         Alg::ES256 | Alg::ES384 | Alg::ES512 => {
-            let signing = match alg {
-                Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-                _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-            };
+            let signing = alg.ecdsa_signing().ok_or_else(bad_key)?;
             if jwk.get("crv").and_then(Value::as_str) != alg.curve() {
                 return Err(bad_key());
             }

@@ -1,7 +1,11 @@
-//! Time arithmetic that cannot panic. Durations come from configuration (any number >= 0 is
-//! accepted, as upstream does), so `1e300` seconds must mean "very long", not a crash.
+//! Time: the client's clock settings, and arithmetic that cannot panic. Durations come from
+//! configuration (any number >= 0 is accepted, as upstream does), so `1e300` seconds must mean
+//! "very long", not a crash.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::error::{Error, Result};
 
 /// Longer than any cache or timeout needs; far enough from `Instant`'s limits.
 const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -24,6 +28,67 @@ pub fn seconds(seconds: f64) -> Duration {
 /// `from + duration`, saturating.
 pub fn after(from: Instant, duration: Duration) -> Instant {
     from.checked_add(duration.min(LONGEST)).unwrap_or(from)
+}
+
+/// `clockSkew` and `clockTolerance`: every validation reads them while `setClockSkew` and
+/// `setClockTolerance` may change them, so each is an atomic rather than behind a lock.
+pub struct ClockSettings {
+    skew: AtomicF64,
+    tolerance: AtomicF64,
+}
+
+impl ClockSettings {
+    pub fn new(skew: f64, tolerance: f64) -> ClockSettings {
+        ClockSettings {
+            skew: AtomicF64::new(skew),
+            tolerance: AtomicF64::new(tolerance),
+        }
+    }
+
+    /// Seconds added to "now" (positive makes tokens look older).
+    pub fn skew(&self) -> f64 {
+        self.skew.load()
+    }
+
+    /// Seconds of grace on both `exp` and `nbf`.
+    pub fn tolerance(&self) -> f64 {
+        self.tolerance.load()
+    }
+
+    /// A setting that is not a finite number would make every token look current.
+    pub fn set_skew(&self, seconds: f64) -> Result<()> {
+        self.skew.store(finite("clockSkew", seconds)?);
+        Ok(())
+    }
+
+    pub fn set_tolerance(&self, seconds: f64) -> Result<()> {
+        self.tolerance.store(finite("clockTolerance", seconds)?);
+        Ok(())
+    }
+}
+
+fn finite(name: &str, seconds: f64) -> Result<f64> {
+    if seconds.is_finite() {
+        Ok(seconds)
+    } else {
+        Err(Error::validation(format!(
+            "\"{name}\" must be a finite number"
+        )))
+    }
+}
+
+struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    fn new(v: f64) -> Self {
+        AtomicF64(AtomicU64::new(v.to_bits()))
+    }
+    fn load(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    fn store(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::bridge::{JsCall, invoke};
+use super::callbacks::{JsCall, invoke};
 use super::error::{Error, RawResponse, Result};
 
 /// Discovery documents, key sets and introspection answers are small; anything bigger is an

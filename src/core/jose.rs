@@ -1,6 +1,7 @@
-//! The JOSE building blocks shared by key sets and tokens: algorithms and strict base64url.
+//! The JOSE building blocks shared by key sets, tokens and client assertions: the algorithms
+//! (how each one verifies and signs) and strict base64url.
 
-use aws_lc_rs::signature::{self, RsaParameters, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -20,23 +21,25 @@ pub enum Alg {
     EdDSA,
 }
 
-pub const ALG_COUNT: usize = 10;
+pub const ALG_COUNT: usize = Alg::ALL.len();
 
 impl Alg {
+    /// Every algorithm we verify, in index order.
+    pub const ALL: [Alg; 10] = [
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+        Alg::EdDSA,
+    ];
+
     pub fn parse(name: &str) -> Option<Alg> {
-        Some(match name {
-            "RS256" => Alg::RS256,
-            "RS384" => Alg::RS384,
-            "RS512" => Alg::RS512,
-            "PS256" => Alg::PS256,
-            "PS384" => Alg::PS384,
-            "PS512" => Alg::PS512,
-            "ES256" => Alg::ES256,
-            "ES384" => Alg::ES384,
-            "ES512" => Alg::ES512,
-            "EdDSA" => Alg::EdDSA,
-            _ => return None,
-        })
+        Alg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
     pub fn name(self) -> &'static str {
@@ -78,29 +81,83 @@ impl Alg {
         }
     }
 
-    pub fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+    /// RSA: the verification parameters, and the padding to sign with (client assertions,
+    /// test tokens). PSS uses a salt as long as the hash, as RFC 7518 §3.5 requires.
+    fn rsa(self) -> Option<(&'static RsaParameters, &'static dyn RsaEncoding)> {
         Some(match self {
-            Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            Alg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            // PSS with a salt as long as the hash, as RFC 7518 §3.5 requires.
-            Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-            Alg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-            Alg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+            Alg::RS256 => (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                &signature::RSA_PKCS1_SHA256,
+            ),
+            Alg::RS384 => (
+                &signature::RSA_PKCS1_2048_8192_SHA384,
+                &signature::RSA_PKCS1_SHA384,
+            ),
+            Alg::RS512 => (
+                &signature::RSA_PKCS1_2048_8192_SHA512,
+                &signature::RSA_PKCS1_SHA512,
+            ),
+            Alg::PS256 => (
+                &signature::RSA_PSS_2048_8192_SHA256,
+                &signature::RSA_PSS_SHA256,
+            ),
+            Alg::PS384 => (
+                &signature::RSA_PSS_2048_8192_SHA384,
+                &signature::RSA_PSS_SHA384,
+            ),
+            Alg::PS512 => (
+                &signature::RSA_PSS_2048_8192_SHA512,
+                &signature::RSA_PSS_SHA512,
+            ),
             _ => return None,
         })
     }
 
-    /// For EC and OKP keys: the algorithm over the raw public key bytes. ECDSA signatures
-    /// in JOSE are the fixed-size `r || s` form.
-    pub fn raw_key_algorithm(self) -> Option<&'static dyn VerificationAlgorithm> {
+    pub fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+        self.rsa().map(|(verify, _)| verify)
+    }
+
+    pub fn rsa_signing(self) -> Option<&'static dyn RsaEncoding> {
+        self.rsa().map(|(_, sign)| sign)
+    }
+
+    /// ECDSA: the verification algorithm over the raw public key, and the one to sign with
+    /// (client assertions, test tokens). JOSE signatures are the fixed-size `r || s` form.
+    fn ecdsa(
+        self,
+    ) -> Option<(
+        &'static signature::EcdsaVerificationAlgorithm,
+        &'static signature::EcdsaSigningAlgorithm,
+    )> {
         Some(match self {
-            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-            Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
-            Alg::EdDSA => &signature::ED25519,
+            Alg::ES256 => (
+                &signature::ECDSA_P256_SHA256_FIXED,
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            ),
+            Alg::ES384 => (
+                &signature::ECDSA_P384_SHA384_FIXED,
+                &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            ),
+            Alg::ES512 => (
+                &signature::ECDSA_P521_SHA512_FIXED,
+                &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+            ),
             _ => return None,
         })
+    }
+
+    /// For EC and OKP keys: the algorithm over the raw public key bytes.
+    pub fn raw_key_algorithm(self) -> Option<&'static dyn VerificationAlgorithm> {
+        match self {
+            Alg::EdDSA => Some(&signature::ED25519),
+            _ => self
+                .ecdsa()
+                .map(|(verify, _)| verify as &'static dyn VerificationAlgorithm),
+        }
+    }
+
+    pub fn ecdsa_signing(self) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+        self.ecdsa().map(|(_, sign)| sign)
     }
 
     pub fn is_pss(self) -> bool {
@@ -141,6 +198,9 @@ mod tests {
     fn algorithm_names_round_trip_and_refuse_the_dangerous_ones() {
         for name in ["RS256", "PS384", "ES512", "EdDSA"] {
             assert_eq!(Alg::parse(name).unwrap().name(), name);
+        }
+        for (index, alg) in Alg::ALL.into_iter().enumerate() {
+            assert_eq!((alg.index(), Alg::parse(alg.name())), (index, Some(alg)));
         }
         for name in [
             "none", "None", "NONE", "HS256", "HS512", "rs256", "ES256K", "",

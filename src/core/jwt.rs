@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 use super::jose::{Alg, b64url_decode};
-use super::jwks::KeySet;
+use super::keys::KeySet;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;

@@ -5,7 +5,7 @@
 //! second crossing or a second parse. The access token itself is passed beside it: it is read
 //! into a stack buffer on the hot path and borrowed from there.
 
-use super::client::Requirements;
+use super::claims::Requirements;
 use super::text::bearer_token;
 
 /// Where the access token of a request comes from.

@@ -2,11 +2,11 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::{Map, Value, json};
 
 use super::jose::{Alg, b64url_encode};
-use super::jwks::KeySet;
+use super::keys::KeySet;
 
 pub enum Signer {
     Rsa(RsaKeyPair),
@@ -27,11 +27,7 @@ impl TestKey {
                 Signer::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).unwrap())
             }
             Alg::ES256 | Alg::ES384 | Alg::ES512 => {
-                let a = match alg {
-                    Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-                    _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-                };
+                let a = alg.ecdsa_signing().unwrap();
                 let rng = SystemRandom::new();
                 let pkcs8 = EcdsaKeyPair::generate_pkcs8(a, &rng).unwrap();
                 Signer::Ec(EcdsaKeyPair::from_pkcs8(a, pkcs8.as_ref()).unwrap())
@@ -75,14 +71,7 @@ impl TestKey {
         let rng = SystemRandom::new();
         match &self.signer {
             Signer::Rsa(pair) => {
-                let padding: &dyn signature::RsaEncoding = match self.alg {
-                    Alg::RS256 => &signature::RSA_PKCS1_SHA256,
-                    Alg::RS384 => &signature::RSA_PKCS1_SHA384,
-                    Alg::RS512 => &signature::RSA_PKCS1_SHA512,
-                    Alg::PS256 => &signature::RSA_PSS_SHA256,
-                    Alg::PS384 => &signature::RSA_PSS_SHA384,
-                    _ => &signature::RSA_PSS_SHA512,
-                };
+                let padding = self.alg.rsa_signing().unwrap();
                 let mut sig = vec![0; pair.public_modulus_len()];
                 pair.sign(padding, &rng, message, &mut sig).unwrap();
                 sig

@@ -7,21 +7,21 @@ use napi::bindgen_prelude::*;
 
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 
-use crate::core::bridge::{Bridge, JsCall};
+use crate::core::callbacks::{Callbacks, JsCall};
 use crate::core::events::EventSink;
 
 type JsFunction<'a> = Function<'a, String, Promise<String>>;
 
 /// Reads the adapter functions the JavaScript face prepared (`fetch`, `metadata`, `jwks`,
 /// `cacheGet`, `cacheSet`); each takes and returns JSON text.
-pub fn callbacks_from(object: Option<Object>) -> Result<Bridge> {
+pub fn callbacks_from(object: Option<Object>) -> Result<Callbacks> {
     let Some(object) = object else {
-        return Ok(Bridge::default());
+        return Ok(Callbacks::default());
     };
     let call = |name: &str| -> Result<Option<JsCall>> {
         object.get::<JsFunction>(name)?.map(js_call).transpose()
     };
-    Ok(Bridge {
+    Ok(Callbacks {
         fetch: call("fetch")?,
         metadata: call("metadata")?,
         jwks: call("jwks")?,

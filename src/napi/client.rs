@@ -12,10 +12,12 @@ use super::callbacks::callbacks_from;
 use super::failure::{CertificateBinding, Failure, answer};
 use super::options::options_input;
 use super::verify;
-use crate::core::client::{Client, Requirements};
-use crate::core::config::{self, BindingMode, Profile};
+use crate::core::cert_binding::BindingMode;
+use crate::core::claims::Requirements;
+use crate::core::client::Client;
+use crate::core::config::{self, Profile};
 use crate::core::error::Error;
-use crate::core::jwks::KeySet;
+use crate::core::keys::KeySet;
 use crate::core::{jwt, text};
 
 #[napi]

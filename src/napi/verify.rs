@@ -25,7 +25,8 @@ use napi::sys;
 use super::completions::{Completions, Settled};
 use super::failure::Failure;
 use super::raw;
-use crate::core::client::{Client, Requirements};
+use crate::core::claims::Requirements;
+use crate::core::client::Client;
 use crate::core::jwt::MAX_TOKEN_BYTES;
 use crate::core::request::{Credential, Request};
 
@@ -163,7 +164,7 @@ unsafe fn answer(
                 return spawn_validation(env, verifier, token, request);
             }
         };
-        match verifier.core.validate_cached(token, &request.requirements) {
+        match verifier.core.verify_cached(token, &request) {
             Some(Ok(json)) => raw::string(env, &json),
             Some(Err(error)) => Failure::to_napi_value(env, Failure::from(error)),
             None => spawn_validation(env, verifier, token.map(str::to_owned), request),
@@ -179,10 +180,7 @@ fn spawn_validation(
 ) -> napi::Result<sys::napi_value> {
     let core = verifier.core.clone();
     verifier.completions.spawn(env, async move {
-        match core
-            .validate_access_token(token.as_deref(), &request.requirements)
-            .await
-        {
+        match core.verify(token.as_deref(), &request).await {
             Ok(claims) => Settled::Answer(Either::A(claims.json)),
             Err(error) => Settled::Answer(Either::B(Failure::from(error))),
         }

@@ -1,13 +1,13 @@
 use aws_lc_rs::encoding::AsBigEndian;
-use aws_lc_rs::signature::KeyPair;
+use aws_lc_rs::signature::{self, KeyPair};
 use serde_json::json;
 
 use super::*;
 
 const ISSUER: &str = "https://tenant.example.com";
 
-fn client<'a>(method: ClientAuthMethod, secret: Option<&'a ClientSecret>) -> Client<'a> {
-    Client {
+fn client<'a>(method: ClientAuthMethod, secret: Option<&'a ClientSecret>) -> Authentication<'a> {
+    Authentication {
         id: "my client",
         secret,
         method,

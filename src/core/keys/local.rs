@@ -1,5 +1,5 @@
-//! JSON Web Key Sets, decoded when a set arrives so that a token costs one signature check and
-//! no key parsing.
+//! A local key set: a JWKS document's keys, decoded when the set arrives so that a token costs
+//! one signature check and no key parsing, and the rules that pick the one key for a token.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -7,13 +7,13 @@ use std::time::Instant;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use serde_json::{Map, Value};
 
-use super::error::{Error, Result};
-use super::jose::{ALG_COUNT, Alg, b64url_decode};
+use crate::core::error::{Error, Result};
+use crate::core::jose::{ALG_COUNT, Alg, b64url_decode};
 
 const NO_UNIQUE_KEY: &str = "error when selecting a JWT verification key, multiple applicable keys \
                              found, a \"kid\" JWT Header Parameter is required";
 
-/// A key set as fetched: the document (for `getJwks()`) and its keys, ready to verify.
+/// A key set: the document (for `getJwks()`) and its keys, ready to verify.
 pub struct KeySet {
     pub document: Map<String, Value>,
     pub keys: Vec<Key>,

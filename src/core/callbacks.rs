@@ -20,7 +20,7 @@ pub type JsCall =
 
 /// The callbacks a client was configured with.
 #[derive(Clone, Default)]
-pub struct Bridge {
+pub struct Callbacks {
     pub fetch: Option<JsCall>,
     pub metadata: Option<JsCall>,
     pub jwks: Option<JsCall>,
@@ -30,9 +30,9 @@ pub struct Bridge {
     pub events: Option<super::events::EventSink>,
 }
 
-impl std::fmt::Debug for Bridge {
+impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bridge")
+        f.debug_struct("Callbacks")
             .field("fetch", &self.fetch.is_some())
             .field("metadata", &self.metadata.is_some())
             .field("jwks", &self.jwks.is_some())

@@ -1,12 +1,12 @@
 //! Certificate-bound access tokens (RFC 8705 §3): the token's `cnf.x5t#S256` must be the
-//! SHA-256 thumbprint of the client certificate the request came with.
+//! SHA-256 thumbprint of the client certificate the request came with; when that applies is
+//! the `validateCertificateBinding` mode.
 
 use aws_lc_rs::{constant_time, digest};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
-use super::config::BindingMode;
 use super::error::{Error, Result};
 use super::jose::b64url_encode;
 use super::text::is_js_whitespace;
@@ -18,6 +18,30 @@ const FORGIVING_BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true),
 );
+
+/// `validateCertificateBinding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingMode {
+    WhenPresent,
+    Required,
+    DangerouslyIgnore,
+}
+
+impl BindingMode {
+    pub const ALL: [BindingMode; 3] = [Self::WhenPresent, Self::Required, Self::DangerouslyIgnore];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WhenPresent => "when_present",
+            Self::Required => "required",
+            Self::DangerouslyIgnore => "dangerously_ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
 
 pub fn check(
     claims: &Map<String, Value>,

@@ -1,0 +1,269 @@
+//! Options resolved once, at construction: constructor options over `MONOCLOUD_BACKEND_*`
+//! environment variables over defaults (all in the table of `options`), coerced and validated
+//! the way upstream does it, so the first problem found is reported with upstream's exact
+//! message, in upstream's field order.
+
+mod input;
+mod joi;
+pub mod options;
+mod tenant;
+mod tls;
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use self::joi::{
+    invalid, is_uri, number_any, one_of, optional_bool, optional_function, optional_string,
+    required_string,
+};
+use self::options::{Sources, row_of};
+use self::tenant::normalise_tenant;
+use self::tls::tls_identity;
+use super::cert_binding::BindingMode;
+use super::client_auth::{ClientAuthMethod, ClientSecret};
+use super::error::{Error, Result};
+use super::text::js_trim;
+
+pub use self::input::Input;
+pub use self::options::OPTION_NAMES;
+
+/// Which public class is being configured: they differ in defaults and in whether the
+/// environment is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `new MonoCloudBackendNodeClient(options)`: env-aware, fully validated.
+    NodeClient,
+    /// `new MonoCloudOidcBackendClient(tenantDomain, audience, options)`: no env, no timeout.
+    OidcClient,
+}
+
+/// A value kept out of `Debug` output (private keys).
+#[derive(Clone, PartialEq)]
+pub struct Redacted<T>(pub T);
+
+impl<T> std::fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything a client needs, resolved and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The normalised tenant URL: the discovery base and the expected `iss`.
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<ClientSecret>,
+    pub client_auth_method: ClientAuthMethod,
+    pub trust_store_id: Option<String>,
+    pub groups_claim: String,
+    pub groups_match_all: bool,
+    /// Seconds added to "now" (positive makes tokens look older).
+    pub clock_skew: f64,
+    /// Seconds of grace on both `exp` and `nbf`.
+    pub clock_tolerance: f64,
+    pub jwks_cache_duration: f64,
+    pub metadata_cache_duration: f64,
+    pub introspect_jwt_tokens: bool,
+    /// The client-wide mode; `None` on the OIDC client, where it is given per call.
+    pub certificate_binding: Option<BindingMode>,
+    pub response_timeout_ms: Option<f64>,
+    pub introspection_cache_duration: f64,
+    pub has_fetcher: bool,
+    pub has_metadata_resolver: bool,
+    pub has_jwks_resolver: bool,
+    pub has_cache: bool,
+    /// Bound of the built-in introspection cache (used when no `cache` adapter is given).
+    pub introspection_cache_max_entries: u64,
+    /// PEM certificate chain and private key presented on the mTLS endpoint aliases.
+    pub tls_identity: Option<Redacted<Vec<u8>>>,
+    /// Bound of the verified-JWT cache; 0 turns it off.
+    pub token_cache_max_entries: u64,
+    /// Seconds past expiry that the last good discovery document and key set are still used
+    /// when the issuer fails to give new ones.
+    pub stale_if_error_duration: f64,
+}
+
+impl Config {
+    /// Introspection needs a client id that is not blank.
+    pub fn introspection_configured(&self) -> bool {
+        self.client_id
+            .as_deref()
+            .is_some_and(|id| !js_trim(id).is_empty())
+    }
+}
+
+pub type Env = HashMap<String, String>;
+
+/// Resolves and validates. The error is always `Error::Validation` with upstream's message
+/// for the first problem, in upstream's field order.
+pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
+    let node = profile == Profile::NodeClient;
+    let empty = Env::new();
+    let sources = Sources {
+        options,
+        env: if node { env } else { &empty },
+        oidc: !node,
+    };
+    let value = |name: &str| sources.value(row_of(name));
+    let string = |name: &str| optional_string(name, &value(name));
+    let boolean = |name: &str| optional_bool(name, &value(name));
+    let function = |name: &str| optional_function(name, &value(name));
+    let number = |name: &str| {
+        let row = row_of(name);
+        joi::number(row.name, &sources.value(row), row.min())
+    };
+
+    let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
+    if node && !is_uri(&tenant) {
+        return Err(invalid("tenantDomain", "must be a valid uri"));
+    }
+    let issuer = normalise_tenant(&tenant)?;
+    let audience = required_string("audience", &value("audience"))?;
+    if node && !is_uri(&audience) {
+        return Err(invalid("audience", "must be a valid uri"));
+    }
+    let client_id = string("clientId")?;
+    let method = value("clientAuthMethod");
+    let secret_is_jwk_for_method = matches!(&method, Input::Str(m) if m == "private_key_jwt");
+    let client_secret = client_secret(&value("clientSecret"), secret_is_jwk_for_method)?;
+    let client_auth_method = match &method {
+        Input::Str(m) => ClientAuthMethod::parse(m),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        one_of("clientAuthMethod", &names)
+    })?;
+    let trust_store_id = string("trustStoreId")?;
+    let has_metadata_resolver = function("metadataResolver")?;
+    let has_jwks_resolver = function("jwksResolver")?;
+    let groups_claim = defaulted(string("groupOptions.groupsClaim")?);
+    let groups_match_all = defaulted(boolean("groupOptions.matchAll")?);
+    let clock_skew = defaulted(number("clockSkew")?);
+    let clock_tolerance = defaulted(number("clockTolerance")?);
+    let jwks_cache_duration = defaulted(number("jwksCacheDuration")?);
+    let metadata_cache_duration = defaulted(number("metadataCacheDuration")?);
+    let introspect_jwt_tokens = defaulted(boolean("introspectJwtTokens")?);
+    let certificate_binding = match &value("validateCertificateBinding") {
+        Input::Missing => None,
+        Input::Str(s) if BindingMode::parse(s).is_some() => BindingMode::parse(s),
+        _ => {
+            let names: Vec<_> = BindingMode::ALL.iter().map(|m| m.as_str()).collect();
+            return Err(one_of("validateCertificateBinding", &names));
+        }
+    };
+    let response_timeout_ms = if node {
+        number("responseTimeout")?
+    } else {
+        // The OIDC client has no default timeout; zero or less means none, as upstream.
+        number_any("responseTimeout", &value("responseTimeout"))?.filter(|ms| *ms > 0.0)
+    };
+    let introspection_cache_duration = defaulted(number("introspectionCacheDuration")?);
+    let has_fetcher = function("fetcher")?;
+    let has_cache = cache_shape(&value("cache"))?;
+    let introspection_cache_max_entries = defaulted(number("introspectionCacheMaxEntries")?) as u64;
+    let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
+    let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
+    function("onEvent")?;
+    let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
+
+    Ok(Config {
+        issuer,
+        audience,
+        client_id,
+        client_secret,
+        client_auth_method,
+        trust_store_id,
+        groups_claim,
+        groups_match_all,
+        clock_skew,
+        clock_tolerance,
+        jwks_cache_duration,
+        metadata_cache_duration,
+        introspect_jwt_tokens,
+        certificate_binding,
+        response_timeout_ms,
+        introspection_cache_duration,
+        has_fetcher,
+        has_metadata_resolver,
+        has_jwks_resolver,
+        has_cache,
+        introspection_cache_max_entries,
+        tls_identity,
+        token_cache_max_entries,
+        stale_if_error_duration,
+    })
+}
+
+/// An option whose row has a default: the default stands in for a missing value before it is
+/// validated, so it is never missing here.
+fn defaulted<T>(value: Option<T>) -> T {
+    value.expect("an option with a default is never missing")
+}
+
+/// A JSON string holding a JWK (an object with a string `kty`) is used as that JWK.
+fn client_secret(value: &Input, method_wants_jwk: bool) -> Result<Option<ClientSecret>> {
+    let value = match value {
+        Input::Str(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(jwk)) if jwk.get("kty").is_some_and(Value::is_string) => {
+                return jwk_secret(Some(jwk), method_wants_jwk);
+            }
+            _ => value,
+        },
+        other => other,
+    };
+    if method_wants_jwk {
+        return match value {
+            Input::Missing | Input::Null => Ok(None),
+            Input::Object(_) => match value.to_json() {
+                Value::Object(jwk) => jwk_secret(Some(jwk), true),
+                _ => unreachable!("an object serialises to an object"),
+            },
+            _ => Err(Error::validation(
+                "clientSecret must be a valid JWK when clientAuthMethod is 'private_key_jwt'",
+            )),
+        };
+    }
+    Ok(optional_string("clientSecret", value)?.map(ClientSecret::Text))
+}
+
+fn jwk_secret(
+    jwk: Option<Map<String, Value>>,
+    method_wants_jwk: bool,
+) -> Result<Option<ClientSecret>> {
+    if method_wants_jwk {
+        Ok(jwk.map(ClientSecret::Jwk))
+    } else {
+        Err(invalid("clientSecret", "must be a string"))
+    }
+}
+
+/// The cache adapter must offer `get`, `set` and `delete` functions. Other members (fields of
+/// a class instance) are fine: the object is used as given.
+fn cache_shape(value: &Input) -> Result<bool> {
+    match value {
+        Input::Missing | Input::Null => Ok(false),
+        Input::Object(_) => {
+            for name in ["set", "get", "delete"] {
+                match value.get(name) {
+                    Input::Function => {}
+                    Input::Missing => return Err(invalid(&format!("cache.{name}"), "is required")),
+                    _ => {
+                        return Err(invalid(
+                            &format!("cache.{name}"),
+                            "must be of type function",
+                        ));
+                    }
+                }
+            }
+            Ok(true)
+        }
+        _ => Err(invalid("cache", "must be of type object")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

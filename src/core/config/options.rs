@@ -1,0 +1,284 @@
+//! Every option in one table: its name, environment variable, kind (and bounds), defaults and
+//! one line of documentation. Each default is written here and nowhere else. The rows are in
+//! the order the binding reads an options object; `resolve` validates them in upstream's order.
+
+use super::Env;
+use super::input::Input;
+use crate::core::text::{js_parse_int, js_trim};
+
+const ENV_PREFIX: &str = "MONOCLOUD_BACKEND_";
+
+/// The JavaScript type an option takes, which also decides how its variable is read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A variable is taken verbatim; an empty one is present (and then fails validation).
+    Text,
+    /// A variable counts when it is exactly `true`/`false` after trim and lowercase, as
+    /// upstream's `getBoolean`.
+    Bool,
+    /// At least `min`. A variable is `parseInt(trimmed, 10)` and does not count when `NaN`, as
+    /// upstream's `getNumber`.
+    Number {
+        min: f64,
+    },
+    Function,
+    Object,
+}
+
+/// The value an option takes when neither the options nor the environment give one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    None,
+    Number(f64),
+    Bool(bool),
+    Text(&'static str),
+}
+
+/// How `new MonoCloudOidcBackendClient(tenantDomain, audience, options)` treats an option. It
+/// reads no environment in any case.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Oidc {
+    /// As the Node client does.
+    Same,
+    /// With this default instead of the Node client's.
+    Default(DefaultValue),
+    /// Not at all: the option does not exist there.
+    NotRead,
+}
+
+#[derive(Debug)]
+pub struct Row {
+    /// As in upstream's error messages; a dot names a member of an option object.
+    pub name: &'static str,
+    /// `MONOCLOUD_BACKEND_<env>`.
+    pub env: Option<&'static str>,
+    pub kind: Kind,
+    /// `new MonoCloudBackendNodeClient(options)`'s default.
+    pub default: DefaultValue,
+    pub oidc: Oidc,
+    pub doc: &'static str,
+}
+
+const fn row(
+    name: &'static str,
+    env: Option<&'static str>,
+    kind: Kind,
+    default: DefaultValue,
+    oidc: Oidc,
+    doc: &'static str,
+) -> Row {
+    Row {
+        name,
+        env,
+        kind,
+        default,
+        oidc,
+        doc,
+    }
+}
+
+use DefaultValue as D;
+use Kind::{Bool, Function, Number, Object, Text};
+use Oidc::{NotRead, Same};
+
+const CACHE_DURATION: DefaultValue = D::Number(300.0);
+const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
+
+#[rustfmt::skip]
+pub const OPTIONS: [Row; 26] = [
+    //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
+    row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL: https:// is added when missing; plain http only for loopback hosts."),
+    row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
+    row("clientId",                     Some("CLIENT_ID"),                          Text,                       D::None,                            Same,                                        "The client that introspects; without one, only JWTs are validated."),
+    row("clientSecret",                 Some("CLIENT_SECRET"),                      Text,                       D::None,                            Same,                                        "A shared secret or JWT-SVID; for private_key_jwt a private JWK (object or JSON text)."),
+    row("clientAuthMethod",             Some("CLIENT_AUTH_METHOD"),                 Text,                       D::Text("client_secret_post"),      Oidc::Default(D::Text("client_secret_basic")), "How the client authenticates at the introspection endpoint."),
+    row("trustStoreId",                 Some("TRUST_STORE_ID"),                     Text,                       D::None,                            Same,                                        "Picks `mtls_additional_endpoint_aliases[id]` over `mtls_endpoint_aliases`."),
+    row("groupOptions.groupsClaim",     Some("GROUPS_CLAIM"),                       Text,                       D::Text("groups"),                  Same,                                        "The claim that lists a token's groups."),
+    row("groupOptions.matchAll",        Some("GROUPS_MATCH_ALL"),                   Bool,                       D::Bool(false),                     Same,                                        "Whether every requested group is needed, rather than one."),
+    row("clockSkew",                    Some("CLOCK_SKEW"),                         Number { min: 0.0 },        D::Number(0.0),                     Same,                                        "Seconds added to now: positive makes tokens look older."),
+    row("clockTolerance",               Some("CLOCK_TOLERANCE"),                    Number { min: 0.0 },        D::Number(60.0),                    Same,                                        "Seconds of grace on both `exp` and `nbf`."),
+    row("jwksCacheDuration",            Some("JWKS_CACHE_DURATION"),                Number { min: 0.0 },        CACHE_DURATION,                     Same,                                        "Seconds a key set is kept; 0 fetches it for every token."),
+    row("metadataCacheDuration",        Some("METADATA_CACHE_DURATION"),            Number { min: 0.0 },        CACHE_DURATION,                     Same,                                        "Seconds the discovery document is kept; 0 fetches it every time."),
+    row("introspectJwtTokens",          Some("INTROSPECT_JWT_TOKENS"),              Bool,                       D::Bool(false),                     Same,                                        "Introspect JWTs too, instead of verifying them locally."),
+    row("validateCertificateBinding",   Some("VALIDATE_CERTIFICATE_BINDING"),       Text,                       D::Text("when_present"),            NotRead,                                     "Client-wide certificate binding; the OIDC client takes it per call."),
+    row("responseTimeout",              Some("RESPONSE_TIMEOUT"),                   Number { min: 1000.0 },     D::Number(10_000.0),                Oidc::Default(D::None),                      "Milliseconds an issuer exchange may take; on the OIDC client, 0 or less means none."),
+    row("introspectionCacheDuration",   Some("INTROSPECTION_CACHE_DURATION"),       Number { min: 0.0 },        CACHE_DURATION,                     Same,                                        "Seconds an introspection answer is kept (at most until its `exp`); 0 turns the cache off."),
+    row("introspectionCacheMaxEntries", Some("INTROSPECTION_CACHE_MAX_ENTRIES"),    Number { min: 1.0 },        MAX_ENTRIES,                        Same,                                        "Bound of the built-in introspection cache (used when no `cache` adapter is given)."),
+    row("tokenCacheMaxEntries",         Some("TOKEN_CACHE_MAX_ENTRIES"),            Number { min: 0.0 },        MAX_ENTRIES,                        Same,                                        "Bound of the verified-JWT cache; 0 turns it off."),
+    row("staleIfErrorDuration",         Some("STALE_IF_ERROR_DURATION"),            Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds past expiry the last good discovery document and key set serve while the issuer fails."),
+    row("tlsClientCertificate",         Some("TLS_CLIENT_CERTIFICATE"),             Text,                       D::None,                            Same,                                        "PEM text or file of the certificate chain presented on the mTLS endpoint aliases."),
+    row("tlsClientKey",                 Some("TLS_CLIENT_KEY"),                     Text,                       D::None,                            Same,                                        "PEM text or file of that certificate's private key."),
+    row("fetcher",                      None,                                       Function,                   D::None,                            Same,                                        "Makes the HTTP exchanges with the issuer instead of the built-in client."),
+    row("metadataResolver",             None,                                       Function,                   D::None,                            Same,                                        "Gives the discovery document instead of fetching it."),
+    row("jwksResolver",                 None,                                       Function,                   D::None,                            Same,                                        "Gives the key set instead of fetching it."),
+    row("cache",                        None,                                       Object,                     D::None,                            Same,                                        "An introspection cache adapter with `get`, `set` and `delete`."),
+    row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
+];
+
+/// The top-level names of the options, as the binding reads them from an options object;
+/// anything else there is ignored (as upstream does).
+pub const OPTION_NAMES: [&str; top_level_count()] = top_level_names();
+
+/// The part of `name` before its first dot.
+const fn top_level(name: &'static str) -> &'static str {
+    let bytes = name.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end] != b'.' {
+        end += 1;
+    }
+    match std::str::from_utf8(bytes.split_at(end).0) {
+        Ok(top) => top,
+        Err(_) => panic!("option names are ASCII"),
+    }
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Members of one option object stand next to each other in the table.
+const fn starts_option(index: usize) -> bool {
+    index == 0
+        || !same(
+            top_level(OPTIONS[index].name),
+            top_level(OPTIONS[index - 1].name),
+        )
+}
+
+const fn top_level_count() -> usize {
+    let (mut count, mut i) = (0, 0);
+    while i < OPTIONS.len() {
+        if starts_option(i) {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
+const fn top_level_names<const N: usize>() -> [&'static str; N] {
+    let mut names = [""; N];
+    let (mut n, mut i) = (0, 0);
+    while i < OPTIONS.len() {
+        if starts_option(i) {
+            names[n] = top_level(OPTIONS[i].name);
+            n += 1;
+        }
+        i += 1;
+    }
+    names
+}
+
+/// The row of `name`; every name `resolve` asks for is in the table.
+pub fn row_of(name: &str) -> &'static Row {
+    OPTIONS
+        .iter()
+        .find(|row| row.name == name)
+        .unwrap_or_else(|| panic!("no option row named {name}"))
+}
+
+impl Row {
+    /// The lower bound of a number option.
+    pub fn min(&self) -> f64 {
+        match self.kind {
+            Number { min } => min,
+            _ => f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl DefaultValue {
+    pub fn input(self) -> Input {
+        match self {
+            D::None => Input::Missing,
+            D::Number(n) => Input::Number(n),
+            D::Bool(b) => Input::Bool(b),
+            D::Text(s) => Input::Str(s.to_owned()),
+        }
+    }
+
+    pub fn number(self) -> Option<f64> {
+        match self {
+            D::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// One profile's view of the options object and the environment.
+pub struct Sources<'a> {
+    pub options: &'a Input,
+    /// Empty for the OIDC client.
+    pub env: &'a Env,
+    pub oidc: bool,
+}
+
+impl Sources<'_> {
+    /// The default this profile gives `row`; `None` when the profile does not read it.
+    pub fn default_for(&self, row: &Row) -> Option<DefaultValue> {
+        match (self.oidc, row.oidc) {
+            (false, _) | (true, Same) => Some(row.default),
+            (true, Oidc::Default(default)) => Some(default),
+            (true, NotRead) => None,
+        }
+    }
+
+    /// `option ?? environment ?? default`, or `Missing` where the profile does not read it.
+    pub fn value(&self, row: &Row) -> Input {
+        let Some(default) = self.default_for(row) else {
+            return Input::Missing;
+        };
+        let given = match row.name.split_once('.') {
+            Some((object, member)) => self.options.get(object).get(member),
+            None => self.options.get(row.name),
+        };
+        given.or(self.env_value(row)).or(default.input())
+    }
+
+    fn env_value(&self, row: &Row) -> Input {
+        let Some(raw) = row
+            .env
+            .and_then(|suffix| self.env.get(&format!("{ENV_PREFIX}{suffix}")))
+        else {
+            return Input::Missing;
+        };
+        match row.kind {
+            Bool => match js_trim(raw).to_lowercase().as_str() {
+                "true" => Input::Bool(true),
+                "false" => Input::Bool(false),
+                _ => Input::Missing,
+            },
+            Number { .. } => js_parse_int(js_trim(raw)).map_or(Input::Missing, Input::Number),
+            Text | Function | Object => Input::Str(raw.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_names_are_the_top_level_names_in_table_order() {
+        assert_eq!(OPTION_NAMES.len(), 25);
+        assert_eq!(
+            &OPTION_NAMES[5..8],
+            ["trustStoreId", "groupOptions", "clockSkew"]
+        );
+        for row in &OPTIONS {
+            assert!(OPTION_NAMES.contains(&top_level(row.name)), "{}", row.name);
+            assert!(row.doc.ends_with('.'), "{}", row.name);
+        }
+    }
+}

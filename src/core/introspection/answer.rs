@@ -1,0 +1,148 @@
+//! Reading an introspection answer (RFC 7662 §2.2): the claims of an active token, or the
+//! failure the status and body describe.
+
+use serde_json::{Map, Value};
+
+use crate::core::error::{Error, Result, TokenErrorCode};
+use crate::core::http::Response;
+
+pub const INACTIVE: &str = "Token is not active. The introspection endpoint returned active=false";
+
+/// The claims of an introspection answer: the answer minus `active`, which must be the JSON
+/// value `true` (a string "true" or a 1 is not).
+pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
+    match response.status {
+        200 => {}
+        400 | 401 => return Err(op_error(response)),
+        status => {
+            return Err(Error::http(
+                format!(
+                    "Error while performing token introspection. Unexpected status code: {status}"
+                ),
+                Some(response.raw()),
+            ));
+        }
+    }
+    let mut answer = response.json_object()?;
+    if answer.remove("active") != Some(Value::Bool(true)) {
+        return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken));
+    }
+    Ok(answer)
+}
+
+/// 400 and 401 carry an OAuth error; a body without one still says what kind of failure.
+fn op_error(response: &Response) -> Error {
+    let body = serde_json::from_slice::<Value>(&response.body)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let error = body
+        .get("error")
+        .filter(|v| !v.is_null())
+        .map(text)
+        .unwrap_or_else(|| {
+            if response.status == 401 {
+                "invalid_client".into()
+            } else {
+                "introspection_failed".into()
+            }
+        });
+    let description = body
+        .get("error_description")
+        .filter(|v| !v.is_null())
+        .map(text)
+        .unwrap_or_else(|| "Token introspection failed".into());
+    Error::Op {
+        error,
+        description,
+        raw: Some(Box::new(response.raw())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            status_text: String::new(),
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn answers() {
+        let ok = read_answer(&response(200, r#"{"active":true,"sub":"u"}"#)).unwrap();
+        assert_eq!(Value::Object(ok), json!({ "sub": "u" }));
+        for inactive in [
+            r#"{"active":false}"#,
+            r#"{}"#,
+            r#"{"active":"true"}"#,
+            r#"{"active":1}"#,
+            r#"{"active":"false"}"#,
+        ] {
+            let err = read_answer(&response(200, inactive)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Token {
+                        code: TokenErrorCode::InactiveToken,
+                        ..
+                    }
+                ),
+                "{inactive}"
+            );
+        }
+        let op = |status, body| match read_answer(&response(status, body)).unwrap_err() {
+            Error::Op {
+                error, description, ..
+            } => (error, description),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            op(
+                400,
+                r#"{"error":"invalid_request","error_description":"bad"}"#
+            ),
+            ("invalid_request".into(), "bad".into())
+        );
+        assert_eq!(
+            op(400, "{}"),
+            (
+                "introspection_failed".into(),
+                "Token introspection failed".into()
+            )
+        );
+        assert_eq!(
+            op(400, ""),
+            (
+                "introspection_failed".into(),
+                "Token introspection failed".into()
+            )
+        );
+        assert_eq!(
+            op(401, "<html>"),
+            ("invalid_client".into(), "Token introspection failed".into())
+        );
+        assert_eq!(op(401, r#"{"error":"invalid_token"}"#).0, "invalid_token");
+        let http = read_answer(&response(500, "oops")).unwrap_err();
+        assert_eq!(
+            http.to_string(),
+            "Error while performing token introspection. Unexpected status code: 500"
+        );
+        assert!(matches!(
+            read_answer(&response(200, "null")).unwrap_err(),
+            Error::Http { .. }
+        ));
+    }
+}
