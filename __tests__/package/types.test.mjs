@@ -1,4 +1,4 @@
-// The public types against both majors of each framework: the fixtures in __tests__/types/
+// The public types against both majors of each framework: the fixtures in __tests__/package/types/
 // (the guides' programs as written, claim checks, custom claims, and what must not compile)
 // go through `tsc --noEmit` once per framework major, with `express` / `fastify` mapped to the
 // npm-aliased older major where needed.
@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = join(root, '__tests__', 'types');
-const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+import { ROOT } from '../support/paths.mjs';
+
+const fixtures = fileURLToPath(new URL('./types/', import.meta.url));
+const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
 const targets = [
   { name: 'Express 4 (@types/express 4)', files: ['express.mts', 'express.cts'], paths: { express: ['node_modules/@types/express4/index.d.ts'] } },
@@ -41,7 +42,7 @@ function compile(project) {
 
 test('the public types compile against every supported framework major', { timeout: 90_000 }, async () => {
   const runs = targets.map(async (target, index) => {
-    const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map((file) => join(root, file))]));
+    const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map((file) => join(ROOT, file))]));
     const project = join(dir, `tsconfig.${index}.json`);
     await writeFile(
       project,
@@ -61,7 +62,7 @@ test('the public types compile against every supported framework major', { timeo
           typeRoots: [],
           paths,
         },
-        files: [join(root, 'node_modules', '@types', 'node', 'index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
+        files: [join(ROOT, 'node_modules', '@types', 'node', 'index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
       }),
     );
     return { target, result: await compile(project) };

@@ -4,14 +4,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { protectApi } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 // The JavaScript reading the Rust one must agree with (internal, so from the build).
-import { getBearerToken } from '../dist/protect/bearer.js';
+import { getBearerToken } from '../../dist/protect/bearer.js';
 import Fastify from 'fastify';
+
+import { fromRoot } from '../support/paths.mjs';
 
 let issuer;
 
@@ -202,7 +203,7 @@ describe('completions', () => {
     for (let i = 0; i < 37; i += 1) jwts.push(await issuer.mint({ claims: { n: i } }));
     const opaque = Array.from({ length: 8 }, () => issuer.mintOpaque());
     const script = `
-      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fromRoot('dist', 'index.js'))});
       const { jwts, opaque, url, audience } = JSON.parse(process.env.FIXTURE);
       const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
       const client = new MonoCloudBackendNodeClient({
@@ -233,7 +234,7 @@ describe('completions', () => {
     // A child with --expose-gc: the client goes out of reach and is collected mid-flight.
     const token = await issuer.mint();
     const script = `
-      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fromRoot('dist', 'index.js'))});
       const pending = [];
       (() => {
         const client = new MonoCloudBackendNodeClient({ tenantDomain: ${JSON.stringify(issuer.url)}, audience: ${JSON.stringify(issuer.audience)} });

@@ -11,7 +11,7 @@ import {
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { certificateThumbprint, createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { startOidcProvider } from '../support/oidc-provider.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const ALL_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

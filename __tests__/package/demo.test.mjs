@@ -2,10 +2,11 @@
 // them: no tenant configured, so the demo starts the embedded test issuer.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
-const DEMO = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
+import { fromRoot } from '../support/paths.mjs';
+
+const DEMO = fromRoot('examples', 'demo.mjs');
 const children = new Set();
 
 after(() => {

@@ -27,9 +27,9 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { frameworks, get, serve } from './support/frameworks.mjs';
-import { b64url, jws, keyPair, pemOf, startHostileIssuer } from './support/hostile-issuer.mjs';
-import { rawGet } from './support/raw-http.mjs';
+import { frameworks, get, serve } from '../support/frameworks.mjs';
+import { b64url, jws, keyPair, pemOf, startHostileIssuer } from '../support/hostile-issuer.mjs';
+import { rawGet } from '../support/raw-http.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const BAD_ALG = 'unsupported JWS "alg" identifier';

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { startOidcProvider } from '../support/oidc-provider.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 let provider;

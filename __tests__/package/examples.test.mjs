@@ -3,12 +3,13 @@
 // guides configure them: MONOCLOUD_BACKEND_* environment variables.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+import { fromRoot } from '../support/paths.mjs';
+
+const examples = `${fromRoot('examples')}/`;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 let issuer;

@@ -17,7 +17,6 @@
 // below); the panic tests proper need a test-only hook and are skipped until it exists.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,10 +28,11 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { blackHole } from './support/raw-http.mjs';
+import { loadNative } from '../support/native.mjs';
+import { blackHole } from '../support/raw-http.mjs';
 
-const WORKER = new URL('./support/lifecycle-worker.mjs', import.meta.url);
-const CHILD = fileURLToPath(new URL('./support/lifecycle-child.mjs', import.meta.url));
+const WORKER = new URL('../support/lifecycle-worker.mjs', import.meta.url);
+const CHILD = fileURLToPath(new URL('../support/lifecycle-child.mjs', import.meta.url));
 const now = () => Math.floor(Date.now() / 1000);
 
 let issuer;
@@ -384,8 +384,7 @@ describe('panics in Rust', () => {
   // async function" for a formatted message) and Node carries on; the sync one aborts unless
   // marked #[napi(catch_unwind)], which turns the panic into a thrown Error. Skipped until the
   // hooks exist.
-  const require = createRequire(import.meta.url);
-  const native = require(process.env.MONOCLOUD_TEST_NATIVE ?? '../index.js');
+  const native = loadNative();
   // The hooks are inert unless armed; the child process inherits this too.
   process.env.MONOCLOUD_BACKEND_TEST_HOOKS = '1';
   const needsHook = typeof native.__testPanicAsync === 'function' ? false : 'needs the test-only hooks __testPanicSync/Async/Spawn in the addon';

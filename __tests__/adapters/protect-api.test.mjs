@@ -16,7 +16,7 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { frameworks, get, majorOf, serve } from './support/frameworks.mjs';
+import { frameworks, get, majorOf, serve } from '../support/frameworks.mjs';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

@@ -13,8 +13,8 @@ import {
   MonoCloudValidationError,
 } from '@monocloud/backend-node-rs';
 
-import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from './support/certificates.mjs';
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
+import { startOidcProvider } from '../support/oidc-provider.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const BOTH_SCOPES = 'read:things write:things';

@@ -9,7 +9,8 @@ import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { frameworks, get, serve } from './support/frameworks.mjs';
+import { frameworks, get, serve } from '../support/frameworks.mjs';
+import { fromRoot } from '../support/paths.mjs';
 
 const require = createRequire(import.meta.url);
 const { MonoCloudTokenError, MonoCloudValidationError } = root;
@@ -170,7 +171,7 @@ describe('subpath exports', () => {
     // They only import types from the frameworks: the compiled files must not require them.
     const fs = require('node:fs');
     for (const file of ['express/index.js', 'fastify/index.js', 'protect/flow.js', 'protect/checks.js']) {
-      const source = fs.readFileSync(require.resolve(`../dist/${file}`), 'utf8');
+      const source = fs.readFileSync(fromRoot('dist', file), 'utf8');
       assert.doesNotMatch(source, /require\("(express|fastify)"\)/, file);
     }
   });
