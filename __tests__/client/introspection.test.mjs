@@ -14,16 +14,10 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { rejectsWith } from '../support/rejects.mjs';
+
 const now = () => Math.floor(Date.now() / 1000);
 const AUDIENCE = 'https://api.example.com';
-
-function is(Class, check = () => true) {
-  return (error) => {
-    assert.ok(error instanceof Class, `expected ${Class.name}, got ${error?.name}: ${error?.message}`);
-    check(error);
-    return true;
-  };
-}
 
 /** An introspection endpoint whose answer each test sets. */
 async function startScriptedIssuer() {
@@ -105,8 +99,8 @@ describe('introspection against the test issuer', () => {
       const claims = await client.validateAccessToken(token, { scopes: ['write:things'], groups: ['staff'] });
       assert.equal(claims.sub, 'test-user');
       assert.equal(claims.active, undefined, 'active is not a claim');
-      await assert.rejects(client.validateAccessToken(token, { scopes: ['admin'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
-      await assert.rejects(client.validateAccessToken(token, { groups: ['admins'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_groups')));
+      await rejectsWith(client.validateAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
+      await rejectsWith(client.validateAccessToken(token, { groups: ['admins'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_groups'));
     });
   }
 
@@ -115,14 +109,14 @@ describe('introspection against the test issuer', () => {
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     issuer.revoke(token);
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken(token),
-      is(MonoCloudTokenError, (e) => {
+      MonoCloudTokenError, (e) => {
         assert.equal(e.code, 'inactive_token');
         assert.equal(e.message, 'Token is not active. The introspection endpoint returned active=false');
-      }),
+      },
     );
-    await assert.rejects(client.validateAccessToken('never-issued'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+    await rejectsWith(client.validateAccessToken('never-issued'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
   });
 
   test('introspectJwtTokens sends JWTs to the endpoint too', async () => {
@@ -135,13 +129,13 @@ describe('introspection against the test issuer', () => {
 
   test('a wrong secret is the issuer refusing the client', async () => {
     const client = introspecting({ clientSecret: 'wrong' });
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken(issuer.mintOpaque()),
-      is(MonoCloudOPError, (e) => {
+      MonoCloudOPError, (e) => {
         assert.equal(e.error, 'invalid_client');
         assert.equal(e.message, 'invalid_client');
         assert.equal(e.raw.status, 401);
-      }),
+      },
     );
   });
 
@@ -149,40 +143,40 @@ describe('introspection against the test issuer', () => {
     const client = introspecting();
     const token = issuer.mintOpaque({ cnf: { 'x5t#S256': 'abc' } });
     await client.introspectAccessToken(token);
-    await assert.rejects(client.introspectAccessToken(token, { validateCertificateBinding: 'required' }), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present')));
-    await assert.rejects(client.introspectAccessToken(token, { scopes: ['admin'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
+    await rejectsWith(client.introspectAccessToken(token, { validateCertificateBinding: 'required' }), MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present'));
+    await rejectsWith(client.introspectAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
   });
 });
 
 describe('configuration errors', () => {
   test('opaque tokens without a client id', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
-    await assert.rejects(client.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'Token introspection is not configured')));
-    await assert.rejects(client.introspectAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'The clientId option must be configured to introspect access tokens')));
+    await rejectsWith(client.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'Token introspection is not configured'));
+    await rejectsWith(client.introspectAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'The clientId option must be configured to introspect access tokens'));
   });
 
   test('an issuer without an introspection endpoint', async () => {
     const client = introspecting({ metadataResolver: () => ({ issuer: issuer.url }) });
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken('opaque'),
-      is(MonoCloudValidationError, (e) => assert.equal(e.message, 'introspection_endpoint endpoint is required but not available in the issuer metadata')),
+      MonoCloudValidationError, (e) => assert.equal(e.message, 'introspection_endpoint endpoint is required but not available in the issuer metadata'),
     );
   });
 
   test('mTLS methods need the alias, and trust stores their own', async () => {
     const metadata = { issuer: issuer.url, introspection_endpoint: `${issuer.url}/introspect` };
     const mtls = introspecting({ clientAuthMethod: 'tls_client_auth', metadataResolver: () => metadata });
-    await assert.rejects(mtls.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'mTLS introspection_endpoint is required but not available in the issuer metadata')));
+    await rejectsWith(mtls.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'mTLS introspection_endpoint is required but not available in the issuer metadata'));
     const store = introspecting({ clientAuthMethod: 'spiffe_x509', trustStoreId: 'store-1', metadataResolver: () => metadata });
-    await assert.rejects(
+    await rejectsWith(
       store.validateAccessToken('opaque'),
-      is(MonoCloudValidationError, (e) => assert.equal(e.message, "mTLS introspection_endpoint is required but not available for trust store 'store-1' in the issuer metadata")),
+      MonoCloudValidationError, (e) => assert.equal(e.message, "mTLS introspection_endpoint is required but not available for trust store 'store-1' in the issuer metadata"),
     );
   });
 
   test('client authentication that cannot work is a configuration error', async () => {
     const client = introspecting({ clientAuthMethod: 'client_secret_jwt', clientSecret: undefined });
-    await assert.rejects(client.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.match(e.message, /^Invalid Client Authentication Method/)));
+    await rejectsWith(client.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.match(e.message, /^Invalid Client Authentication Method/));
   });
 });
 
@@ -222,14 +216,14 @@ describe('what the endpoint answers', () => {
   for (const [answer, Class, check] of cases) {
     test(`${answer.status} ${typeof answer.body === 'string' ? JSON.stringify(answer.body) : JSON.stringify(answer.body)}`, async () => {
       scripted.state.answer = () => answer;
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(Class, check));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), Class, check);
     });
   }
 
   for (const active of [false, undefined, 'true', 'false', 1, 0, null]) {
     test(`active: ${JSON.stringify(active)} is inactive_token`, async () => {
       scripted.state.answer = () => activeAnswer({ active });
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     });
   }
 
@@ -237,7 +231,7 @@ describe('what the endpoint answers', () => {
     const check = async (claims, message) => {
       scripted.state.answer = () => activeAnswer(claims);
       if (message === undefined) return scriptedClient().validateAccessToken('opaque');
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(MonoCloudTokenError, (e) => assert.equal(e.message, message)));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.message, message));
     };
     await check({ iss: 'https://other' }, 'Invalid Issuer');
     await check({ aud: 'https://other' }, 'Invalid audience claim');
@@ -303,11 +297,11 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     const claims = await cached(cache).validateAccessToken('tok', { scopes: ['read'] });
     assert.equal(claims.sub, 'cached');
     assert.equal(scripted.state.requests.length, 0);
-    await assert.rejects(cached(cache).validateAccessToken('tok', { scopes: ['write'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
+    await rejectsWith(cached(cache).validateAccessToken('tok', { scopes: ['write'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
     cache.put('bad-aud', { iss: scripted.url, aud: 'https://other', exp: now() + 60 });
-    await assert.rejects(cached(cache).validateAccessToken('bad-aud'), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Invalid audience claim')));
+    await rejectsWith(cached(cache).validateAccessToken('bad-aud'), MonoCloudTokenError, (e) => assert.equal(e.message, 'Invalid audience claim'));
     cache.put('bound', { iss: scripted.url, aud: AUDIENCE, cnf: { 'x5t#S256': 'x' } });
-    await assert.rejects(cached(cache).validateAccessToken('bound'), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present')));
+    await rejectsWith(cached(cache).validateAccessToken('bound'), MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present'));
   });
 
   test('an expired entry is a miss', async () => {
@@ -321,16 +315,16 @@ describe('the cache adapter (IIntrospectionCache)', () => {
   test('inactive answers are cached as negative entries and replayed', async () => {
     const cache = new RecordingCache();
     scripted.state.answer = () => ({ status: 200, body: { active: false } });
-    await assert.rejects(cached(cache).validateAccessToken('dead'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+    await rejectsWith(cached(cache).validateAccessToken('dead'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     const set = cache.calls.find(([name]) => name === 'set');
     assert.deepEqual(set[2], { active: false, exp: set[3] });
     assert.ok(Math.abs(set[3] - (now() + 300)) <= 1);
-    await assert.rejects(
+    await rejectsWith(
       cached(cache).validateAccessToken('dead'),
-      is(MonoCloudTokenError, (e) => {
+      MonoCloudTokenError, (e) => {
         assert.equal(e.code, 'inactive_token');
         assert.equal(e.message, 'Token is not active. A cached introspection result reported active=false');
-      }),
+      },
     );
     assert.equal(scripted.state.requests.length, 1);
     cache.put('stale-negative', { active: false, exp: now() - 1 });
@@ -462,18 +456,18 @@ describe('callbacks', () => {
 
   test('a failing or slow fetcher is a MonoCloudHttpError', async () => {
     const failing = introspecting({ fetcher: async () => { throw new Error('socket hang up'); } });
-    await assert.rejects(failing.validateAccessToken(await issuer.mint()), is(MonoCloudHttpError, (e) => {
+    await rejectsWith(failing.validateAccessToken(await issuer.mint()), MonoCloudHttpError, (e) => {
       assert.equal(e.message, 'socket hang up');
       assert.equal(e.status, undefined);
-    }));
+    });
     const slow = introspecting({
       responseTimeout: 1000,
       fetcher: (url, init) => new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted')))),
     });
     const started = Date.now();
-    await assert.rejects(slow.validateAccessToken(await issuer.mint()), is(MonoCloudHttpError, (e) => {
+    await rejectsWith(slow.validateAccessToken(await issuer.mint()), MonoCloudHttpError, (e) => {
       assert.equal(e.message, `Request to ${issuer.url}/.well-known/openid-configuration timed out after 1000ms`);
-    }));
+    });
     assert.ok(Date.now() - started < 3000);
   });
 });
