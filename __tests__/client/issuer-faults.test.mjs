@@ -21,6 +21,8 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { rejectsWith } from '../support/rejects.mjs';
+
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 const TIMEOUT_MS = 1000;
 const MIB = 1024 * 1024;
@@ -252,27 +254,6 @@ const firstThen = (n, fault, good) => {
 
 // ---------------------------------------------------------------------------------------------
 // Assertions
-
-async function rejectsWith(promise, Class, check = () => {}) {
-  let error;
-  let settled = false;
-  try {
-    await promise;
-    settled = true;
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(!settled, `expected a ${Class.name}, but the call succeeded`);
-  assert.ok(
-    error instanceof Class,
-    `expected ${Class.name}, got ${error?.constructor?.name}: ${error?.message}`,
-  );
-  assert.equal(error.name, Class.name);
-  assert.equal(typeof error.message, 'string');
-  assert.notEqual(error.message.trim(), '', 'the error message must not be empty');
-  check(error);
-  return error;
-}
 
 /** A transport-level failure: an HttpError without a response. */
 function noResponse(error) {
