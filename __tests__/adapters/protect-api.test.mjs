@@ -3,8 +3,6 @@
 // resolvers, and what reaches the route (next exactly once, claims only on success).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -17,6 +15,7 @@ import {
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { frameworks, get, majorOf, serve } from '../support/frameworks.mjs';
+import { deadUrl as freshDeadUrl } from '../support/scripted-issuer.mjs';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -25,12 +24,7 @@ let deadUrl;
 
 before(async () => {
   issuer = await createTestIssuer({ algs: ['ES256'] });
-  // A port that was just free: connecting to it is refused.
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  deadUrl = `http://127.0.0.1:${server.address().port}`;
-  await new Promise((resolve) => server.close(resolve));
+  deadUrl = await freshDeadUrl();
 });
 
 after(async () => {

@@ -1,8 +1,6 @@
 // Opaque tokens by RFC 7662 introspection: every answer the endpoint can give, the cache
 // adapter contract, the built-in cache, and user callbacks (fetcher, resolvers).
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import {
@@ -15,56 +13,31 @@ import {
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { rejectsWith } from '../support/rejects.mjs';
+import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
 const AUDIENCE = 'https://api.example.com';
-
-/** An introspection endpoint whose answer each test sets. */
-async function startScriptedIssuer() {
-  const state = { answer: () => ({ status: 200, body: { active: true } }), requests: [] };
-  const server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const body = Buffer.concat(chunks).toString();
-    if (req.url === '/.well-known/openid-configuration') {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ issuer: url, introspection_endpoint: `${url}/introspect`, jwks_uri: `${url}/jwks` }));
-      return;
-    }
-    state.requests.push({ url: req.url, headers: req.headers, body });
-    const { status, body: answer, headers = { 'content-type': 'application/json' } } = state.answer(body);
-    res.writeHead(status, headers);
-    res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return {
-    url,
-    state,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 let issuer;
 let scripted;
 
 before(async () => {
   issuer = await createTestIssuer();
-  scripted = await startScriptedIssuer();
+  // An introspection endpoint whose answer each test sets.
+  scripted = await startScriptedIssuer({
+    metadata: (url) => ({ introspection_endpoint: `${url}/introspect` }),
+    routes: { introspect: { path: '/introspect', handler: json(200, { active: true }) } },
+  });
 });
 
 after(async () => {
   await issuer?.close();
-  scripted?.close();
+  await scripted?.close();
 });
 
 beforeEach(() => {
   issuer.resetCounters();
-  scripted.state.requests = [];
+  scripted.clearCounts();
 });
 
 const introspecting = (extra = {}) =>
@@ -85,6 +58,10 @@ const scriptedClient = (extra = {}) =>
     introspectionCacheDuration: 0,
     ...extra,
   });
+
+/** The introspection endpoint answers `status` with `body` (JSON, or text as given) from now on. */
+const script = ({ status, body, headers }) =>
+  scripted.on('introspect', answer(status, typeof body === 'string' ? body : JSON.stringify(body), headers));
 
 const activeAnswer = (claims = {}) => ({
   status: 200,
@@ -182,9 +159,9 @@ describe('configuration errors', () => {
 
 describe('what the endpoint answers', () => {
   test('the request: form body in order, headers', async () => {
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await scriptedClient().validateAccessToken('tok en+1');
-    const [request] = scripted.state.requests;
+    const [request] = scripted.requests.filter((r) => r.route === 'introspect');
     assert.equal(request.body, 'token=tok+en%2B1&token_type_hint=access_token&client_id=api&client_secret=secret');
     assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(request.headers.accept, 'application/json');
@@ -215,21 +192,21 @@ describe('what the endpoint answers', () => {
   ];
   for (const [answer, Class, check] of cases) {
     test(`${answer.status} ${typeof answer.body === 'string' ? JSON.stringify(answer.body) : JSON.stringify(answer.body)}`, async () => {
-      scripted.state.answer = () => answer;
+      script(answer);
       await rejectsWith(scriptedClient().validateAccessToken('opaque'), Class, check);
     });
   }
 
   for (const active of [false, undefined, 'true', 'false', 1, 0, null]) {
     test(`active: ${JSON.stringify(active)} is inactive_token`, async () => {
-      scripted.state.answer = () => activeAnswer({ active });
+      script(activeAnswer({ active }));
       await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     });
   }
 
   test('claims are checked: issuer, audience, expiry; exp may be absent', async () => {
     const check = async (claims, message) => {
-      scripted.state.answer = () => activeAnswer(claims);
+      script(activeAnswer(claims));
       if (message === undefined) return scriptedClient().validateAccessToken('opaque');
       await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.message, message));
     };
@@ -272,7 +249,7 @@ describe('the cache adapter (IIntrospectionCache)', () => {
   test('a miss introspects and stores the claims until min(exp, now + duration)', async () => {
     const cache = new RecordingCache();
     const exp = now() + 100;
-    scripted.state.answer = () => activeAnswer({ exp });
+    script(activeAnswer({ exp }));
     await cached(cache).validateAccessToken('tok');
     const [, set] = cache.calls;
     assert.deepEqual(cache.calls[0], ['get', 'tok']);
@@ -282,11 +259,11 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     assert.equal(set[2].sub, 'u');
     assert.equal(set[3], exp);
     cache.calls = [];
-    scripted.state.answer = () => activeAnswer({ exp: now() + 100_000 });
+    script(activeAnswer({ exp: now() + 100_000 }));
     await cached(cache).validateAccessToken('long-lived');
     assert.ok(Math.abs(cache.calls[1][3] - (now() + 300)) <= 1, 'capped at the duration');
     cache.calls = [];
-    scripted.state.answer = () => activeAnswer({ exp: undefined });
+    script(activeAnswer({ exp: undefined }));
     await cached(cache, { introspectionCacheDuration: 10 }).validateAccessToken('no-exp');
     assert.ok(Math.abs(cache.calls[1][3] - (now() + 10)) <= 1);
   });
@@ -296,7 +273,7 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     cache.put('tok', { iss: scripted.url, aud: AUDIENCE, sub: 'cached', scope: 'read', exp: now() + 60 });
     const claims = await cached(cache).validateAccessToken('tok', { scopes: ['read'] });
     assert.equal(claims.sub, 'cached');
-    assert.equal(scripted.state.requests.length, 0);
+    assert.equal(scripted.counts.introspect, 0);
     await rejectsWith(cached(cache).validateAccessToken('tok', { scopes: ['write'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
     cache.put('bad-aud', { iss: scripted.url, aud: 'https://other', exp: now() + 60 });
     await rejectsWith(cached(cache).validateAccessToken('bad-aud'), MonoCloudTokenError, (e) => assert.equal(e.message, 'Invalid audience claim'));
@@ -307,14 +284,14 @@ describe('the cache adapter (IIntrospectionCache)', () => {
   test('an expired entry is a miss', async () => {
     const cache = new RecordingCache();
     cache.put('tok', { iss: scripted.url, aud: AUDIENCE, exp: now() - 120 });
-    scripted.state.answer = () => activeAnswer({ sub: 'fresh' });
+    script(activeAnswer({ sub: 'fresh' }));
     assert.equal((await cached(cache).validateAccessToken('tok')).sub, 'fresh');
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
   });
 
   test('inactive answers are cached as negative entries and replayed', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => ({ status: 200, body: { active: false } });
+    script({ status: 200, body: { active: false } });
     await rejectsWith(cached(cache).validateAccessToken('dead'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     const set = cache.calls.find(([name]) => name === 'set');
     assert.deepEqual(set[2], { active: false, exp: set[3] });
@@ -326,16 +303,16 @@ describe('the cache adapter (IIntrospectionCache)', () => {
         assert.equal(e.message, 'Token is not active. A cached introspection result reported active=false');
       },
     );
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
     cache.put('stale-negative', { active: false, exp: now() - 1 });
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await cached(cache).validateAccessToken('stale-negative');
   });
 
   test('failures other than inactive are not cached', async () => {
     const cache = new RecordingCache();
     for (const answer of [{ status: 500, body: '' }, activeAnswer({ iss: 'https://other' }), { status: 401, body: {} }]) {
-      scripted.state.answer = () => answer;
+      script(answer);
       await assert.rejects(cached(cache).validateAccessToken('tok'));
     }
     assert.equal(cache.calls.filter(([name]) => name === 'set').length, 0);
@@ -343,10 +320,10 @@ describe('the cache adapter (IIntrospectionCache)', () => {
 
   test('a token refused for its scopes is still cached; a later request is served from it', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => activeAnswer({ scope: 'read' });
+    script(activeAnswer({ scope: 'read' }));
     await assert.rejects(cached(cache).validateAccessToken('tok', { scopes: ['write'] }));
     await cached(cache).validateAccessToken('tok', { scopes: ['read'] });
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
   });
 
   test('adapter errors reach the caller unchanged', async () => {
@@ -354,16 +331,16 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     const failure = new Error('redis is down');
     cache.failGet = failure;
     await assert.rejects(cached(cache).validateAccessToken('tok'), (e) => e === failure);
-    assert.equal(scripted.state.requests.length, 0, 'no introspection when the cache failed');
+    assert.equal(scripted.counts.introspect, 0, 'no introspection when the cache failed');
     cache.failGet = undefined;
     cache.failSet = failure;
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await assert.rejects(cached(cache).validateAccessToken('tok'), (e) => e === failure);
   });
 
   test('duration 0 never touches the adapter; JWTs never do', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await cached(cache, { introspectionCacheDuration: 0 }).validateAccessToken('tok');
     await assert.rejects(cached(cache).validateAccessToken('a.b.c'));
     assert.deepEqual(cache.calls, []);
