@@ -14,6 +14,7 @@ import {
 } from '@monocloud/backend-node-rs';
 
 import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
+import { formEncode } from '../support/oauth-http.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 
@@ -44,10 +45,6 @@ function privateJwk(alg, kid) {
 /** The public half of a private JWK, as a client registers it. */
 function publicJwk({ d, p, q, dp, dq, qi, ...rest }) {
   return rest;
-}
-
-function formEncode(value) {
-  return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
 /** RFC 8705 §3.1: base64url SHA-256 of the certificate's DER. */

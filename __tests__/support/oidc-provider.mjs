@@ -7,6 +7,8 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 
 import Provider, { errors } from 'oidc-provider';
 
+import { basicAuthorization } from './oauth-http.mjs';
+
 const SCOPE = 'read:things write:things';
 
 function generatePrivateJwk(alg) {
@@ -35,12 +37,6 @@ function parseResourceIndicator(indicator) {
   const q = indicator.indexOf('?');
   if (q === -1) return { audience: indicator, params: new URLSearchParams() };
   return { audience: indicator.slice(0, q), params: new URLSearchParams(indicator.slice(q + 1)) };
-}
-
-/** RFC 6749 §2.3.1: each part is form-encoded before the two are joined and base64-encoded. */
-export function basicAuthorization(clientId, clientSecret) {
-  const form = (value) => new URLSearchParams({ v: value }).toString().slice(2);
-  return `Basic ${Buffer.from(`${form(clientId)}:${form(clientSecret)}`).toString('base64')}`;
 }
 
 /** The peer certificate of a TLS request as PEM, or undefined (plain http, or none sent). */
