@@ -2,7 +2,6 @@
 // parsed-claims memo as deep copies, protectApi reads the Authorization header in Rust, and
 // validations settle through one completion channel per client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
@@ -12,6 +11,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { getBearerToken } from '../../dist/protect/bearer.js';
 import Fastify from 'fastify';
 
+import { runNode } from '../support/child.mjs';
 import { fromRoot } from '../support/paths.mjs';
 
 let issuer;
@@ -24,23 +24,11 @@ after(async () => {
   await issuer?.close();
 });
 
-/** Runs node with `args` and extra environment; resolves when it exits (killed after 20 s). */
-function runNode(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child did not exit within 20 s; stdout ${out} stderr ${err}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+/** Runs node with `args` and extra environment to its end (killed after 20 s). */
+async function runNodeWith(args, env = {}) {
+  const run = await runNode(args, { env: { ...process.env, ...env } });
+  assert.ok(!run.killed, `the child did not exit within 20 s; stdout ${run.stdout} stderr ${run.stderr}`);
+  return { code: run.code, out: run.stdout, err: run.stderr };
 }
 
 const newClient = () => new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
@@ -219,7 +207,7 @@ describe('completions', () => {
         console.log(JSON.stringify({ ns: answers.map((a) => a.n), latest: Math.max(...answers.map((a) => a.ms)), slow: slowAnswers.map((a) => a.aud) }));
       });
     `;
-    const run = await runNode(['-e', script], {
+    const run = await runNodeWith(['-e', script], {
       MONOCLOUD_BACKEND_WORKER_THREADS: '1',
       FIXTURE: JSON.stringify({ jwts, opaque, url: issuer.url, audience: issuer.audience }),
     });
@@ -243,7 +231,7 @@ describe('completions', () => {
       for (let i = 0; i < 5; i += 1) globalThis.gc();
       Promise.all(pending).then((all) => { console.log(JSON.stringify({ settled: all.length, aud: all[0].aud })); });
     `;
-    const run = await runNode(['--expose-gc', '-e', script]);
+    const run = await runNodeWith(['--expose-gc', '-e', script]);
     assert.equal(run.code, 0, run.err);
     assert.deepEqual(JSON.parse(run.out), { settled: 50, aud: issuer.audience });
   });

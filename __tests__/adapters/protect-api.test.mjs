@@ -14,6 +14,7 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { now } from '../support/clock.mjs';
 import { frameworks, get, majorOf, serve } from '../support/frameworks.mjs';
 import { deadUrl as freshDeadUrl } from '../support/scripted-issuer.mjs';
 
@@ -222,7 +223,7 @@ for (const framework of frameworks) {
       });
 
       test('invalid_token (expired, real): 401 invalid_token', async () => {
-        const { res, seen } = await call('/open', await bearer({ claims: { exp: Math.floor(Date.now() / 1000) - 600 } }));
+        const { res, seen } = await call('/open', await bearer({ claims: { exp: now() - 600 } }));
         invalidToken(res);
         assertStopped(seen);
       });

@@ -9,6 +9,7 @@ import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { now } from '../support/clock.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
 
@@ -73,7 +74,7 @@ for (const framework of frameworks) {
       assert.equal(await statusWith(protect, await issuer.mint()), 200);
 
       const strict = await withEnv(env(), () => protectApi({ clockTolerance: 0 }));
-      const expired = await issuer.mint({ claims: { exp: Math.floor(Date.now() / 1000) - 30 } });
+      const expired = await issuer.mint({ claims: { exp: now() - 30 } });
       assert.equal(await statusWith(strict, expired), 401);
       assert.equal(await statusWith(await withEnv(env(), () => protectApi()), expired), 200, 'default tolerance 60 s');
     });

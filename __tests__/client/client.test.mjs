@@ -15,10 +15,10 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { now } from '../support/clock.mjs';
+import { b64url } from '../support/forge.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 
-const now = () => Math.floor(Date.now() / 1000);
-const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 let issuer;
 let other;

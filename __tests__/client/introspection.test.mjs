@@ -12,10 +12,10 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { now } from '../support/clock.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
-const now = () => Math.floor(Date.now() / 1000);
 const AUDIENCE = 'https://api.example.com';
 
 let issuer;

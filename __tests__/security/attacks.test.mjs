@@ -42,7 +42,6 @@ import {
   issuer,
   issuerClaims,
   keys,
-  now,
   P256_N,
   refused,
   servesGood,
@@ -54,6 +53,7 @@ import {
   usedTokens,
   withSignature,
 } from '../support/attack-fixtures.mjs';
+import { now } from '../support/clock.mjs';
 import { b64url } from '../support/forge.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { rawGet } from '../support/raw-http.mjs';

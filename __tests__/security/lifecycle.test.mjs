@@ -16,7 +16,6 @@
 // Panics used to be reachable through extreme durations (fixed in 8675135, regression tests
 // below); the panic tests proper need a test-only hook and are skipped until it exists.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -28,12 +27,13 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { runNode } from '../support/child.mjs';
+import { now } from '../support/clock.mjs';
 import { loadNative } from '../support/native.mjs';
 import { blackHole } from '../support/raw-http.mjs';
 
 const WORKER = new URL('../support/lifecycle-worker.mjs', import.meta.url);
 const CHILD = fileURLToPath(new URL('../support/lifecycle-child.mjs', import.meta.url));
-const now = () => Math.floor(Date.now() / 1000);
 
 let issuer;
 let other;
@@ -74,41 +74,11 @@ function startWorker(workerData) {
  * Runs lifecycle-child.mjs with `scenario` and resolves with its exit code, signal, output, the
  * result it printed, and how long it lived after printing `work-done`. Killed after `timeoutMs`.
  */
-function runChild(scenario, { argument, env = {}, timeoutMs = 20_000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CHILD, scenario, ...(argument ? [JSON.stringify(argument)] : [])], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let doneAt;
-    let killed = false;
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      if (doneAt === undefined && stdout.includes('work-done')) doneAt = performance.now();
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('work-done '));
-      resolve({
-        code,
-        signal,
-        killed,
-        stdout,
-        stderr,
-        result: line ? JSON.parse(line.slice('work-done '.length)) : undefined,
-        lingeredMs: doneAt === undefined ? undefined : performance.now() - doneAt,
-      });
-    });
-  });
+async function runChild(scenario, { argument, env = {}, timeoutMs = 20_000 } = {}) {
+  const args = [CHILD, scenario, ...(argument ? [JSON.stringify(argument)] : [])];
+  const run = await runNode(args, { env: { ...process.env, ...env }, timeoutMs, mark: (stdout) => stdout.includes('work-done') });
+  const line = run.stdout.split('\n').find((l) => l.startsWith('work-done '));
+  return { ...run, result: line ? JSON.parse(line.slice('work-done '.length)) : undefined };
 }
 
 function assertEndedOnItsOwn(run, lingerLimitMs = 3000) {

@@ -11,6 +11,7 @@ import { createHash, randomBytes, sign as nodeSign } from 'node:crypto';
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { now } from './clock.mjs';
 import { b64url, jws, keyPair, pemOf } from './forge.mjs';
 import { rejectsWith } from './rejects.mjs';
 import { startScriptedIssuer } from './scripted-issuer.mjs';
@@ -27,8 +28,6 @@ export const BAD_HEADER = 'Failed to parse JWT Header';
 export const TOO_LARGE = 'Access token is larger than 16 KiB';
 /** The curve order of P-256. */
 export const P256_N = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
-
-export const now = () => Math.floor(Date.now() / 1000);
 
 /** The project's test issuer, the hostile one (scripted), and clients of both: set by startAttackFixtures(). */
 export let issuer;
