@@ -1,4 +1,4 @@
-// How protectApi() gets its client (DECISIONS 2: options over env, built at start-up), what the
+// How protectApi() gets its client (options over env, built once at start-up), what the
 // subpaths export in ESM and CommonJS, and the claim-check helpers on their own.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';

@@ -2,12 +2,13 @@
 // discovery document and the key set: status codes, bodies, redirects, slowness, size,
 // broken connections, and the caching / single-flight / unknown-kid rules around them.
 //
-// Contract: upstream-behaviour.md §10, §11, §14 and DECISIONS.md 11–16.
+// What upstream (@monocloud/backend-node) does is kept where it says; where it says nothing,
+// the project bounds it (timeouts, body sizes, caching), and the bound is asserted.
 //
 // The scripted issuer of support/scripted-issuer.mjs ("faulty") serves
-// /.well-known/openid-configuration and /jwks; each path's behaviour is switched per test. Its key set is proxied live from a
-// real createTestIssuer(), which mints the tokens (with `iss` set to the faulty issuer's url,
-// since the client expects `iss` to equal its tenantDomain).
+// /.well-known/openid-configuration and /jwks; each path's behaviour is switched per test. Its
+// key set is proxied live from a real createTestIssuer(), which mints the tokens (with `iss`
+// set to the faulty issuer's url, since the client expects `iss` to equal its tenantDomain).
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
@@ -203,7 +204,7 @@ describe('issuer faults', () => {
 
     // TODO(addon): statusText is the canonical reason for the code, not the server's reason
     // phrase. Upstream (fetch) reports Response.statusText, i.e. what the server sent
-    // (upstream-behaviour.md §11 "Raw capture"). src/core/http.rs Response::raw uses
+    // in the raw answer it keeps. src/core/http.rs Response::raw uses
     // reqwest::StatusCode::canonical_reason. Minor; reported, not weakened.
     it('statusText is the reason phrase the server sent', async () => {
       faulty.on('discovery', answer(404, '{}', {}, 'Gone Fishing'));
@@ -756,8 +757,8 @@ describe('issuer faults', () => {
     // (src/core/cache.rs Fetched::get with refresh=true invalidates first). If that refetch
     // fails, the client is left with no keys: every good token after it fails (and refetches)
     // until the issuer's JWKS endpoint is back. One made-up kid during a JWKS outage thus
-    // takes down validation that the cached key set would have carried (DECISIONS "Never":
-    // the next request is served normally). The bogus token itself currently gets a
+    // takes down validation that the cached key set would have carried (an issuer's failure
+    // must never outlast it: the next request is served normally). The bogus token itself currently gets a
     // MonoCloudHttpError 503 rather than invalid_token; only "rejected" is asserted here.
     it('a failed unknown-kid refetch keeps the cached key set', async () => {
       const client = rotClient();

@@ -516,7 +516,7 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
   });
 
   test('one client: binding is re-checked on every validation of the same JWT', async () => {
-    // The client keeps verified JWT claims (DECISIONS 20); a remembered token must still be
+    // The client keeps verified JWT claims in its token cache; a remembered token must still be
     // refused for the wrong certificate or none.
     const client = jwtClient();
     await client.validateAccessToken(boundJwt, { clientCertificate: certs.client.cert });

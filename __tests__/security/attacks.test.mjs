@@ -7,8 +7,8 @@
 // a good token is served right after, and no error message, response or onEvent event repeats
 // the token or any long piece of it (its signature, its payload).
 //
-// Contract: upstream-behaviour.md §5, §6, §15 and DECISIONS.md 5–7, 11, "Never". Behaviour pinned
-// here that the contract leaves open is explained where it is asserted. Known bugs are `todo`
+// Where upstream (@monocloud/backend-node) leaves a behaviour open, the choice pinned here is
+// explained where it is asserted. Known bugs are `todo`
 // tests whose note starts with BUG: they fail today and pass once fixed.
 //
 // The two issuers, the hostile key set, the token helpers and the table of refused tokens are
@@ -124,7 +124,7 @@ describe('JWE-shaped tokens in five parts', () => {
   const jwe = () =>
     [{ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'rs256-1' }, randomBytes(256), randomBytes(12), randomBytes(64), randomBytes(16)].map((part) => b64url(part)).join('.');
 
-  test('are not JWTs: without introspection they are a configuration error (upstream §5.3)', async () => {
+  test('are not JWTs: without introspection they are a configuration error (as upstream)', async () => {
     const token = jwe();
     await assert.rejects(client.validateAccessToken(token), (error) => {
       assert.ok(error instanceof MonoCloudValidationError);
@@ -403,7 +403,7 @@ describe('unicode', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('whitespace and strict base64url, through the client', () => {
-  // The client does not trim (upstream §5.1): a token with whitespace around or inside it is a
+  // The client does not trim, as upstream does not: a token with whitespace around or inside it is a
   // different string, and the adapters' header parsing is tested below.
   const variants = {
     'a leading space': (t) => ` ${t}`,
@@ -493,7 +493,7 @@ for (const framework of http) {
       await passesOverHttp('/intro');
     });
 
-    test('a five-part JWE without introspection configured: 500 (a configuration error, upstream §15.3)', async () => {
+    test('a five-part JWE without introspection configured: 500 (a configuration error, as upstream)', async () => {
       const token = [{ alg: 'dir', enc: 'A256GCM' }, '', randomBytes(12), randomBytes(64), randomBytes(16)].map((p) => b64url(p)).join('.');
       const res = await get(`${app.url}/api`, { authorization: `Bearer ${token}` });
       assert.equal(res.status, 500);
