@@ -2,7 +2,7 @@
 // on 127.0.0.1): every client authentication method both it and the addon support, including
 // real mutual TLS (RFC 8705) with certificates made here, and certificate-bound access tokens.
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -14,6 +14,7 @@ import {
 } from '@monocloud/backend-node-rs';
 
 import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
+import { privateJwk } from '../support/forge.mjs';
 import { formEncode } from '../support/oauth-http.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
@@ -32,15 +33,6 @@ const CLIENT_AUTH_ALGS = ['HS256', ...PRIVATE_KEY_JWT_ALGS];
 const ODD_CLIENT_ID = 'client:with space';
 const ODD_SECRET = '+%&: sec/ret=?~#';
 const NON_ASCII_SECRET = 'é+%&:';
-
-/** A private JWK for `alg`, with `alg` and `kid` set as the addon needs them. */
-function privateJwk(alg, kid) {
-  let pair;
-  if (/^(RS|PS)/.test(alg)) pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  else if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
-  else pair = generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] });
-  return { ...pair.privateKey.export({ format: 'jwk' }), alg, kid };
-}
 
 /** The public half of a private JWK, as a client registers it. */
 function publicJwk({ d, p, q, dp, dq, qi, ...rest }) {
@@ -63,7 +55,7 @@ function introspections(op) {
 // ---------------------------------------------------------------------------------------------
 // Shared fixtures: an http issuer for the secret- and JWT-based methods, an https one for mTLS.
 
-const pkJwtKeys = Object.fromEntries(PRIVATE_KEY_JWT_ALGS.map((alg) => [alg, privateJwk(alg, `pk-${alg.toLowerCase()}`)]));
+const pkJwtKeys = Object.fromEntries(PRIVATE_KEY_JWT_ALGS.map((alg) => [alg, privateJwk(alg, { kid: `pk-${alg.toLowerCase()}` })]));
 const clientSecretJwtSecret = randomBytes(32).toString('base64url');
 const postSecret = randomBytes(24).toString('base64url');
 
@@ -230,7 +222,7 @@ describe('introspection: client authentication methods', () => {
 
   test('a private_key_jwt assertion signed with an unregistered key is invalid_client (401)', async () => {
     const client = new MonoCloudBackendNodeClient({
-      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'pk-ES256', clientSecret: privateJwk('ES256', 'pk-es256'), clientAuthMethod: 'private_key_jwt',
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'pk-ES256', clientSecret: privateJwk('ES256', { kid: 'pk-es256' }), clientAuthMethod: 'private_key_jwt',
     });
     await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
   });

@@ -11,6 +11,7 @@ import { protectApi as protectExpress } from '@monocloud/backend-node-rs/express
 import { protectApi as protectFastify } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { callWithBearer } from '../support/frameworks.mjs';
 import { answer, json, redirect, resetConnection, silent, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 /** Each fault, as the scripted issuer plays it. */
@@ -78,10 +79,7 @@ after(async () => {
   await issuer?.close();
 });
 
-async function call(app, token) {
-  const response = await fetch(`${app.url}/api`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: response.status, body: await response.json(), challenge: response.headers.get('www-authenticate') };
-}
+const call = (app, token) => callWithBearer(`${app.url}/api`, token);
 
 for (const index of [0, 1]) {
   describe(`issuer faults through ${index === 0 ? 'Express 5' : 'Fastify 5'}`, () => {

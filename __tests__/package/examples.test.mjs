@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { killChildren, startNode } from '../support/child.mjs';
+import { callWithBearer } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
 
 const examples = `${fromRoot('examples')}/`;
@@ -31,10 +32,7 @@ async function start(file, vars) {
   return { url, stop: () => app.stop() };
 }
 
-async function call(base, path, token) {
-  const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: res.status, type: res.headers.get('content-type'), challenge: res.headers.get('www-authenticate'), body: await res.json() };
-}
+const call = (base, path, token) => callWithBearer(`${base}${path}`, token);
 
 const tenantEnv = () => ({ MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url, MONOCLOUD_BACKEND_AUDIENCE: issuer.audience });
 

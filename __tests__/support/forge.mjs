@@ -11,8 +11,14 @@ export function keyPair(alg, { modulusLength = 2048 } = {}) {
   let pair;
   if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
   else if (alg.startsWith('ES')) pair = generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] });
-  else pair = generateKeyPairSync('rsa', { modulusLength });
+  else if (/^(RS|PS)/.test(alg)) pair = generateKeyPairSync('rsa', { modulusLength });
+  else throw new TypeError(`unsupported alg ${alg}`);
   return { ...pair, jwk: pair.publicKey.export({ format: 'jwk' }) };
+}
+
+/** A private JWK for `alg`, carrying `alg` and the `extra` members (kid, use). */
+export function privateJwk(alg, extra = {}) {
+  return { ...keyPair(alg).privateKey.export({ format: 'jwk' }), alg, ...extra };
 }
 
 /** The signature of `input` (bytes or text) by `privateKey` as `alg` (JOSE form: raw r||s for EC). */
