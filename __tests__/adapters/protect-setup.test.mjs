@@ -10,6 +10,7 @@ import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
+import { withEnv } from '../support/env.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
 
@@ -25,19 +26,6 @@ before(async () => {
 after(async () => {
   await issuer?.close();
 });
-
-/** Runs `fn` with exactly these MONOCLOUD_BACKEND_* variables set, restoring the environment after. */
-async function withEnv(vars, fn) {
-  const saved = { ...process.env };
-  for (const name of Object.keys(process.env)) if (name.startsWith('MONOCLOUD_BACKEND_')) delete process.env[name];
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
-  }
-}
 
 const env = () => ({ MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url, MONOCLOUD_BACKEND_AUDIENCE: issuer.audience });
 

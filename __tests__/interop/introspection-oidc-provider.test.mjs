@@ -14,6 +14,7 @@ import {
 } from '@monocloud/backend-node-rs';
 
 import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
+import { withEnv } from '../support/env.mjs';
 import { privateJwk } from '../support/forge.mjs';
 import { formEncode } from '../support/oauth-http.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
@@ -426,13 +427,7 @@ describe('introspection over mutual TLS', () => {
       MONOCLOUD_BACKEND_TLS_CLIENT_CERTIFICATE: certs.selfSignedClient.certPath,
       MONOCLOUD_BACKEND_TLS_CLIENT_KEY: certs.selfSignedClient.keyPath,
     };
-    let client;
-    try {
-      Object.assign(process.env, env);
-      client = new MonoCloudBackendNodeClient();
-    } finally {
-      for (const name of Object.keys(env)) delete process.env[name];
-    }
+    const client = await withEnv(env, () => new MonoCloudBackendNodeClient());
     assertClaims((await validateFresh(client)).claims);
   });
 
