@@ -11,7 +11,7 @@ export const NATIVE_LOADER = 'index.js';
 /** Its type declarations, shipped beside it. */
 export const NATIVE_TYPES = 'index.d.ts';
 
-/** The loader the tests use: MONOCLOUD_TEST_NATIVE when set, else the tree's own. */
+/** The loader the tests use: MONOCLOUD_TEST_NATIVE (an absolute path) when set, else the tree's own. */
 export const nativePath = () => process.env.MONOCLOUD_TEST_NATIVE ?? fromRoot(NATIVE_LOADER);
 
 /** The loaded native module. */
