@@ -3,16 +3,18 @@
 // validations settle through one completion channel per client.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { protectApi } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
-// The JavaScript reading the Rust one must agree with (internal, so from the build).
-import { getBearerToken } from '../../dist/protect/bearer.js';
 import Fastify from 'fastify';
 
 import { runNode } from '../support/child.mjs';
 import { fromRoot } from '../support/paths.mjs';
+
+// The JavaScript reading the Rust one must agree with (internal, so from the build).
+const { getBearerToken } = await import(pathToFileURL(fromRoot('dist', 'protect', 'bearer.js')).href);
 
 let issuer;
 
