@@ -136,3 +136,9 @@ export function get(url, headers = {}) {
     req.end();
   });
 }
+
+/** GETs `url` with `token` as its Bearer (no Authorization without one) and reads the JSON answer. */
+export async function callWithBearer(url, token) {
+  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, type: res.headers.get('content-type'), challenge: res.headers.get('www-authenticate'), body: await res.json() };
+}

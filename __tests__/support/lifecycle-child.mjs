@@ -1,10 +1,11 @@
-// A child process for lifecycle.test.mjs: `node lifecycle-child.mjs <scenario> [json]`.
+// A child process for security/lifecycle.test.mjs: `node lifecycle-child.mjs <scenario> [json]`.
 // It does its work, prints `work-done <json>` and then simply returns: it never calls
 // process.exit, so the process ends only when nothing keeps its event loop alive.
 import { Worker } from 'node:worker_threads';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { loadTestAddon } from './native.mjs';
 import { blackHole } from './raw-http.mjs';
 
 const [scenario, argument] = process.argv.slice(2);
@@ -116,9 +117,8 @@ switch (scenario) {
     break;
   }
   case 'panic-sync': {
-    // The test-only hook (see lifecycle.test.mjs): a panic in a synchronous native call.
-    const { createRequire } = await import('node:module');
-    const native = createRequire(import.meta.url)(process.env.MONOCLOUD_TEST_NATIVE ?? '../../index.js');
+    // The test-only hook (see security/lifecycle.test.mjs): a panic in a synchronous native call.
+    const native = loadTestAddon();
     let result = { caught: false };
     try {
       native.__testPanicSync('test panic');

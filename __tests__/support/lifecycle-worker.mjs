@@ -1,4 +1,4 @@
-// A worker thread for lifecycle.test.mjs. `workerData.mode`:
+// A worker thread for security/lifecycle.test.mjs. `workerData.mode`:
 //
 //   validate  its own test issuer and client (onEvent, fetcher, introspection with the built-in
 //             cache): ES256, EdDSA and PS256 JWTs, an opaque token twice, a bad token; then the

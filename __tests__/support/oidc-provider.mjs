@@ -1,25 +1,16 @@
 // A real, certified authorization server (panva's oidc-provider) running in-process on
 // loopback, so integration tests check the guard against tokens it did not make itself.
-import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 
-const SCOPE = 'read:things write:things';
+import { privateJwk } from './forge.mjs';
+import { basicAuthorization } from './oauth-http.mjs';
 
-function generatePrivateJwk(alg) {
-  let pair;
-  if (/^(RS|PS)/.test(alg)) pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  else if (alg === 'ES256') pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  else if (alg === 'ES384') pair = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-  else if (alg === 'ES512') pair = generateKeyPairSync('ec', { namedCurve: 'P-521' });
-  else if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
-  else throw new TypeError(`unsupported alg ${alg}`);
-  // One key per alg, pinned with "alg", so a resource server's jwt.sign.alg picks exactly it.
-  return { ...pair.privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: `${alg.toLowerCase()}-1` };
-}
+const SCOPE = 'read:things write:things';
 
 /**
  * The resource indicator for `resource` whose tokens are signed with `alg` (or are opaque).
@@ -35,12 +26,6 @@ function parseResourceIndicator(indicator) {
   const q = indicator.indexOf('?');
   if (q === -1) return { audience: indicator, params: new URLSearchParams() };
   return { audience: indicator.slice(0, q), params: new URLSearchParams(indicator.slice(q + 1)) };
-}
-
-/** RFC 6749 §2.3.1: each part is form-encoded before the two are joined and base64-encoded. */
-export function basicAuthorization(clientId, clientSecret) {
-  const form = (value) => new URLSearchParams({ v: value }).toString().slice(2);
-  return `Basic ${Buffer.from(`${form(clientId)}:${form(clientSecret)}`).toString('base64')}`;
 }
 
 /** The peer certificate of a TLS request as PEM, or undefined (plain http, or none sent). */
@@ -129,7 +114,8 @@ export async function startOidcProvider({
   });
 
   const provider = new Provider(issuer, {
-    jwks: { keys: algs.map(generatePrivateJwk) },
+    // One key per alg, pinned with "alg", so a resource server's jwt.sign.alg picks exactly it.
+    jwks: { keys: algs.map((alg) => privateJwk(alg, { use: 'sig', kid: `${alg.toLowerCase()}-1` })) },
     clients: [{
       client_id: clientId,
       client_secret: clientSecret,

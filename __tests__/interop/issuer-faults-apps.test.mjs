@@ -2,7 +2,6 @@
 // status and body, and once the issuer behaves again the next request succeeds.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import express from 'express';
@@ -12,65 +11,22 @@ import { protectApi as protectExpress } from '@monocloud/backend-node-rs/express
 import { protectApi as protectFastify } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-/** Serves discovery and the test issuer's keys, or misbehaves as `state.fault` says. */
-async function startFaultyIssuer(keys) {
-  const state = { fault: 'none' };
-  const sockets = new Set();
-  const server = createServer((req, res) => {
-    const fault = state.fault;
-    const json = (body) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(body));
-    };
-    switch (fault) {
-      case 'none':
-        break;
-      case '500':
-      case '404':
-      case '429':
-        res.writeHead(Number(fault)).end('{}');
-        return;
-      case 'redirect':
-        res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
-        return;
-      case 'malformed':
-        res.setHeader('content-type', 'application/json');
-        res.end('{"issuer": ');
-        return;
-      case 'huge':
-        res.setHeader('content-type', 'application/json');
-        res.end(`{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`);
-        return;
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'slow':
-        // Never answers; the client's responseTimeout ends the wait.
-        return;
-      case 'no-jwks-uri':
-        if (req.url.startsWith('/.well-known')) return json({ issuer: url });
-        break;
-    }
-    if (req.url.startsWith('/.well-known/openid-configuration')) return json({ issuer: url, jwks_uri: `${url}/jwks` });
-    if (req.url === '/jwks') return json(keys());
-    res.writeHead(404).end();
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return {
-    url,
-    state,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
+import { callWithBearer } from '../support/frameworks.mjs';
+import { answer, json, redirect, resetConnection, silent, startScriptedIssuer } from '../support/scripted-issuer.mjs';
+
+/** Each fault, as the scripted issuer plays it. */
+const PLAY = {
+  500: (issuer) => issuer.on('*', answer(500, '{}')),
+  404: (issuer) => issuer.on('*', answer(404, '{}')),
+  429: (issuer) => issuer.on('*', answer(429, '{}')),
+  redirect: (issuer) => issuer.on('*', redirect(302, 'http://127.0.0.1:1/elsewhere')),
+  malformed: (issuer) => issuer.on('*', answer(200, '{"issuer": ')),
+  huge: (issuer) => issuer.on('*', answer(200, `{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`)),
+  reset: (issuer) => issuer.on('*', resetConnection()),
+  // Never answers; the client's responseTimeout ends the wait.
+  slow: (issuer) => issuer.on('*', silent()),
+  'no-jwks-uri': (issuer) => issuer.on('discovery', json(200, { issuer: issuer.url })),
+};
 
 // Nothing cached, so every request meets the issuer as it is right now.
 const clientOptions = (url, audience) => ({
@@ -103,7 +59,7 @@ const apps = [];
 
 before(async () => {
   issuer = await createTestIssuer({ algs: ['ES256'] });
-  faulty = await startFaultyIssuer(() => issuer.jwks);
+  faulty = await startScriptedIssuer({ jwks: () => issuer.jwks });
 
   const app = express();
   app.get('/api', protectExpress(clientOptions(faulty.url, issuer.audience))(), (req, res) => res.json({ sub: req.claims.sub }));
@@ -119,14 +75,11 @@ before(async () => {
 
 after(async () => {
   for (const app of apps) await app.close();
-  faulty?.close();
+  await faulty?.close();
   await issuer?.close();
 });
 
-async function call(app, token) {
-  const response = await fetch(`${app.url}/api`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: response.status, body: await response.json(), challenge: response.headers.get('www-authenticate') };
-}
+const call = (app, token) => callWithBearer(`${app.url}/api`, token);
 
 for (const index of [0, 1]) {
   describe(`issuer faults through ${index === 0 ? 'Express 5' : 'Fastify 5'}`, () => {
@@ -134,7 +87,7 @@ for (const index of [0, 1]) {
       test(`${fault}: ${status}, then 200 once the issuer recovers`, async () => {
         const app = apps[index];
         const token = await issuer.mint({ claims: { iss: faulty.url } });
-        faulty.state.fault = fault;
+        PLAY[fault](faulty);
         try {
           const started = Date.now();
           const refused = await call(app, token);
@@ -143,7 +96,7 @@ for (const index of [0, 1]) {
           assert.equal(refused.challenge, null, 'no Bearer challenge when the issuer is at fault');
           assert.ok(Date.now() - started < 3000, 'answered within the response timeout');
         } finally {
-          faulty.state.fault = 'none';
+          faulty.heal();
         }
         const served = await call(app, token);
         assert.equal(served.status, 200);

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+import { ROOT, fromRoot } from '../support/paths.mjs';
+
+const README = readFileSync(fromRoot('README.md'), 'utf8');
 
 /** The first ```js block after `heading`. */
 function exampleAfter(heading) {

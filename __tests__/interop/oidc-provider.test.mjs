@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { withEnv } from '../support/env.mjs';
+import { startOidcProvider } from '../support/oidc-provider.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 let provider;
@@ -33,16 +34,11 @@ describe('oidc-provider JWT access tokens', () => {
   }
 
   test('env-only construction', async () => {
-    const saved = { ...process.env };
-    try {
-      process.env.MONOCLOUD_BACKEND_TENANT_DOMAIN = provider.issuer;
-      process.env.MONOCLOUD_BACKEND_AUDIENCE = AUDIENCE;
+    await withEnv({ MONOCLOUD_BACKEND_TENANT_DOMAIN: provider.issuer, MONOCLOUD_BACKEND_AUDIENCE: AUDIENCE }, async () => {
       const client = new MonoCloudBackendNodeClient();
       const claims = await client.validateAccessToken(await provider.token({ alg: 'ES256' }));
       assert.equal(claims.iss, provider.issuer);
-    } finally {
-      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    }
+    });
   });
 
   test('a scope the token lacks is insufficient_scope', async () => {

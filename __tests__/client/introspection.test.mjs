@@ -1,8 +1,6 @@
 // Opaque tokens by RFC 7662 introspection: every answer the endpoint can give, the cache
 // adapter contract, the built-in cache, and user callbacks (fetcher, resolvers).
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import {
@@ -14,63 +12,32 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-const now = () => Math.floor(Date.now() / 1000);
+import { now } from '../support/clock.mjs';
+import { rejectsWith } from '../support/rejects.mjs';
+import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
+
 const AUDIENCE = 'https://api.example.com';
-
-function is(Class, check = () => true) {
-  return (error) => {
-    assert.ok(error instanceof Class, `expected ${Class.name}, got ${error?.name}: ${error?.message}`);
-    check(error);
-    return true;
-  };
-}
-
-/** An introspection endpoint whose answer each test sets. */
-async function startScriptedIssuer() {
-  const state = { answer: () => ({ status: 200, body: { active: true } }), requests: [] };
-  const server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const body = Buffer.concat(chunks).toString();
-    if (req.url === '/.well-known/openid-configuration') {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ issuer: url, introspection_endpoint: `${url}/introspect`, jwks_uri: `${url}/jwks` }));
-      return;
-    }
-    state.requests.push({ url: req.url, headers: req.headers, body });
-    const { status, body: answer, headers = { 'content-type': 'application/json' } } = state.answer(body);
-    res.writeHead(status, headers);
-    res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return {
-    url,
-    state,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 let issuer;
 let scripted;
 
 before(async () => {
   issuer = await createTestIssuer();
-  scripted = await startScriptedIssuer();
+  // An introspection endpoint whose answer each test sets.
+  scripted = await startScriptedIssuer({
+    metadata: (url) => ({ introspection_endpoint: `${url}/introspect` }),
+    routes: { introspect: { path: '/introspect', handler: json(200, { active: true }) } },
+  });
 });
 
 after(async () => {
   await issuer?.close();
-  scripted?.close();
+  await scripted?.close();
 });
 
 beforeEach(() => {
   issuer.resetCounters();
-  scripted.state.requests = [];
+  scripted.clearCounts();
 });
 
 const introspecting = (extra = {}) =>
@@ -92,6 +59,10 @@ const scriptedClient = (extra = {}) =>
     ...extra,
   });
 
+/** The introspection endpoint answers `status` with `body` (JSON, or text as given) from now on. */
+const script = ({ status, body, headers }) =>
+  scripted.on('introspect', answer(status, typeof body === 'string' ? body : JSON.stringify(body), headers));
+
 const activeAnswer = (claims = {}) => ({
   status: 200,
   body: { active: true, iss: scripted.url, sub: 'u', aud: AUDIENCE, exp: now() + 300, scope: 'read', ...claims },
@@ -105,8 +76,8 @@ describe('introspection against the test issuer', () => {
       const claims = await client.validateAccessToken(token, { scopes: ['write:things'], groups: ['staff'] });
       assert.equal(claims.sub, 'test-user');
       assert.equal(claims.active, undefined, 'active is not a claim');
-      await assert.rejects(client.validateAccessToken(token, { scopes: ['admin'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
-      await assert.rejects(client.validateAccessToken(token, { groups: ['admins'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_groups')));
+      await rejectsWith(client.validateAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
+      await rejectsWith(client.validateAccessToken(token, { groups: ['admins'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_groups'));
     });
   }
 
@@ -115,14 +86,14 @@ describe('introspection against the test issuer', () => {
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     issuer.revoke(token);
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken(token),
-      is(MonoCloudTokenError, (e) => {
+      MonoCloudTokenError, (e) => {
         assert.equal(e.code, 'inactive_token');
         assert.equal(e.message, 'Token is not active. The introspection endpoint returned active=false');
-      }),
+      },
     );
-    await assert.rejects(client.validateAccessToken('never-issued'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+    await rejectsWith(client.validateAccessToken('never-issued'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
   });
 
   test('introspectJwtTokens sends JWTs to the endpoint too', async () => {
@@ -135,13 +106,13 @@ describe('introspection against the test issuer', () => {
 
   test('a wrong secret is the issuer refusing the client', async () => {
     const client = introspecting({ clientSecret: 'wrong' });
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken(issuer.mintOpaque()),
-      is(MonoCloudOPError, (e) => {
+      MonoCloudOPError, (e) => {
         assert.equal(e.error, 'invalid_client');
         assert.equal(e.message, 'invalid_client');
         assert.equal(e.raw.status, 401);
-      }),
+      },
     );
   });
 
@@ -149,48 +120,48 @@ describe('introspection against the test issuer', () => {
     const client = introspecting();
     const token = issuer.mintOpaque({ cnf: { 'x5t#S256': 'abc' } });
     await client.introspectAccessToken(token);
-    await assert.rejects(client.introspectAccessToken(token, { validateCertificateBinding: 'required' }), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present')));
-    await assert.rejects(client.introspectAccessToken(token, { scopes: ['admin'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
+    await rejectsWith(client.introspectAccessToken(token, { validateCertificateBinding: 'required' }), MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present'));
+    await rejectsWith(client.introspectAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
   });
 });
 
 describe('configuration errors', () => {
   test('opaque tokens without a client id', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
-    await assert.rejects(client.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'Token introspection is not configured')));
-    await assert.rejects(client.introspectAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'The clientId option must be configured to introspect access tokens')));
+    await rejectsWith(client.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'Token introspection is not configured'));
+    await rejectsWith(client.introspectAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'The clientId option must be configured to introspect access tokens'));
   });
 
   test('an issuer without an introspection endpoint', async () => {
     const client = introspecting({ metadataResolver: () => ({ issuer: issuer.url }) });
-    await assert.rejects(
+    await rejectsWith(
       client.validateAccessToken('opaque'),
-      is(MonoCloudValidationError, (e) => assert.equal(e.message, 'introspection_endpoint endpoint is required but not available in the issuer metadata')),
+      MonoCloudValidationError, (e) => assert.equal(e.message, 'introspection_endpoint endpoint is required but not available in the issuer metadata'),
     );
   });
 
   test('mTLS methods need the alias, and trust stores their own', async () => {
     const metadata = { issuer: issuer.url, introspection_endpoint: `${issuer.url}/introspect` };
     const mtls = introspecting({ clientAuthMethod: 'tls_client_auth', metadataResolver: () => metadata });
-    await assert.rejects(mtls.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.equal(e.message, 'mTLS introspection_endpoint is required but not available in the issuer metadata')));
+    await rejectsWith(mtls.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.equal(e.message, 'mTLS introspection_endpoint is required but not available in the issuer metadata'));
     const store = introspecting({ clientAuthMethod: 'spiffe_x509', trustStoreId: 'store-1', metadataResolver: () => metadata });
-    await assert.rejects(
+    await rejectsWith(
       store.validateAccessToken('opaque'),
-      is(MonoCloudValidationError, (e) => assert.equal(e.message, "mTLS introspection_endpoint is required but not available for trust store 'store-1' in the issuer metadata")),
+      MonoCloudValidationError, (e) => assert.equal(e.message, "mTLS introspection_endpoint is required but not available for trust store 'store-1' in the issuer metadata"),
     );
   });
 
   test('client authentication that cannot work is a configuration error', async () => {
     const client = introspecting({ clientAuthMethod: 'client_secret_jwt', clientSecret: undefined });
-    await assert.rejects(client.validateAccessToken('opaque'), is(MonoCloudValidationError, (e) => assert.match(e.message, /^Invalid Client Authentication Method/)));
+    await rejectsWith(client.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.match(e.message, /^Invalid Client Authentication Method/));
   });
 });
 
 describe('what the endpoint answers', () => {
   test('the request: form body in order, headers', async () => {
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await scriptedClient().validateAccessToken('tok en+1');
-    const [request] = scripted.state.requests;
+    const [request] = scripted.requests.filter((r) => r.route === 'introspect');
     assert.equal(request.body, 'token=tok+en%2B1&token_type_hint=access_token&client_id=api&client_secret=secret');
     assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(request.headers.accept, 'application/json');
@@ -221,23 +192,23 @@ describe('what the endpoint answers', () => {
   ];
   for (const [answer, Class, check] of cases) {
     test(`${answer.status} ${typeof answer.body === 'string' ? JSON.stringify(answer.body) : JSON.stringify(answer.body)}`, async () => {
-      scripted.state.answer = () => answer;
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(Class, check));
+      script(answer);
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), Class, check);
     });
   }
 
   for (const active of [false, undefined, 'true', 'false', 1, 0, null]) {
     test(`active: ${JSON.stringify(active)} is inactive_token`, async () => {
-      scripted.state.answer = () => activeAnswer({ active });
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+      script(activeAnswer({ active }));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     });
   }
 
   test('claims are checked: issuer, audience, expiry; exp may be absent', async () => {
     const check = async (claims, message) => {
-      scripted.state.answer = () => activeAnswer(claims);
+      script(activeAnswer(claims));
       if (message === undefined) return scriptedClient().validateAccessToken('opaque');
-      await assert.rejects(scriptedClient().validateAccessToken('opaque'), is(MonoCloudTokenError, (e) => assert.equal(e.message, message)));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => assert.equal(e.message, message));
     };
     await check({ iss: 'https://other' }, 'Invalid Issuer');
     await check({ aud: 'https://other' }, 'Invalid audience claim');
@@ -278,7 +249,7 @@ describe('the cache adapter (IIntrospectionCache)', () => {
   test('a miss introspects and stores the claims until min(exp, now + duration)', async () => {
     const cache = new RecordingCache();
     const exp = now() + 100;
-    scripted.state.answer = () => activeAnswer({ exp });
+    script(activeAnswer({ exp }));
     await cached(cache).validateAccessToken('tok');
     const [, set] = cache.calls;
     assert.deepEqual(cache.calls[0], ['get', 'tok']);
@@ -288,11 +259,11 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     assert.equal(set[2].sub, 'u');
     assert.equal(set[3], exp);
     cache.calls = [];
-    scripted.state.answer = () => activeAnswer({ exp: now() + 100_000 });
+    script(activeAnswer({ exp: now() + 100_000 }));
     await cached(cache).validateAccessToken('long-lived');
     assert.ok(Math.abs(cache.calls[1][3] - (now() + 300)) <= 1, 'capped at the duration');
     cache.calls = [];
-    scripted.state.answer = () => activeAnswer({ exp: undefined });
+    script(activeAnswer({ exp: undefined }));
     await cached(cache, { introspectionCacheDuration: 10 }).validateAccessToken('no-exp');
     assert.ok(Math.abs(cache.calls[1][3] - (now() + 10)) <= 1);
   });
@@ -302,46 +273,46 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     cache.put('tok', { iss: scripted.url, aud: AUDIENCE, sub: 'cached', scope: 'read', exp: now() + 60 });
     const claims = await cached(cache).validateAccessToken('tok', { scopes: ['read'] });
     assert.equal(claims.sub, 'cached');
-    assert.equal(scripted.state.requests.length, 0);
-    await assert.rejects(cached(cache).validateAccessToken('tok', { scopes: ['write'] }), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope')));
+    assert.equal(scripted.counts.introspect, 0);
+    await rejectsWith(cached(cache).validateAccessToken('tok', { scopes: ['write'] }), MonoCloudTokenError, (e) => assert.equal(e.code, 'insufficient_scope'));
     cache.put('bad-aud', { iss: scripted.url, aud: 'https://other', exp: now() + 60 });
-    await assert.rejects(cached(cache).validateAccessToken('bad-aud'), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Invalid audience claim')));
+    await rejectsWith(cached(cache).validateAccessToken('bad-aud'), MonoCloudTokenError, (e) => assert.equal(e.message, 'Invalid audience claim'));
     cache.put('bound', { iss: scripted.url, aud: AUDIENCE, cnf: { 'x5t#S256': 'x' } });
-    await assert.rejects(cached(cache).validateAccessToken('bound'), is(MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present')));
+    await rejectsWith(cached(cache).validateAccessToken('bound'), MonoCloudTokenError, (e) => assert.equal(e.message, 'Client certificate is not present'));
   });
 
   test('an expired entry is a miss', async () => {
     const cache = new RecordingCache();
     cache.put('tok', { iss: scripted.url, aud: AUDIENCE, exp: now() - 120 });
-    scripted.state.answer = () => activeAnswer({ sub: 'fresh' });
+    script(activeAnswer({ sub: 'fresh' }));
     assert.equal((await cached(cache).validateAccessToken('tok')).sub, 'fresh');
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
   });
 
   test('inactive answers are cached as negative entries and replayed', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => ({ status: 200, body: { active: false } });
-    await assert.rejects(cached(cache).validateAccessToken('dead'), is(MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token')));
+    script({ status: 200, body: { active: false } });
+    await rejectsWith(cached(cache).validateAccessToken('dead'), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
     const set = cache.calls.find(([name]) => name === 'set');
     assert.deepEqual(set[2], { active: false, exp: set[3] });
     assert.ok(Math.abs(set[3] - (now() + 300)) <= 1);
-    await assert.rejects(
+    await rejectsWith(
       cached(cache).validateAccessToken('dead'),
-      is(MonoCloudTokenError, (e) => {
+      MonoCloudTokenError, (e) => {
         assert.equal(e.code, 'inactive_token');
         assert.equal(e.message, 'Token is not active. A cached introspection result reported active=false');
-      }),
+      },
     );
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
     cache.put('stale-negative', { active: false, exp: now() - 1 });
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await cached(cache).validateAccessToken('stale-negative');
   });
 
   test('failures other than inactive are not cached', async () => {
     const cache = new RecordingCache();
     for (const answer of [{ status: 500, body: '' }, activeAnswer({ iss: 'https://other' }), { status: 401, body: {} }]) {
-      scripted.state.answer = () => answer;
+      script(answer);
       await assert.rejects(cached(cache).validateAccessToken('tok'));
     }
     assert.equal(cache.calls.filter(([name]) => name === 'set').length, 0);
@@ -349,10 +320,10 @@ describe('the cache adapter (IIntrospectionCache)', () => {
 
   test('a token refused for its scopes is still cached; a later request is served from it', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => activeAnswer({ scope: 'read' });
+    script(activeAnswer({ scope: 'read' }));
     await assert.rejects(cached(cache).validateAccessToken('tok', { scopes: ['write'] }));
     await cached(cache).validateAccessToken('tok', { scopes: ['read'] });
-    assert.equal(scripted.state.requests.length, 1);
+    assert.equal(scripted.counts.introspect, 1);
   });
 
   test('adapter errors reach the caller unchanged', async () => {
@@ -360,16 +331,16 @@ describe('the cache adapter (IIntrospectionCache)', () => {
     const failure = new Error('redis is down');
     cache.failGet = failure;
     await assert.rejects(cached(cache).validateAccessToken('tok'), (e) => e === failure);
-    assert.equal(scripted.state.requests.length, 0, 'no introspection when the cache failed');
+    assert.equal(scripted.counts.introspect, 0, 'no introspection when the cache failed');
     cache.failGet = undefined;
     cache.failSet = failure;
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await assert.rejects(cached(cache).validateAccessToken('tok'), (e) => e === failure);
   });
 
   test('duration 0 never touches the adapter; JWTs never do', async () => {
     const cache = new RecordingCache();
-    scripted.state.answer = () => activeAnswer();
+    script(activeAnswer());
     await cached(cache, { introspectionCacheDuration: 0 }).validateAccessToken('tok');
     await assert.rejects(cached(cache).validateAccessToken('a.b.c'));
     assert.deepEqual(cache.calls, []);
@@ -462,18 +433,18 @@ describe('callbacks', () => {
 
   test('a failing or slow fetcher is a MonoCloudHttpError', async () => {
     const failing = introspecting({ fetcher: async () => { throw new Error('socket hang up'); } });
-    await assert.rejects(failing.validateAccessToken(await issuer.mint()), is(MonoCloudHttpError, (e) => {
+    await rejectsWith(failing.validateAccessToken(await issuer.mint()), MonoCloudHttpError, (e) => {
       assert.equal(e.message, 'socket hang up');
       assert.equal(e.status, undefined);
-    }));
+    });
     const slow = introspecting({
       responseTimeout: 1000,
       fetcher: (url, init) => new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted')))),
     });
     const started = Date.now();
-    await assert.rejects(slow.validateAccessToken(await issuer.mint()), is(MonoCloudHttpError, (e) => {
+    await rejectsWith(slow.validateAccessToken(await issuer.mint()), MonoCloudHttpError, (e) => {
       assert.equal(e.message, `Request to ${issuer.url}/.well-known/openid-configuration timed out after 1000ms`);
-    }));
+    });
     assert.ok(Date.now() - started < 3000);
   });
 });

@@ -9,10 +9,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { NATIVE_LOADER, NATIVE_TYPES } from '../support/native.mjs';
+import { ROOT } from '../support/paths.mjs';
+
 const BIN = join(ROOT, 'node_modules', '.bin');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const { binaryName, targets } = manifest.napi;
@@ -305,7 +306,7 @@ describe('the packed package', { skip }, () => {
 
   test('the main tarball ships the loader, types and compiled JS, and no binary or sources', () => {
     const { files } = tarballs;
-    for (const file of ['package.json', 'README.md', 'binding.cjs', 'binding.d.cts', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.mjs',
+    for (const file of ['package.json', 'README.md', NATIVE_LOADER, NATIVE_TYPES, 'dist/index.js', 'dist/index.mjs',
       'dist/index.d.ts', 'dist/index.d.mts', 'dist/express/index.mjs', 'dist/fastify/index.js', 'dist/testing/index.mjs',
       'dist/utils/index.js', 'dist/internal/index.mjs']) {
       assert.ok(files.includes(file), `${file} is missing from the tarball`);

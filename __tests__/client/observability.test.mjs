@@ -1,45 +1,26 @@
 // onEvent reports rejections, cache use and issuer trouble without ever carrying a token; when
 // the issuer fails, the last good key set keeps serving for staleIfErrorDuration.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { MonoCloudBackendNodeClient, MonoCloudHttpError, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { answer, startScriptedIssuer } from '../support/scripted-issuer.mjs';
+
 let issuer;
 let proxy;
 
-/** Serves the test issuer's documents under its own origin, or 503 while `down`. */
-async function startProxy(keys) {
-  const state = { down: false, requests: 0 };
-  const server = createServer((req, res) => {
-    state.requests += 1;
-    if (state.down) {
-      res.writeHead(503).end();
-      return;
-    }
-    res.setHeader('content-type', 'application/json');
-    if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
-    else if (req.url === '/jwks') res.end(JSON.stringify(keys()));
-    else res.writeHead(404).end();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, state, close: () => { server.closeAllConnections(); server.close(); } };
-}
-
 before(async () => {
   issuer = await createTestIssuer({ algs: ['ES256'] });
-  proxy = await startProxy(() => issuer.jwks);
+  // The test issuer's documents under an origin of ours, so that a test can take it down.
+  proxy = await startScriptedIssuer({ jwks: () => issuer.jwks });
 });
 
 after(async () => {
   await issuer?.close();
-  proxy?.close();
+  await proxy?.close();
 });
 
 const flush = () => sleep(50);
@@ -107,31 +88,31 @@ describe('stale-if-error', () => {
     const events = [];
     const resilient = client({ staleIfErrorDuration: 60, onEvent: (e) => events.push(e) });
     await resilient.validateAccessToken(await token());
-    proxy.state.down = true;
+    proxy.on('*', answer(503, ''));
     try {
       await sleep(1100);
-      proxy.state.requests = 0;
+      proxy.clearCounts();
       for (let i = 0; i < 5; i++) await resilient.validateAccessToken(await token());
-      assert.ok(proxy.state.requests <= 2, `the dead issuer was asked ${proxy.state.requests} times`);
+      assert.ok(proxy.requests.length <= 2, `the dead issuer was asked ${proxy.requests.length} times`);
       await flush();
       assert.ok(events.some((e) => e.type === 'issuer_error' && e.status === 503));
       const stale = events.find((e) => e.type === 'stale_served');
       assert.equal(stale.resource, 'metadata');
       assert.ok(stale.staleForSeconds >= 0 && stale.staleForSeconds < 5);
     } finally {
-      proxy.state.down = false;
+      proxy.heal();
     }
   });
 
   test('with staleIfErrorDuration 0 an outage fails validation', async () => {
     const strict = client({ staleIfErrorDuration: 0 });
     await strict.validateAccessToken(await token());
-    proxy.state.down = true;
+    proxy.on('*', answer(503, ''));
     try {
       await sleep(1100);
       await assert.rejects(strict.validateAccessToken(await token()), (e) => e instanceof MonoCloudHttpError && e.status === 503);
     } finally {
-      proxy.state.down = false;
+      proxy.heal();
     }
     await strict.validateAccessToken(await token());
   });
@@ -139,13 +120,13 @@ describe('stale-if-error', () => {
   test('a forged token is still refused while serving stale keys', async () => {
     const resilient = client({ staleIfErrorDuration: 60 });
     await resilient.validateAccessToken(await token());
-    proxy.state.down = true;
+    proxy.on('*', answer(503, ''));
     try {
       await sleep(1100);
       const forged = `${(await token()).slice(0, -4)}AAAA`;
       await assert.rejects(resilient.validateAccessToken(forged), (e) => e instanceof MonoCloudTokenError);
     } finally {
-      proxy.state.down = false;
+      proxy.heal();
     }
   });
 });

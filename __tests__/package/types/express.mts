@@ -1,4 +1,4 @@
-// Compiled with `tsc --noEmit` against @types/express 4 and 5 by __tests__/types.test.mjs.
+// Compiled with `tsc --noEmit` against @types/express 4 and 5 by __tests__/package/types.test.mjs.
 // The first part is MonoCloud's Express guides as written, with only the import specifier
 // changed (and no dotenv, which this repository does not install).
 import express from 'express';

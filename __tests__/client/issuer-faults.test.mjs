@@ -2,15 +2,14 @@
 // discovery document and the key set: status codes, bodies, redirects, slowness, size,
 // broken connections, and the caching / single-flight / unknown-kid rules around them.
 //
-// Contract: upstream-behaviour.md §10, §11, §14 and DECISIONS.md 11–16.
+// What upstream (@monocloud/backend-node) does is kept where it says; where it says nothing,
+// the project bounds it (timeouts, body sizes, caching), and the bound is asserted.
 //
-// A small loopback issuer defined here ("faulty") serves /.well-known/openid-configuration
-// and /jwks; each path's behaviour is switched per test. Its key set is proxied live from a
-// real createTestIssuer(), which mints the tokens (with `iss` set to the faulty issuer's url,
-// since the client expects `iss` to equal its tenantDomain).
+// The scripted issuer of support/scripted-issuer.mjs ("faulty") serves
+// /.well-known/openid-configuration and /jwks; each path's behaviour is switched per test. Its
+// key set is proxied live from a real createTestIssuer(), which mints the tokens (with `iss`
+// set to the faulty issuer's url, since the client expects `iss` to equal its tenantDomain).
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
 import {
@@ -21,258 +20,31 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-const DISCOVERY_PATH = '/.well-known/openid-configuration';
+import { rejectsWith } from '../support/rejects.mjs';
+import {
+  DISCOVERY_PATH,
+  MIB,
+  answer,
+  deadUrl as freshDeadUrl,
+  delayed,
+  firstThen,
+  hugeDeclared,
+  hugeStreamed,
+  json,
+  paddedJson,
+  redirect,
+  resetConnection,
+  resetMidBody,
+  startScriptedIssuer,
+  trickle,
+} from '../support/scripted-issuer.mjs';
+
 const TIMEOUT_MS = 1000;
-const MIB = 1024 * 1024;
 const NO_UNIQUE_KEY =
   'error when selecting a JWT verification key, multiple applicable keys found, a "kid" JWT Header Parameter is required';
 
 // ---------------------------------------------------------------------------------------------
-// Servers
-
-async function listen(server) {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${server.address().port}`;
-}
-
-async function closeServer(server) {
-  if (!server.listening) return;
-  const closed = new Promise((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
-}
-
-function sendJson(res, status, value, headers = {}) {
-  const text = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-/**
- * A loopback issuer whose discovery and JWKS endpoints can be made to misbehave. Handlers are
- * `(req, res, ctx)`; `ctx.later`/`ctx.every` schedule work that `heal()`/`reset()` cancel.
- */
-async function startFaultyIssuer(keySource) {
-  const server = createServer();
-  const url = await listen(server);
-  const timers = new Set();
-  const intervals = new Set();
-  const counts = { discovery: 0, jwks: 0, other: 0 };
-
-  const defaults = {
-    discovery: (_req, res) => sendJson(res, 200, { issuer: url, jwks_uri: `${url}/jwks` }),
-    jwks: (_req, res) => sendJson(res, 200, keySource.jwks),
-  };
-  const handlers = { ...defaults };
-
-  const ctx = {
-    url,
-    defaults,
-    later(ms, fn) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        fn();
-      }, ms);
-      timers.add(timer);
-    },
-    every(ms, fn) {
-      const interval = setInterval(() => {
-        if (fn() === false) {
-          clearInterval(interval);
-          intervals.delete(interval);
-        }
-      }, ms);
-      intervals.add(interval);
-    },
-  };
-
-  server.on('request', (req, res) => {
-    // A client that gives up mid-answer must not crash the server.
-    req.socket.on('error', () => {});
-    res.on('error', () => {});
-    const path = new URL(req.url ?? '/', url).pathname;
-    const which = path === DISCOVERY_PATH ? 'discovery' : path === '/jwks' ? 'jwks' : undefined;
-    if (!which) {
-      counts.other += 1;
-      sendJson(res, 404, { error: 'not_found' });
-      return;
-    }
-    counts[which] += 1;
-    try {
-      handlers[which](req, res, ctx);
-    } catch {
-      if (!res.headersSent) sendJson(res, 500, { error: 'handler_failed' });
-      else res.destroy();
-    }
-  });
-
-  function heal() {
-    for (const timer of timers) clearTimeout(timer);
-    timers.clear();
-    for (const interval of intervals) clearInterval(interval);
-    intervals.clear();
-    Object.assign(handlers, defaults);
-  }
-
-  return {
-    url,
-    counts,
-    on(which, handler) {
-      handlers[which] = handler;
-    },
-    /** Well-behaved again (open connections stay as they are). */
-    heal,
-    /** Well-behaved, counters zeroed, connections dropped. */
-    reset() {
-      heal();
-      counts.discovery = 0;
-      counts.jwks = 0;
-      counts.other = 0;
-      server.closeAllConnections();
-    },
-    async close() {
-      heal();
-      await closeServer(server);
-    },
-  };
-}
-
-/** Another origin, well-behaved, that only counts who reaches it. */
-async function startOtherOrigin(keySource) {
-  const server = createServer();
-  const url = await listen(server);
-  const state = { url, requests: 0 };
-  server.on('request', (req, res) => {
-    state.requests += 1;
-    const path = new URL(req.url ?? '/', url).pathname;
-    if (path === '/jwks') sendJson(res, 200, keySource.jwks);
-    else sendJson(res, 200, { issuer: url, jwks_uri: `${url}/jwks` });
-  });
-  state.close = () => closeServer(server);
-  return state;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Handler factories
-
-const answer = (status, body, headers = {}, reason = undefined) => (_req, res) => {
-  const all = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers };
-  if (reason === undefined) res.writeHead(status, all);
-  else res.writeHead(status, reason, all);
-  res.end(body);
-};
-
-const json = (status, value, headers = {}) => answer(status, JSON.stringify(value), headers);
-
-/** Waits `ms` before doing anything, then answers with `handler`. */
-const delayed = (ms, handler) => (req, res, ctx) => {
-  ctx.later(ms, () => {
-    if (!res.destroyed && !res.writableEnded) handler(req, res, ctx);
-  });
-};
-
-/** Headers at once, then `body` one byte every `every` ms (25 bytes ≈ 5 s). */
-const trickle = (body, every = 200) => (_req, res, ctx) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.flushHeaders();
-  let sent = 0;
-  ctx.every(every, () => {
-    if (res.destroyed) return false;
-    res.write(body.slice(sent, sent + 1));
-    sent += 1;
-    if (sent >= body.length) {
-      res.end();
-      return false;
-    }
-    return true;
-  });
-};
-
-/** A body of `bytes` bytes, declared in content-length, sent in one go. */
-const hugeDeclared = (bytes) => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes });
-  res.end(Buffer.alloc(bytes, 0x20));
-};
-
-/** A chunked body with no declared length, streamed with backpressure up to `limit` bytes. */
-const hugeStreamed = (limit = 32 * MIB) => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  const chunk = Buffer.alloc(64 * 1024, 0x20);
-  let sent = 0;
-  const pump = () => {
-    while (!res.destroyed && sent < limit) {
-      sent += chunk.length;
-      if (!res.write(chunk)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    if (!res.destroyed) res.end();
-  };
-  pump();
-};
-
-/** A JSON document padded with spaces to exactly `bytes` bytes. */
-function paddedJson(value, bytes) {
-  const text = JSON.stringify(value);
-  assert.ok(text.length <= bytes);
-  return text + ' '.repeat(bytes - text.length);
-}
-
-const redirect = (status, location) => (_req, res) => {
-  res.writeHead(status, { location, 'content-length': 0 });
-  res.end();
-};
-
-/** Drops the connection before any answer. */
-const resetConnection = () => (req) => {
-  req.socket.destroy();
-};
-
-/** Headers and part of the body, then the connection is dropped. */
-const resetMidBody = () => (_req, res, ctx) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
-  res.write('{"keys":[');
-  ctx.later(50, () => res.socket?.destroy());
-};
-
-/** `fault` for the first `n` requests, then `good`. */
-const firstThen = (n, fault, good) => {
-  let calls = 0;
-  return (req, res, ctx) => {
-    calls += 1;
-    (calls <= n ? fault : good)(req, res, ctx);
-  };
-};
-
-// ---------------------------------------------------------------------------------------------
 // Assertions
-
-async function rejectsWith(promise, Class, check = () => {}) {
-  let error;
-  let settled = false;
-  try {
-    await promise;
-    settled = true;
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(!settled, `expected a ${Class.name}, but the call succeeded`);
-  assert.ok(
-    error instanceof Class,
-    `expected ${Class.name}, got ${error?.constructor?.name}: ${error?.message}`,
-  );
-  assert.equal(error.name, Class.name);
-  assert.equal(typeof error.message, 'string');
-  assert.notEqual(error.message.trim(), '', 'the error message must not be empty');
-  check(error);
-  return error;
-}
 
 /** A transport-level failure: an HttpError without a response. */
 function noResponse(error) {
@@ -295,6 +67,27 @@ function settled(outcome) {
   return Promise.resolve(outcome.value);
 }
 
+/** `call` fails at the transport (no answer, and not by a timeout) well within responseTimeout. */
+async function failsFast(call) {
+  const outcome = await timed(call);
+  await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
+    noResponse(err);
+    assert.doesNotMatch(err.message, /timed out/);
+  });
+  assert.ok(outcome.elapsed < 900, `took ${outcome.elapsed.toFixed(0)} ms`);
+}
+
+/** `call` times out fetching `url` after responseTimeout (and, when `early` is checked, not before). */
+async function timesOut(call, url, { early = true } = {}) {
+  const outcome = await timed(call);
+  await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
+    assert.equal(err.message, `Request to ${url} timed out after 1000ms`);
+    noResponse(err);
+  });
+  if (early) assert.ok(outcome.elapsed >= 900, `settled too early: ${outcome.elapsed.toFixed(0)} ms`);
+  assert.ok(outcome.elapsed < 1500, `settled after ${outcome.elapsed.toFixed(0)} ms`);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('issuer faults', () => {
@@ -304,8 +97,9 @@ describe('issuer faults', () => {
 
   before(async () => {
     issuer = await createTestIssuer();
-    faulty = await startFaultyIssuer(issuer);
-    other = await startOtherOrigin(issuer);
+    faulty = await startScriptedIssuer({ jwks: () => issuer.jwks });
+    // Another origin, well-behaved, that only counts who reaches it.
+    other = await startScriptedIssuer({ jwks: () => issuer.jwks });
   });
 
   after(async () => {
@@ -316,7 +110,7 @@ describe('issuer faults', () => {
 
   beforeEach(() => {
     faulty.reset();
-    other.requests = 0;
+    other.clearCounts();
   });
 
   const newClient = (options = {}) =>
@@ -410,7 +204,7 @@ describe('issuer faults', () => {
 
     // TODO(addon): statusText is the canonical reason for the code, not the server's reason
     // phrase. Upstream (fetch) reports Response.statusText, i.e. what the server sent
-    // (upstream-behaviour.md §11 "Raw capture"). src/core/http.rs Response::raw uses
+    // in the raw answer it keeps. src/core/http.rs Response::raw uses
     // reqwest::StatusCode::canonical_reason. Minor; reported, not weakened.
     it('statusText is the reason phrase the server sent', async () => {
       faulty.on('discovery', answer(404, '{}', {}, 'Gone Fishing'));
@@ -560,9 +354,9 @@ describe('issuer faults', () => {
           assert.equal(err.status, status);
           assert.equal(err.raw.headers.location, location);
         });
-        assert.equal(other.requests, 0);
+        assert.equal(other.requests.length, 0);
         await recovers(client);
-        assert.equal(other.requests, 0);
+        assert.equal(other.requests.length, 0);
       });
     }
 
@@ -573,9 +367,9 @@ describe('issuer faults', () => {
         assert.equal(err.message, 'Error while fetching JWKS. Unexpected status code: 302');
         assert.equal(err.status, 302);
       });
-      assert.equal(other.requests, 0);
+      assert.equal(other.requests.length, 0);
       await recovers(client);
-      assert.equal(other.requests, 0);
+      assert.equal(other.requests.length, 0);
     });
 
     it('a same-origin redirect is not followed either', async () => {
@@ -595,13 +389,7 @@ describe('issuer faults', () => {
       faulty.on('discovery', delayed(3000, (req, res, ctx) => ctx.defaults.discovery(req, res)));
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        assert.equal(err.message, `Request to ${discoveryUrl()} timed out after 1000ms`);
-        noResponse(err);
-      });
-      assert.ok(outcome.elapsed >= 900, `settled too early: ${outcome.elapsed.toFixed(0)} ms`);
-      assert.ok(outcome.elapsed < 1500, `settled after ${outcome.elapsed.toFixed(0)} ms`);
+      await timesOut(() => client.validateAccessToken(token), discoveryUrl());
       await recovers(client);
     });
 
@@ -609,12 +397,7 @@ describe('issuer faults', () => {
       faulty.on('jwks', delayed(3000, (req, res, ctx) => ctx.defaults.jwks(req, res)));
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        assert.equal(err.message, `Request to ${faulty.url}/jwks timed out after 1000ms`);
-        noResponse(err);
-      });
-      assert.ok(outcome.elapsed < 1500, `settled after ${outcome.elapsed.toFixed(0)} ms`);
+      await timesOut(() => client.validateAccessToken(token), `${faulty.url}/jwks`, { early: false });
       await recovers(client);
     });
 
@@ -625,13 +408,7 @@ describe('issuer faults', () => {
       faulty.on('discovery', trickle(body, 200));
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        assert.equal(err.message, `Request to ${discoveryUrl()} timed out after 1000ms`);
-        noResponse(err);
-      });
-      assert.ok(outcome.elapsed >= 900, `settled too early: ${outcome.elapsed.toFixed(0)} ms`);
-      assert.ok(outcome.elapsed < 1500, `settled after ${outcome.elapsed.toFixed(0)} ms`);
+      await timesOut(() => client.validateAccessToken(token), discoveryUrl());
       await recovers(client);
     });
 
@@ -639,12 +416,7 @@ describe('issuer faults', () => {
       faulty.on('jwks', trickle('{"keys":[]}'.padEnd(25, ' '), 200));
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        assert.equal(err.message, `Request to ${faulty.url}/jwks timed out after 1000ms`);
-        noResponse(err);
-      });
-      assert.ok(outcome.elapsed < 1500, `settled after ${outcome.elapsed.toFixed(0)} ms`);
+      await timesOut(() => client.validateAccessToken(token), `${faulty.url}/jwks`, { early: false });
       await recovers(client);
     });
 
@@ -675,12 +447,7 @@ describe('issuer faults', () => {
       faulty.on('discovery', hugeDeclared(2 * MIB));
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        noResponse(err);
-        assert.doesNotMatch(err.message, /timed out/);
-      });
-      assert.ok(outcome.elapsed < 900, `took ${outcome.elapsed.toFixed(0)} ms`);
+      await failsFast(() => client.validateAccessToken(token));
       await recovers(client);
     });
 
@@ -688,12 +455,7 @@ describe('issuer faults', () => {
       faulty.on('discovery', hugeStreamed());
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        noResponse(err);
-        assert.doesNotMatch(err.message, /timed out/);
-      });
-      assert.ok(outcome.elapsed < 900, `took ${outcome.elapsed.toFixed(0)} ms`);
+      await failsFast(() => client.validateAccessToken(token));
       await recovers(client);
     });
 
@@ -701,12 +463,7 @@ describe('issuer faults', () => {
       faulty.on('jwks', hugeStreamed());
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        noResponse(err);
-        assert.doesNotMatch(err.message, /timed out/);
-      });
-      assert.ok(outcome.elapsed < 900, `took ${outcome.elapsed.toFixed(0)} ms`);
+      await failsFast(() => client.validateAccessToken(token));
       await recovers(client);
     });
 
@@ -724,21 +481,14 @@ describe('issuer faults', () => {
 
   describe('9. broken connections', () => {
     it('connection refused is a MonoCloudHttpError without a status', async () => {
-      const probe = createServer();
-      const deadUrl = await listen(probe);
-      await closeServer(probe);
+      const deadUrl = await freshDeadUrl();
       const client = new MonoCloudBackendNodeClient({
         tenantDomain: deadUrl,
         audience: issuer.audience,
         responseTimeout: TIMEOUT_MS,
       });
       const token = await issuer.mint({ alg: 'ES256', claims: { iss: deadUrl } });
-      const refused = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(refused), MonoCloudHttpError, (err) => {
-        noResponse(err);
-        assert.doesNotMatch(err.message, /timed out/);
-      });
-      assert.ok(refused.elapsed < 900, `took ${refused.elapsed.toFixed(0)} ms`);
+      await failsFast(() => client.validateAccessToken(token));
       await rejectsWith(client.getMetadata(), MonoCloudHttpError, noResponse);
     });
 
@@ -761,12 +511,7 @@ describe('issuer faults', () => {
       faulty.on('jwks', resetMidBody());
       const client = newClient();
       const token = await goodToken();
-      const outcome = await timed(() => client.validateAccessToken(token));
-      await rejectsWith(settled(outcome), MonoCloudHttpError, (err) => {
-        noResponse(err);
-        assert.doesNotMatch(err.message, /timed out/);
-      });
-      assert.ok(outcome.elapsed < 900, `took ${outcome.elapsed.toFixed(0)} ms`);
+      await failsFast(() => client.validateAccessToken(token));
       await recovers(client);
     });
   });
@@ -931,7 +676,7 @@ describe('issuer faults', () => {
 
     before(async () => {
       rotating = await createTestIssuer({ algs: ['ES256'] });
-      rotFaulty = await startFaultyIssuer(rotating);
+      rotFaulty = await startScriptedIssuer({ jwks: () => rotating.jwks });
     });
     after(async () => {
       await rotFaulty?.close();
@@ -1012,8 +757,8 @@ describe('issuer faults', () => {
     // (src/core/cache.rs Fetched::get with refresh=true invalidates first). If that refetch
     // fails, the client is left with no keys: every good token after it fails (and refetches)
     // until the issuer's JWKS endpoint is back. One made-up kid during a JWKS outage thus
-    // takes down validation that the cached key set would have carried (DECISIONS "Never":
-    // the next request is served normally). The bogus token itself currently gets a
+    // takes down validation that the cached key set would have carried (an issuer's failure
+    // must never outlast it: the next request is served normally). The bogus token itself currently gets a
     // MonoCloudHttpError 503 rather than invalid_token; only "rejected" is asserted here.
     it('a failed unknown-kid refetch keeps the cached key set', async () => {
       const client = rotClient();
@@ -1045,7 +790,7 @@ describe('issuer faults', () => {
         faulty.on(which, handler);
         await rejectsWith(client.validateAccessToken(await goodToken()), MonoCloudHttpError);
       }
-      assert.equal(other.requests, 0);
+      assert.equal(other.requests.length, 0);
       await recovers(client);
       // Other clients and the test issuer itself are unaffected.
       const direct = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });

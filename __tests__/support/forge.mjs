@@ -1,11 +1,7 @@
-// An issuer for attack tests: a loopback server whose discovery document and key set are ours to
-// shape (keys a real issuer would never publish: 1024-bit RSA, private or symmetric keys, points
-// off the curve), and signing helpers that sign any bytes with any key, so a test can build
-// tokens the project's test issuer refuses to make (unencoded payloads, raw bytes, duplicate
-// header members, signatures made with the wrong algorithm).
+// Signing helpers that sign any bytes with any key, so an attack test can build tokens the
+// project's test issuer refuses to make (unencoded payloads, raw bytes, duplicate header
+// members, signatures made with the wrong algorithm), and keys no issuer should publish.
 import { constants, createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 
 export const b64url = (value) =>
   (Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))).toString('base64url');
@@ -15,8 +11,14 @@ export function keyPair(alg, { modulusLength = 2048 } = {}) {
   let pair;
   if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
   else if (alg.startsWith('ES')) pair = generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] });
-  else pair = generateKeyPairSync('rsa', { modulusLength });
+  else if (/^(RS|PS)/.test(alg)) pair = generateKeyPairSync('rsa', { modulusLength });
+  else throw new TypeError(`unsupported alg ${alg}`);
   return { ...pair, jwk: pair.publicKey.export({ format: 'jwk' }) };
+}
+
+/** A private JWK for `alg`, carrying `alg` and the `extra` members (kid, use). */
+export function privateJwk(alg, extra = {}) {
+  return { ...keyPair(alg).privateKey.export({ format: 'jwk' }), alg, ...extra };
 }
 
 /** The signature of `input` (bytes or text) by `privateKey` as `alg` (JOSE form: raw r||s for EC). */
@@ -48,48 +50,4 @@ export function jws({ header, payload, key, signAs, signingInput }) {
 /** The public key of `jwk` as PEM text (SPKI, or PKCS#1 for RSA with `type: 'pkcs1'`). */
 export function pemOf(jwk, type = 'spki') {
   return createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type });
-}
-
-function sendJson(res, status, value) {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/**
- * Starts the issuer on 127.0.0.1. `jwks` is served as given (an object, or raw text). Every
- * request other than discovery and `/jwks` is counted in `counts.other` (a `jku` or `x5u` in a
- * token pointing here must never be fetched).
- */
-export async function startHostileIssuer({ jwks = { keys: [] } } = {}) {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${server.address().port}`;
-  const state = {
-    url,
-    jwks,
-    counts: { discovery: 0, jwks: 0, other: 0 },
-    otherPaths: [],
-    async close() {
-      const closed = new Promise((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
-  server.on('request', (req, res) => {
-    const path = new URL(req.url ?? '/', url).pathname;
-    if (path === '/.well-known/openid-configuration') {
-      state.counts.discovery += 1;
-      sendJson(res, 200, { issuer: url, jwks_uri: `${url}/jwks` });
-    } else if (path === '/jwks') {
-      state.counts.jwks += 1;
-      sendJson(res, 200, state.jwks);
-    } else {
-      state.counts.other += 1;
-      state.otherPaths.push(path);
-      sendJson(res, 200, { keys: [] });
-    }
-  });
-  return state;
 }

@@ -1,109 +1,18 @@
-// Checks the two token issuers the integration tests rely on, using jose as an
-// independent verifier, so a failure there points at the guard and not at its fixtures.
+// The test issuer of the ./testing subpath (createTestIssuer) checked with jose, an independent
+// verifier, so that a test failing against it points at the guard and not at its fixture.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
-import {
-  createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify,
-} from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { certificateThumbprint, createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { basicAuthorization, getJson, remoteJwks } from '../support/oauth-http.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const ALL_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-
-async function getJson(url) {
-  const response = await fetch(url);
-  assert.equal(response.status, 200, `GET ${url}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  return response.json();
-}
-
-async function remoteJwks(issuerUrl) {
-  const discovery = await getJson(`${issuerUrl}/.well-known/openid-configuration`);
-  assert.equal(discovery.issuer, issuerUrl);
-  return { discovery, jwks: createRemoteJWKSet(new URL(discovery.jwks_uri)) };
-}
-
-function basic(id, secret) {
-  // RFC 6749 §2.3.1: form-encode each part before base64.
-  const form = (value) => new URLSearchParams({ v: value }).toString().slice(2);
-  return `Basic ${Buffer.from(`${form(id)}:${form(secret)}`).toString('base64')}`;
-}
-
-describe('oidc-provider support server', () => {
-  let op;
-  let jwks;
-
-  before(async () => {
-    op = await startOidcProvider({ audience: AUDIENCE, algs: ['RS256', 'ES256'] });
-    ({ jwks } = await remoteJwks(op.issuer));
-  });
-  after(() => op?.close());
-
-  it('serves an http loopback issuer', () => {
-    assert.match(op.issuer, /^http:\/\/127\.0\.0\.1:\d+$/);
-  });
-
-  for (const alg of ['RS256', 'ES256']) {
-    it(`issues ${alg} JWT access tokens via client_credentials`, async () => {
-      const token = await op.token({ alg });
-      const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-        issuer: op.issuer,
-        audience: AUDIENCE,
-        algorithms: [alg],
-        typ: 'at+jwt',
-      });
-      assert.equal(protectedHeader.alg, alg);
-      assert.equal(protectedHeader.kid, `${alg.toLowerCase()}-1`);
-      assert.equal(payload.aud, AUDIENCE);
-      assert.equal(payload.scope, 'read:things');
-      assert.equal(payload.client_id, op.clientId);
-    });
-  }
-
-  it('grants only the scopes the resource server knows', async () => {
-    const token = await op.token({ scope: 'read:things write:things admin' });
-    const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer, audience: AUDIENCE });
-    assert.equal(payload.scope, 'read:things write:things');
-  });
-
-  it('issues tokens for another resource with that resource as aud', async () => {
-    const token = await op.token({ resource: 'https://other.example.com' });
-    const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer });
-    assert.equal(payload.aud, 'https://other.example.com');
-  });
-
-  it('introspects and revokes opaque tokens', async () => {
-    const { discovery } = await remoteJwks(op.issuer);
-    const token = await op.token({ format: 'opaque' });
-    assert.equal(token.split('.').length, 1);
-    const introspect = async () => {
-      const response = await fetch(discovery.introspection_endpoint, {
-        method: 'POST',
-        headers: { authorization: basic(op.clientId, op.clientSecret) },
-        body: new URLSearchParams({ token }),
-      });
-      assert.equal(response.status, 200);
-      return response.json();
-    };
-    const active = await introspect();
-    assert.equal(active.active, true);
-    assert.equal(active.aud, AUDIENCE);
-    assert.equal(active.scope, 'read:things');
-
-    const revocation = await fetch(discovery.revocation_endpoint, {
-      method: 'POST',
-      body: new URLSearchParams({ token, client_id: op.clientId, client_secret: op.clientSecret }),
-    });
-    assert.equal(revocation.status, 200);
-    assert.deepEqual(await introspect(), { active: false });
-  });
-});
 
 describe('test issuer', () => {
   let issuer;
@@ -250,7 +159,7 @@ describe('test issuer introspection', () => {
   async function introspect(token, { auth = 'basic', id = 'test-client', secret = 'test-secret' } = {}) {
     const body = new URLSearchParams({ token, token_type_hint: 'access_token' });
     const headers = {};
-    if (auth === 'basic') headers.authorization = basic(id, secret);
+    if (auth === 'basic') headers.authorization = basicAuthorization(id, secret);
     if (auth === 'post') {
       body.set('client_id', id);
       body.set('client_secret', secret);
@@ -365,7 +274,7 @@ describe('test issuer revocation endpoint', () => {
   });
   after(() => issuer?.close());
 
-  async function post(path, params, authorization = basic('test-client', 'test-secret')) {
+  async function post(path, params, authorization = basicAuthorization('test-client', 'test-secret')) {
     const headers = authorization ? { authorization } : {};
     const response = await fetch(`${issuer.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(params) });
     return { status: response.status, text: await response.text() };
@@ -386,7 +295,7 @@ describe('test issuer revocation endpoint', () => {
   it('refuses unauthenticated clients and requests without a token', async () => {
     const token = issuer.mintOpaque();
     assert.equal((await post('/revoke', { token }, null)).status, 401);
-    assert.equal((await post('/revoke', { token }, basic('test-client', 'wrong'))).status, 401);
+    assert.equal((await post('/revoke', { token }, basicAuthorization('test-client', 'wrong'))).status, 401);
     assert.equal((await post('/revoke', {})).status, 400);
     assert.equal(JSON.parse((await post('/introspect', { token })).text).active, true);
   });

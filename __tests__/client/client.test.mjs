@@ -15,18 +15,10 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-const now = () => Math.floor(Date.now() / 1000);
-const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+import { now } from '../support/clock.mjs';
+import { b64url } from '../support/forge.mjs';
+import { rejectsWith } from '../support/rejects.mjs';
 
-async function rejects(promise, Class, message, code) {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof Class, `expected ${Class.name}, got ${error?.constructor?.name}: ${error?.message}`);
-    assert.ok(error instanceof MonoCloudAuthBaseError);
-    assert.equal(error.message, message);
-    if (code !== undefined) assert.equal(error.code, code);
-    return true;
-  });
-}
 
 let issuer;
 let other;
@@ -116,29 +108,29 @@ describe('invalid tokens', () => {
   ];
   for (const [name, make, message] of cases) {
     test(name, async () => {
-      await rejects(client.validateAccessToken(await make()), MonoCloudTokenError, message, 'invalid_token');
+      await rejectsWith(client.validateAccessToken(await make()), MonoCloudTokenError, { message, code: 'invalid_token' });
     });
   }
 
   test('validateJwtAccessToken needs three parts', async () => {
-    await rejects(client.validateJwtAccessToken('header.payload'), MonoCloudTokenError, 'JWT access token must have a header, payload and signature', 'invalid_token');
+    await rejectsWith(client.validateJwtAccessToken('header.payload'), MonoCloudTokenError, { message: 'JWT access token must have a header, payload and signature', code: 'invalid_token' });
   });
 
   test('an opaque string with two dots takes the JWT path', async () => {
-    await rejects(client.validateAccessToken('not.a.jwt'), MonoCloudTokenError, 'Failed to parse JWT Header', 'invalid_token');
+    await rejectsWith(client.validateAccessToken('not.a.jwt'), MonoCloudTokenError, { message: 'Failed to parse JWT Header', code: 'invalid_token' });
   });
 
   test('blank or non-string tokens are a usage error', async () => {
     for (const token of [null, undefined, '', '   ', '\t\n', 42, {}]) {
-      await rejects(client.validateAccessToken(token), MonoCloudValidationError, 'Access token must be a valid non-empty string');
-      await rejects(client.validateJwtAccessToken(token), MonoCloudValidationError, 'Access token must be a valid non-empty string');
+      await rejectsWith(client.validateAccessToken(token), MonoCloudValidationError, { message: 'Access token must be a valid non-empty string' });
+      await rejectsWith(client.validateJwtAccessToken(token), MonoCloudValidationError, { message: 'Access token must be a valid non-empty string' });
     }
   });
 
   test('opaque tokens need introspection to be configured', async () => {
-    await rejects(client.validateAccessToken('opaque-token'), MonoCloudValidationError, 'Token introspection is not configured');
+    await rejectsWith(client.validateAccessToken('opaque-token'), MonoCloudValidationError, { message: 'Token introspection is not configured' });
     const introspecting = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, introspectJwtTokens: true });
-    await rejects(introspecting.validateAccessToken(await issuer.mint()), MonoCloudValidationError, 'Token introspection is not configured');
+    await rejectsWith(introspecting.validateAccessToken(await issuer.mint()), MonoCloudValidationError, { message: 'Token introspection is not configured' });
   });
 
   test('a rejected token does not disturb the next request', async () => {
@@ -152,8 +144,8 @@ describe('scopes and groups', () => {
     const token = await issuer.mint({ claims: { scope: 'read:things write:things' } });
     await client.validateAccessToken(token, { scopes: ['read:things', 'write:things'] });
     await client.validateAccessToken(token, { scopes: [] });
-    await rejects(client.validateAccessToken(token, { scopes: ['read:things', 'admin'] }), MonoCloudTokenError, 'Token is missing required scopes', 'insufficient_scope');
-    await rejects(client.validateAccessToken(await issuer.mint({ omit: ['scope'] }), { scopes: ['read:things'] }), MonoCloudTokenError, 'Token is missing required scopes', 'insufficient_scope');
+    await rejectsWith(client.validateAccessToken(token, { scopes: ['read:things', 'admin'] }), MonoCloudTokenError, { message: 'Token is missing required scopes', code: 'insufficient_scope' });
+    await rejectsWith(client.validateAccessToken(await issuer.mint({ omit: ['scope'] }), { scopes: ['read:things'] }), MonoCloudTokenError, { message: 'Token is missing required scopes', code: 'insufficient_scope' });
   });
 
   test('any requested group suffices by default; groups may be objects with id or name', async () => {
@@ -162,7 +154,7 @@ describe('scopes and groups', () => {
     await client.validateAccessToken(token, { groups: ['g-1'] });
     await client.validateAccessToken(token, { groups: ['Editors'] });
     await client.validateAccessToken(token, { groups: [] });
-    await rejects(client.validateAccessToken(token, { groups: ['admins'] }), MonoCloudTokenError, 'Token is missing required groups', 'insufficient_groups');
+    await rejectsWith(client.validateAccessToken(token, { groups: ['admins'] }), MonoCloudTokenError, { message: 'Token is missing required groups', code: 'insufficient_groups' });
   });
 
   test('groupOptions: a custom claim and matchAll', async () => {
@@ -173,7 +165,7 @@ describe('scopes and groups', () => {
     });
     const token = await issuer.mint({ claims: { roles: ['a', 'b'], groups: ['c'] } });
     await strict.validateAccessToken(token, { groups: ['a', 'b'] });
-    await rejects(strict.validateAccessToken(token, { groups: ['a', 'c'] }), MonoCloudTokenError, 'Token is missing required groups', 'insufficient_groups');
+    await rejectsWith(strict.validateAccessToken(token, { groups: ['a', 'c'] }), MonoCloudTokenError, { message: 'Token is missing required groups', code: 'insufficient_groups' });
   });
 });
 
@@ -186,25 +178,17 @@ describe('certificate binding', () => {
     const token = await issuer.mint({ claims: { cnf: { 'x5t#S256': thumbprint } } });
     await client.validateAccessToken(token, { clientCertificate: pem });
     await client.validateAccessToken(token, { clientCertificate: der.toString('base64') });
-    await rejects(client.validateAccessToken(token), MonoCloudTokenError, 'Client certificate is not present', 'invalid_token');
-    await rejects(
-      client.validateAccessToken(token, { clientCertificate: randomBytes(300).toString('base64') }),
-      MonoCloudTokenError,
-      'The certificate hash in the access token does not match the presented client certificate (certificate binding validation failed)',
-      'invalid_token',
-    );
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { message: 'Client certificate is not present', code: 'invalid_token' });
+    await rejectsWith(
+      client.validateAccessToken(token, { clientCertificate: randomBytes(300).toString('base64') }), MonoCloudTokenError, { message: 'The certificate hash in the access token does not match the presented client certificate (certificate binding validation failed)', code: 'invalid_token' });
     await client.validateAccessToken(await issuer.mint({ claims: { cnf: { jkt: 'dpop-key' } } }));
     await client.validateAccessToken(await issuer.mint());
   });
 
   test('required and dangerously_ignore', async () => {
     const required = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, validateCertificateBinding: 'required' });
-    await rejects(
-      required.validateAccessToken(await issuer.mint(), { clientCertificate: pem }),
-      MonoCloudTokenError,
-      "Access token does not contain a 'cnf' (confirmation) claim for certificate binding",
-      'invalid_token',
-    );
+    await rejectsWith(
+      required.validateAccessToken(await issuer.mint(), { clientCertificate: pem }), MonoCloudTokenError, { message: "Access token does not contain a 'cnf' (confirmation) claim for certificate binding", code: 'invalid_token' });
     const ignoring = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, validateCertificateBinding: 'dangerously_ignore' });
     await ignoring.validateAccessToken(await issuer.mint({ claims: { cnf: { 'x5t#S256': 'mismatch' } } }));
   });
@@ -217,14 +201,14 @@ describe('clock', () => {
     await clocked.validateAccessToken(token);
     clocked.setClockSkew(1000);
     clocked.setClockTolerance(1);
-    await rejects(clocked.validateAccessToken(token), MonoCloudTokenError, 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()', 'invalid_token');
+    await rejectsWith(clocked.validateAccessToken(token), MonoCloudTokenError, { message: 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()', code: 'invalid_token' });
     clocked.setClockSkew(0);
     await clocked.validateAccessToken(token);
   });
 
   test('clockTolerance 0 rejects a token one second past exp', async () => {
     const strict = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, clockTolerance: 0 });
-    await rejects(strict.validateAccessToken(await issuer.mint({ claims: { exp: now() - 1 } })), MonoCloudTokenError, 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()');
+    await rejectsWith(strict.validateAccessToken(await issuer.mint({ claims: { exp: now() - 1 } })), MonoCloudTokenError, { message: 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()' });
   });
 });
 
@@ -257,7 +241,7 @@ describe('issuer documents', () => {
     const base = new MonoCloudOidcBackendClient(issuer.url, issuer.audience);
     const token = await issuer.mint();
     await base.validateJwtAccessToken(token);
-    await rejects(base.validateJwtAccessToken(token, { validateCertificateBinding: 'required' }), MonoCloudTokenError, 'Client certificate is not present');
+    await rejectsWith(base.validateJwtAccessToken(token, { validateCertificateBinding: 'required' }), MonoCloudTokenError, { message: 'Client certificate is not present' });
   });
 
   test('decodeJwt reads a payload without verifying it', () => {
@@ -278,8 +262,8 @@ describe('several clients', () => {
     const tokenB = await other.mint({ claims: { aud: 'https://b.example.com' } });
     await Promise.all([a.validateAccessToken(tokenA), b.validateAccessToken(tokenB)]);
     // Same kid, another key: the signature fails before the issuer is looked at.
-    await rejects(a.validateAccessToken(tokenB), MonoCloudTokenError, 'JWT signature verification failed');
-    await rejects(b.validateAccessToken(tokenA), MonoCloudTokenError, 'JWT signature verification failed');
+    await rejectsWith(a.validateAccessToken(tokenB), MonoCloudTokenError, { message: 'JWT signature verification failed' });
+    await rejectsWith(b.validateAccessToken(tokenA), MonoCloudTokenError, { message: 'JWT signature verification failed' });
   });
 });
 

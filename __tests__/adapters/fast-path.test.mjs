@@ -2,15 +2,15 @@
 // parsed-claims memo as deep copies, protectApi reads the Authorization header in Rust, and
 // validations settle through one completion channel per client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
 import { protectApi } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
-// The JavaScript reading the Rust one must agree with (internal, so from the build).
 import Fastify from 'fastify';
+
+import { runNode } from '../support/child.mjs';
+import { fromRoot } from '../support/paths.mjs';
 
 let issuer;
 
@@ -22,23 +22,11 @@ after(async () => {
   await issuer?.close();
 });
 
-/** Runs node with `args` and extra environment; resolves when it exits (killed after 20 s). */
-function runNode(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child did not exit within 20 s; stdout ${out} stderr ${err}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+/** Runs node with `args` and extra environment to its end (killed after 20 s). */
+async function runNodeWith(args, env = {}) {
+  const run = await runNode(args, { env: { ...process.env, ...env } });
+  assert.ok(!run.killed, `the child did not exit within 20 s; stdout ${run.stdout} stderr ${run.stderr}`);
+  return { code: run.code, out: run.stdout, err: run.stderr };
 }
 
 const newClient = () => new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
@@ -212,7 +200,7 @@ describe('completions', () => {
     for (let i = 0; i < 37; i += 1) jwts.push(await issuer.mint({ claims: { n: i } }));
     const opaque = Array.from({ length: 8 }, () => issuer.mintOpaque());
     const script = `
-      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fromRoot('dist', 'index.js'))});
       const { jwts, opaque, url, audience } = JSON.parse(process.env.FIXTURE);
       const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
       const client = new MonoCloudBackendNodeClient({
@@ -228,7 +216,7 @@ describe('completions', () => {
         console.log(JSON.stringify({ ns: answers.map((a) => a.n), latest: Math.max(...answers.map((a) => a.ms)), slow: slowAnswers.map((a) => a.aud) }));
       });
     `;
-    const run = await runNode(['-e', script], {
+    const run = await runNodeWith(['-e', script], {
       MONOCLOUD_BACKEND_WORKER_THREADS: '1',
       FIXTURE: JSON.stringify({ jwts, opaque, url: issuer.url, audience: issuer.audience }),
     });
@@ -243,7 +231,7 @@ describe('completions', () => {
     // A child with --expose-gc: the client goes out of reach and is collected mid-flight.
     const token = await issuer.mint();
     const script = `
-      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+      const { MonoCloudBackendNodeClient } = require(${JSON.stringify(fromRoot('dist', 'index.js'))});
       const pending = [];
       (() => {
         const client = new MonoCloudBackendNodeClient({ tenantDomain: ${JSON.stringify(issuer.url)}, audience: ${JSON.stringify(issuer.audience)} });
@@ -252,7 +240,7 @@ describe('completions', () => {
       for (let i = 0; i < 5; i += 1) globalThis.gc();
       Promise.all(pending).then((all) => { console.log(JSON.stringify({ settled: all.length, aud: all[0].aud })); });
     `;
-    const run = await runNode(['--expose-gc', '-e', script]);
+    const run = await runNodeWith(['--expose-gc', '-e', script]);
     assert.equal(run.code, 0, run.err);
     assert.deepEqual(JSON.parse(run.out), { settled: 50, aud: issuer.audience });
   });

@@ -3,8 +3,6 @@
 // resolvers, and what reaches the route (next exactly once, claims only on success).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -16,7 +14,9 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { frameworks, get, majorOf, serve } from './support/frameworks.mjs';
+import { now } from '../support/clock.mjs';
+import { frameworks, get, majorOf, serve } from '../support/frameworks.mjs';
+import { deadUrl as freshDeadUrl } from '../support/scripted-issuer.mjs';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -25,12 +25,7 @@ let deadUrl;
 
 before(async () => {
   issuer = await createTestIssuer({ algs: ['ES256'] });
-  // A port that was just free: connecting to it is refused.
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  deadUrl = `http://127.0.0.1:${server.address().port}`;
-  await new Promise((resolve) => server.close(resolve));
+  deadUrl = await freshDeadUrl();
 });
 
 after(async () => {
@@ -228,7 +223,7 @@ for (const framework of frameworks) {
       });
 
       test('invalid_token (expired, real): 401 invalid_token', async () => {
-        const { res, seen } = await call('/open', await bearer({ claims: { exp: Math.floor(Date.now() / 1000) - 600 } }));
+        const { res, seen } = await call('/open', await bearer({ claims: { exp: now() - 600 } }));
         invalidToken(res);
         assertStopped(seen);
       });

@@ -2,65 +2,37 @@
 // specifier changed) run as child processes against the test issuer, configured the way the
 // guides configure them: MONOCLOUD_BACKEND_* environment variables.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+import { killChildren, startNode } from '../support/child.mjs';
+import { callWithBearer } from '../support/frameworks.mjs';
+import { fromRoot } from '../support/paths.mjs';
+
+const examples = `${fromRoot('examples')}/`;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 let issuer;
-const children = new Set();
 
 before(async () => {
   issuer = await createTestIssuer({ algs: ['RS256'] });
 });
 
 after(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killChildren();
   await issuer?.close();
 });
 
 /** Starts an example on an ephemeral port and resolves to its base URL once it listens. */
 async function start(file, vars) {
   const env = { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...vars };
-  const child = spawn(process.execPath, [`${examples}${file}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not start in 15 s:\n${output}`)), 15_000);
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /Server running on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      children.delete(child);
-    },
-  };
+  const app = startNode([`${examples}${file}`], { env });
+  const [, url] = await app.waitFor((output) => /Server running on (http:\/\/\S+)/.exec(output), { timeoutMs: 15_000, what: file });
+  return { url, stop: () => app.stop() };
 }
 
-async function call(base, path, token) {
-  const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: res.status, type: res.headers.get('content-type'), challenge: res.headers.get('www-authenticate'), body: await res.json() };
-}
+const call = (base, path, token) => callWithBearer(`${base}${path}`, token);
 
 const tenantEnv = () => ({ MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url, MONOCLOUD_BACKEND_AUDIENCE: issuer.audience });
 

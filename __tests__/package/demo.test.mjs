@@ -1,16 +1,13 @@
 // `npm start` and `npm run demo` (examples/demo.mjs) run as child processes, as a newcomer runs
 // them: no tenant configured, so the demo starts the embedded test issuer.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
-const DEMO = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
-const children = new Set();
+import { killChildren, startNode } from '../support/child.mjs';
+import { fromRoot } from '../support/paths.mjs';
 
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
+const DEMO = fromRoot('examples', 'demo.mjs');
+after(killChildren);
 
 /** The parent's environment without any MONOCLOUD_BACKEND_* variable, plus `vars`. */
 function cleanEnv(vars = {}) {
@@ -22,36 +19,13 @@ function cleanEnv(vars = {}) {
 }
 
 /**
- * Runs the demo; `until(output)` returning true resolves early with the process still running.
- * Rejects after `timeout` ms so a hung demo fails the test instead of stalling the run.
+ * Runs the demo; `ready` resolves once `until(output)` holds, or once it has ended when there is
+ * no `until`. It rejects after `timeout` ms so a hung demo fails the test instead of stalling the run.
  */
 function run(args, { env = cleanEnv(), until, timeout = 30_000 } = {}) {
-  const child = spawn(process.execPath, [DEMO, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not finish in ${timeout} ms:\n${output}`)), timeout);
-    const onData = (chunk) => {
-      output += chunk;
-      if (until?.(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    exited.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  return { child, exited, ready, output: () => output };
+  const demo = startNode([DEMO, ...args], { env });
+  const ready = until ? demo.waitFor(until, { timeoutMs: timeout, what: 'the demo' }) : demo.endsWithin(timeout, 'the demo');
+  return { child: demo.child, exited: demo.exited, ready, output: demo.output };
 }
 
 describe('npm run demo (the tour)', () => {

@@ -1,18 +1,24 @@
-// The public types against both majors of each framework: the fixtures in __tests__/types/
+// The public types against both majors of each framework: the fixtures in __tests__/package/types/
 // (the guides' programs as written, claim checks, custom claims, and what must not compile)
 // go through `tsc --noEmit` once per framework major, with `express` / `fastify` mapped to the
 // npm-aliased older major where needed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = join(root, '__tests__', 'types');
-const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+import { ROOT } from '../support/paths.mjs';
+
+const fixtures = fileURLToPath(new URL('./types/', import.meta.url));
+const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+// Real paths: TypeScript follows links when it resolves a `/// <reference>`, so a linked
+// node_modules (a git worktree sharing another checkout's) named through the link would give it
+// two copies of @types/node.
+const fromModules = (file) => realpathSync(join(ROOT, file));
 
 const targets = [
   { name: 'Express 4 (@types/express 4)', files: ['express.mts', 'express.cts'], paths: { express: ['node_modules/@types/express4/index.d.ts'] } },
@@ -41,7 +47,7 @@ function compile(project) {
 
 test('the public types compile against every supported framework major', { timeout: 90_000 }, async () => {
   const runs = targets.map(async (target, index) => {
-    const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map((file) => join(root, file))]));
+    const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map(fromModules)]));
     const project = join(dir, `tsconfig.${index}.json`);
     await writeFile(
       project,
@@ -61,7 +67,7 @@ test('the public types compile against every supported framework major', { timeo
           typeRoots: [],
           paths,
         },
-        files: [join(root, 'node_modules', '@types', 'node', 'index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
+        files: [fromModules('node_modules/@types/node/index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
       }),
     );
     return { target, result: await compile(project) };

@@ -1,4 +1,4 @@
-// How protectApi() gets its client (DECISIONS 2: options over env, built at start-up), what the
+// How protectApi() gets its client (options over env, built once at start-up), what the
 // subpaths export in ESM and CommonJS, and the claim-check helpers on their own.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -9,7 +9,10 @@ import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { frameworks, get, serve } from './support/frameworks.mjs';
+import { now } from '../support/clock.mjs';
+import { withEnv } from '../support/env.mjs';
+import { frameworks, get, serve } from '../support/frameworks.mjs';
+import { fromRoot } from '../support/paths.mjs';
 
 const require = createRequire(import.meta.url);
 const { MonoCloudTokenError, MonoCloudValidationError } = root;
@@ -23,19 +26,6 @@ before(async () => {
 after(async () => {
   await issuer?.close();
 });
-
-/** Runs `fn` with exactly these MONOCLOUD_BACKEND_* variables set, restoring the environment after. */
-async function withEnv(vars, fn) {
-  const saved = { ...process.env };
-  for (const name of Object.keys(process.env)) if (name.startsWith('MONOCLOUD_BACKEND_')) delete process.env[name];
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
-  }
-}
 
 const env = () => ({ MONOCLOUD_BACKEND_TENANT_DOMAIN: issuer.url, MONOCLOUD_BACKEND_AUDIENCE: issuer.audience });
 
@@ -72,7 +62,7 @@ for (const framework of frameworks) {
       assert.equal(await statusWith(protect, await issuer.mint()), 200);
 
       const strict = await withEnv(env(), () => protectApi({ clockTolerance: 0 }));
-      const expired = await issuer.mint({ claims: { exp: Math.floor(Date.now() / 1000) - 30 } });
+      const expired = await issuer.mint({ claims: { exp: now() - 30 } });
       assert.equal(await statusWith(strict, expired), 401);
       assert.equal(await statusWith(await withEnv(env(), () => protectApi()), expired), 200, 'default tolerance 60 s');
     });
@@ -170,7 +160,7 @@ describe('subpath exports', () => {
     // They only import types from the frameworks: the compiled files must not require them.
     const fs = require('node:fs');
     for (const file of ['express/index.js', 'express/respond.js', 'fastify/index.js', 'protect/core.js', 'claim-checks.js']) {
-      const source = fs.readFileSync(require.resolve(`../dist/${file}`), 'utf8');
+      const source = fs.readFileSync(fromRoot('dist', file), 'utf8');
       assert.doesNotMatch(source, /require\("(express|fastify)"\)/, file);
     }
   });

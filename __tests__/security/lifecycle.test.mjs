@@ -14,10 +14,9 @@
 // All of this was checked against a scratch napi 3.16 addon built with our features. It relies on
 // `panic = "unwind"` (the release profile's default): `panic = "abort"` would abort on both paths.
 // Panics used to be reachable through extreme durations (fixed in 8675135, regression tests
-// below); the panic tests proper need a test-only hook and are skipped until it exists.
+// below); the panic tests proper use entry points compiled only into the test addon.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,11 +28,14 @@ import {
 } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
-import { blackHole } from './support/raw-http.mjs';
+import { runNode } from '../support/child.mjs';
+import { now } from '../support/clock.mjs';
+import { loadNative, loadTestAddon, NATIVE_TYPES } from '../support/native.mjs';
+import { fromRoot } from '../support/paths.mjs';
+import { blackHole } from '../support/raw-http.mjs';
 
-const WORKER = new URL('./support/lifecycle-worker.mjs', import.meta.url);
-const CHILD = fileURLToPath(new URL('./support/lifecycle-child.mjs', import.meta.url));
-const now = () => Math.floor(Date.now() / 1000);
+const WORKER = new URL('../support/lifecycle-worker.mjs', import.meta.url);
+const CHILD = fileURLToPath(new URL('../support/lifecycle-child.mjs', import.meta.url));
 
 let issuer;
 let other;
@@ -74,41 +76,11 @@ function startWorker(workerData) {
  * Runs lifecycle-child.mjs with `scenario` and resolves with its exit code, signal, output, the
  * result it printed, and how long it lived after printing `work-done`. Killed after `timeoutMs`.
  */
-function runChild(scenario, { argument, env = {}, timeoutMs = 20_000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CHILD, scenario, ...(argument ? [JSON.stringify(argument)] : [])], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let doneAt;
-    let killed = false;
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      if (doneAt === undefined && stdout.includes('work-done')) doneAt = performance.now();
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('work-done '));
-      resolve({
-        code,
-        signal,
-        killed,
-        stdout,
-        stderr,
-        result: line ? JSON.parse(line.slice('work-done '.length)) : undefined,
-        lingeredMs: doneAt === undefined ? undefined : performance.now() - doneAt,
-      });
-    });
-  });
+async function runChild(scenario, { argument, env = {}, timeoutMs = 20_000 } = {}) {
+  const args = [CHILD, scenario, ...(argument ? [JSON.stringify(argument)] : [])];
+  const run = await runNode(args, { env: { ...process.env, ...env }, timeoutMs, mark: (stdout) => stdout.includes('work-done') });
+  const line = run.stdout.split('\n').find((l) => l.startsWith('work-done '));
+  return { ...run, result: line ? JSON.parse(line.slice('work-done '.length)) : undefined };
 }
 
 function assertEndedOnItsOwn(run, lingerLimitMs = 3000) {
@@ -373,25 +345,29 @@ describe('durations the clock cannot represent (used to panic; fixed in 8675135)
 // ---------------------------------------------------------------------------------------------
 
 describe('panics in Rust', () => {
-  // No input reaches a panic any more (the fuzzers looked for one), so these tests need
-  // test-only hooks in the addon (behind a cargo feature, say `test-hooks`):
-  //   __testPanicSync(message)    #[napi] fn that panics (sync path; today: abort)
+  // No input reaches a panic any more (the fuzzers looked for one), so these tests use entry
+  // points that panic on purpose (src/napi/test_hooks.rs), compiled only into the test addon
+  // (`npm run build:test-addon`, cargo feature `test-hooks`):
+  //   __testPanicSync(message)    #[napi(catch_unwind)] fn that panics
   //   __testPanicAsync(message)   #[napi] async fn that panics
-  //   __testPanicSpawn(message)   #[napi] fn returning env.spawn_future(...) that panics
-  //                               (validateAccessToken's path)
-  // Checked against a scratch napi 3.16 addon with these three functions (same features as
-  // ours): the async ones reject with Error(code GenericFailure, the panic text, or "Panic in
-  // async function" for a formatted message) and Node carries on; the sync one aborts unless
-  // marked #[napi(catch_unwind)], which turns the panic into a thrown Error. Skipped until the
-  // hooks exist.
-  const require = createRequire(import.meta.url);
-  const native = require(process.env.MONOCLOUD_TEST_NATIVE ?? '../index.js');
+  //   __testPanicSpawn(message)   work spawned the way a validation is, that panics
+  // The async ones reject with Error(code GenericFailure, the panic text, or "Panic in async
+  // function" for a formatted message) and Node carries on; the sync one would abort the process
+  // without catch_unwind, which turns the panic into a thrown Error.
+  const native = loadTestAddon();
   // The hooks are inert unless armed; the child process inherits this too.
   process.env.MONOCLOUD_BACKEND_TEST_HOOKS = '1';
-  const needsHook = typeof native.__testPanicAsync === 'function' ? false : 'needs the test-only hooks __testPanicSync/Async/Spawn in the addon';
+
+  test('the test addon has the hooks, and the release binary and its types do not', () => {
+    for (const kind of ['Sync', 'Async', 'Spawn']) {
+      assert.equal(typeof native[`__testPanic${kind}`], 'function', kind);
+      assert.equal(loadNative()[`__testPanic${kind}`], undefined, kind);
+    }
+    assert.doesNotMatch(readFileSync(fromRoot(NATIVE_TYPES), 'utf8'), /__testPanic/);
+  });
 
   for (const kind of ['Async', 'Spawn']) {
-    test(`a panic in ${kind === 'Async' ? 'an async fn' : 'a spawned future'} rejects that call with an Error; the process and clients carry on`, { skip: needsHook }, async () => {
+    test(`a panic in ${kind === 'Async' ? 'an async fn' : 'a spawned future'} rejects that call with an Error; the process and clients carry on`, async () => {
       const client = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
       assert.equal((await client.validateAccessToken(await issuer.mint())).aud, issuer.audience);
       for (let i = 0; i < 3; i += 1) {
@@ -409,7 +385,6 @@ describe('panics in Rust', () => {
 
   test(
     'a panic in a synchronous call is a JavaScript exception, not an abort',
-    { skip: needsHook },
     async () => {
       const run = await runChild('panic-sync');
       assertEndedOnItsOwn(run);

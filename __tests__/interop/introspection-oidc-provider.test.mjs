@@ -2,7 +2,7 @@
 // on 127.0.0.1): every client authentication method both it and the addon support, including
 // real mutual TLS (RFC 8705) with certificates made here, and certificate-bound access tokens.
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -13,8 +13,12 @@ import {
   MonoCloudValidationError,
 } from '@monocloud/backend-node-rs';
 
-import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from './support/certificates.mjs';
-import { startOidcProvider } from './support/oidc-provider.mjs';
+import { CLIENT_SAN_DNS, CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
+import { withEnv } from '../support/env.mjs';
+import { privateJwk } from '../support/forge.mjs';
+import { formEncode } from '../support/oauth-http.mjs';
+import { startOidcProvider } from '../support/oidc-provider.mjs';
+import { rejectsWith } from '../support/rejects.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const BOTH_SCOPES = 'read:things write:things';
@@ -31,22 +35,9 @@ const ODD_CLIENT_ID = 'client:with space';
 const ODD_SECRET = '+%&: sec/ret=?~#';
 const NON_ASCII_SECRET = 'é+%&:';
 
-/** A private JWK for `alg`, with `alg` and `kid` set as the addon needs them. */
-function privateJwk(alg, kid) {
-  let pair;
-  if (/^(RS|PS)/.test(alg)) pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  else if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519');
-  else pair = generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] });
-  return { ...pair.privateKey.export({ format: 'jwk' }), alg, kid };
-}
-
 /** The public half of a private JWK, as a client registers it. */
 function publicJwk({ d, p, q, dp, dq, qi, ...rest }) {
   return rest;
-}
-
-function formEncode(value) {
-  return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
 /** RFC 8705 §3.1: base64url SHA-256 of the certificate's DER. */
@@ -58,17 +49,6 @@ function jwtPayload(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 }
 
-/** Asserts the class, then each field (`status` meaning `raw.status`). */
-async function rejects(promise, Class, fields = {}) {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof Class, `expected ${Class.name}, got ${error?.name}: ${error?.message}`);
-    for (const [name, expected] of Object.entries(fields)) {
-      assert.deepEqual(name === 'status' ? error.raw?.status : error[name], expected, name);
-    }
-    return true;
-  });
-}
-
 function introspections(op) {
   return op.requests.filter((r) => r.method === 'POST' && r.path === INTROSPECTION);
 }
@@ -76,7 +56,7 @@ function introspections(op) {
 // ---------------------------------------------------------------------------------------------
 // Shared fixtures: an http issuer for the secret- and JWT-based methods, an https one for mTLS.
 
-const pkJwtKeys = Object.fromEntries(PRIVATE_KEY_JWT_ALGS.map((alg) => [alg, privateJwk(alg, `pk-${alg.toLowerCase()}`)]));
+const pkJwtKeys = Object.fromEntries(PRIVATE_KEY_JWT_ALGS.map((alg) => [alg, privateJwk(alg, { kid: `pk-${alg.toLowerCase()}` })]));
 const clientSecretJwtSecret = randomBytes(32).toString('base64url');
 const postSecret = randomBytes(24).toString('base64url');
 
@@ -199,7 +179,7 @@ describe('introspection: client authentication methods', () => {
     const claims = await client.introspectAccessToken(token, { scopes: ['read:things'] });
     assert.equal(claims.client_id, op.clientId);
     assert.equal(claims.scope, 'read:things');
-    await rejects(client.introspectAccessToken(token, { scopes: ['write:things'] }), MonoCloudTokenError, { code: 'insufficient_scope' });
+    await rejectsWith(client.introspectAccessToken(token, { scopes: ['write:things'] }), MonoCloudTokenError, { code: 'insufficient_scope' });
   });
 
   test('client_secret_basic form-encodes id and secret (RFC 6749 §2.3.1)', async () => {
@@ -218,7 +198,7 @@ describe('introspection: client authentication methods', () => {
     const client = new MonoCloudBackendNodeClient({
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: ODD_CLIENT_ID, clientSecret: NON_ASCII_SECRET, clientAuthMethod: 'client_secret_basic',
     });
-    await rejects(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_request', status: 400 });
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_request', 'raw.status': 400 });
     assert.equal(
       Buffer.from(lastIntrospectionAuthorization.slice('Basic '.length), 'base64').toString('utf8'),
       'client%3Awith+space:%C3%A9%2B%25%26%3A',
@@ -229,8 +209,8 @@ describe('introspection: client authentication methods', () => {
     const client = new MonoCloudBackendNodeClient({
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: op.clientId, clientSecret: 'not-the-secret', clientAuthMethod: 'client_secret_basic',
     });
-    await rejects(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, {
-      error: 'invalid_client', message: 'invalid_client', status: 401,
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, {
+      error: 'invalid_client', message: 'invalid_client', 'raw.status': 401,
     });
   });
 
@@ -238,26 +218,26 @@ describe('introspection: client authentication methods', () => {
     const client = new MonoCloudBackendNodeClient({
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'jwt-client', clientSecret: randomBytes(32).toString('base64url'), clientAuthMethod: 'client_secret_jwt',
     });
-    await rejects(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', status: 401 });
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
   });
 
   test('a private_key_jwt assertion signed with an unregistered key is invalid_client (401)', async () => {
     const client = new MonoCloudBackendNodeClient({
-      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'pk-ES256', clientSecret: privateJwk('ES256', 'pk-es256'), clientAuthMethod: 'private_key_jwt',
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'pk-ES256', clientSecret: privateJwk('ES256', { kid: 'pk-es256' }), clientAuthMethod: 'private_key_jwt',
     });
-    await rejects(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', status: 401 });
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
   });
 
   test('a revoked token is inactive_token', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret });
     const token = await op.token({ format: 'opaque' });
     await op.revoke(token);
-    await rejects(client.validateAccessToken(token), MonoCloudTokenError, { code: 'inactive_token' });
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { code: 'inactive_token' });
   });
 
   test('a token oidc-provider never issued is inactive_token', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret });
-    await rejects(client.validateAccessToken(randomBytes(32).toString('base64url')), MonoCloudTokenError, {
+    await rejectsWith(client.validateAccessToken(randomBytes(32).toString('base64url')), MonoCloudTokenError, {
       code: 'inactive_token', message: 'Token is not active. The introspection endpoint returned active=false',
     });
   });
@@ -265,7 +245,7 @@ describe('introspection: client authentication methods', () => {
   test('an active token for another resource is refused for its audience', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret });
     const token = await op.token({ format: 'opaque', resource: 'https://other-api.example.com' });
-    await rejects(client.validateAccessToken(token), MonoCloudTokenError, { code: 'invalid_token', message: 'Invalid audience claim' });
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { code: 'invalid_token', message: 'Invalid audience claim' });
   });
 
   test('results are cached by default: the second validation makes no request', async () => {
@@ -276,7 +256,7 @@ describe('introspection: client authentication methods', () => {
     // A cache hit still re-checks scopes (and would refuse a scope the token lacks).
     const claims = await client.validateAccessToken(token, { scopes: ['write:things'] });
     assert.equal(claims.scope, BOTH_SCOPES);
-    await rejects(client.validateAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, { code: 'insufficient_scope' });
+    await rejectsWith(client.validateAccessToken(token, { scopes: ['admin'] }), MonoCloudTokenError, { code: 'insufficient_scope' });
     assert.equal(introspections(op).length, before + 1);
   });
 
@@ -290,7 +270,7 @@ describe('introspection: client authentication methods', () => {
     await client.validateAccessToken(token);
     assert.equal(introspections(op).length, before + 2);
     await op.revoke(token);
-    await rejects(client.validateAccessToken(token), MonoCloudTokenError, { code: 'inactive_token' });
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { code: 'inactive_token' });
   });
 
   test('introspectJwtTokens: oidc-provider refuses to introspect JWTs (400 unsupported_token_type)', async () => {
@@ -298,7 +278,7 @@ describe('introspection: client authentication methods', () => {
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectJwtTokens: true,
     });
     const jwt = await op.token({ format: 'jwt' });
-    await rejects(client.validateAccessToken(jwt), MonoCloudOPError, { error: 'unsupported_token_type', status: 400 });
+    await rejectsWith(client.validateAccessToken(jwt), MonoCloudOPError, { error: 'unsupported_token_type', 'raw.status': 400 });
   });
 });
 
@@ -372,7 +352,7 @@ describe('introspection over mutual TLS', () => {
     });
     const token = await tlsOp.token({ format: 'opaque' });
     const before = introspections(tlsOp).length;
-    await rejects(client.validateAccessToken(token), MonoCloudValidationError, {
+    await rejectsWith(client.validateAccessToken(token), MonoCloudValidationError, {
       message: "mTLS introspection_endpoint is required but not available for trust store 'store-b' in the issuer metadata",
     });
     assert.equal(introspections(tlsOp).length, before);
@@ -381,7 +361,7 @@ describe('introspection over mutual TLS', () => {
   test('without a client certificate the mTLS alias answers invalid_client (401)', async () => {
     const client = mtlsClient({ clientId: 'tls-dn', clientAuthMethod: 'tls_client_auth' });
     const token = await tlsOp.token({ format: 'opaque' });
-    await rejects(client.validateAccessToken(token), MonoCloudOPError, { error: 'invalid_client', status: 401 });
+    await rejectsWith(client.validateAccessToken(token), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
     assert.equal(introspections(tlsOp).at(-1).certificate, false);
   });
 
@@ -389,14 +369,14 @@ describe('introspection over mutual TLS', () => {
     const client = mtlsClient({
       clientId: 'tls-dn', clientAuthMethod: 'tls_client_auth', tlsClientCertificate: certs.stranger.cert, tlsClientKey: certs.stranger.key,
     });
-    await rejects(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', status: 401 });
+    await rejectsWith(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
   });
 
   test('self_signed_tls_client_auth with an unregistered certificate is invalid_client (401)', async () => {
     const client = mtlsClient({
       clientId: 'tls-self', clientAuthMethod: 'self_signed_tls_client_auth', tlsClientCertificate: certs.client.cert, tlsClientKey: certs.client.key,
     });
-    await rejects(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', status: 401 });
+    await rejectsWith(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
   });
 
   test('a secret-based client on the https issuer uses the plain endpoint and presents no certificate', async () => {
@@ -447,13 +427,7 @@ describe('introspection over mutual TLS', () => {
       MONOCLOUD_BACKEND_TLS_CLIENT_CERTIFICATE: certs.selfSignedClient.certPath,
       MONOCLOUD_BACKEND_TLS_CLIENT_KEY: certs.selfSignedClient.keyPath,
     };
-    let client;
-    try {
-      Object.assign(process.env, env);
-      client = new MonoCloudBackendNodeClient();
-    } finally {
-      for (const name of Object.keys(env)) delete process.env[name];
-    }
+    const client = await withEnv(env, () => new MonoCloudBackendNodeClient());
     assertClaims((await validateFresh(client)).claims);
   });
 
@@ -469,7 +443,7 @@ describe('introspection over mutual TLS', () => {
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'tls-dn', clientAuthMethod: 'tls_client_auth',
       tlsClientCertificate: certs.client.cert, tlsClientKey: certs.client.key,
     });
-    await rejects(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudValidationError, {
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudValidationError, {
       message: 'mTLS introspection_endpoint is required but not available in the issuer metadata',
     });
   });
@@ -482,7 +456,7 @@ describe('introspection over mutual TLS', () => {
     } finally {
       process.env.NODE_EXTRA_CA_CERTS = certs.ca.certPath;
     }
-    await rejects(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudHttpError, { status: undefined });
+    await rejectsWith(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), MonoCloudHttpError, { 'raw.status': undefined });
     // The TLS handshake failed on trust, not on anything else (rustls names it UnknownIssuer).
     await assert.rejects(client.validateAccessToken(await tlsOp.token({ format: 'opaque' })), /certificate/i);
   });
@@ -516,27 +490,27 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
   });
 
   test('another certificate is refused', async () => {
-    await rejects(jwtClient().validateAccessToken(boundJwt, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
+    await rejectsWith(jwtClient().validateAccessToken(boundJwt, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
       code: 'invalid_token',
       message: 'The certificate hash in the access token does not match the presented client certificate (certificate binding validation failed)',
     });
   });
 
   test('no certificate is refused', async () => {
-    await rejects(jwtClient().validateAccessToken(boundJwt), MonoCloudTokenError, {
+    await rejectsWith(jwtClient().validateAccessToken(boundJwt), MonoCloudTokenError, {
       code: 'invalid_token', message: 'Client certificate is not present',
     });
   });
 
   test('one client: binding is re-checked on every validation of the same JWT', async () => {
-    // The client keeps verified JWT claims (DECISIONS 20); a remembered token must still be
+    // The client keeps verified JWT claims in its token cache; a remembered token must still be
     // refused for the wrong certificate or none.
     const client = jwtClient();
     await client.validateAccessToken(boundJwt, { clientCertificate: certs.client.cert });
-    await rejects(client.validateAccessToken(boundJwt, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
+    await rejectsWith(client.validateAccessToken(boundJwt, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
       message: 'The certificate hash in the access token does not match the presented client certificate (certificate binding validation failed)',
     });
-    await rejects(client.validateAccessToken(boundJwt), MonoCloudTokenError, { message: 'Client certificate is not present' });
+    await rejectsWith(client.validateAccessToken(boundJwt), MonoCloudTokenError, { message: 'Client certificate is not present' });
     const claims = await client.validateAccessToken(boundJwt, { clientCertificate: certs.client.cert });
     assert.equal(claims.client_id, 'tls-bound');
   });
@@ -548,7 +522,7 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
 
   test("validateCertificateBinding: 'required' refuses an unbound token", async () => {
     const unbound = await tlsOp.token({ alg: 'ES256', format: 'jwt' });
-    await rejects(jwtClient({ validateCertificateBinding: 'required' }).validateAccessToken(unbound, { clientCertificate: certs.client.cert }), MonoCloudTokenError, {
+    await rejectsWith(jwtClient({ validateCertificateBinding: 'required' }).validateAccessToken(unbound, { clientCertificate: certs.client.cert }), MonoCloudTokenError, {
       message: "Access token does not contain a 'cnf' (confirmation) claim for certificate binding",
     });
   });
@@ -560,9 +534,9 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
     const claims = await client.validateAccessToken(boundOpaque, { clientCertificate: certs.client.cert });
     assert.deepEqual(claims.cnf, { 'x5t#S256': thumbprint(certs.client.cert) });
     // The cached answer is re-checked on every hit.
-    await rejects(client.validateAccessToken(boundOpaque, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
+    await rejectsWith(client.validateAccessToken(boundOpaque, { clientCertificate: certs.stranger.cert }), MonoCloudTokenError, {
       message: 'The certificate hash in the access token does not match the presented client certificate (certificate binding validation failed)',
     });
-    await rejects(client.validateAccessToken(boundOpaque), MonoCloudTokenError, { message: 'Client certificate is not present' });
+    await rejectsWith(client.validateAccessToken(boundOpaque), MonoCloudTokenError, { message: 'Client certificate is not present' });
   });
 });
