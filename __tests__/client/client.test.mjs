@@ -244,6 +244,24 @@ describe('issuer documents', () => {
     await rejectsWith(base.validateJwtAccessToken(token, { validateCertificateBinding: 'required' }), MonoCloudTokenError, { message: 'Client certificate is not present' });
   });
 
+  test('a per-call binding mode that is not one of the three is refused, not ignored', async () => {
+    const base = new MonoCloudOidcBackendClient(issuer.url, issuer.audience);
+    const token = await issuer.mint();
+    for (const mode of ['requried', 'REQUIRED', '', true]) {
+      for (const call of [
+        () => base.validateJwtAccessToken(token, { validateCertificateBinding: mode }),
+        () => base.introspectAccessToken(token, { validateCertificateBinding: mode }),
+      ]) {
+        await assert.rejects(call(), (error) => {
+          assert.ok(['InvalidArg', 'StringExpected'].includes(error.code), `${mode}: ${error.code}`);
+          assert.match(error.message, /validateCertificateBinding/);
+          return true;
+        });
+      }
+    }
+    assert.equal((await base.validateJwtAccessToken(token)).sub, 'test-user');
+  });
+
   test('decodeJwt reads a payload without verifying it', () => {
     const token = `${b64url({ alg: 'none' })}.${b64url({ sub: 'Zoë' })}.`;
     assert.deepEqual(MonoCloudOidcBackendClient.decodeJwt(token), { sub: 'Zoë' });
