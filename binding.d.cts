@@ -15,8 +15,8 @@ export declare class NativeClient {
    * the JavaScript adapters around user callbacks (see `callbacks`).
    */
   constructor(profile: ClientProfile, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
-  /** The client's per-request function (see `verify`). */
-  requestVerifier(): (authorization: string | null, token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], now?: number) => string | Failure | Promise<string | Failure> | undefined
+  /** The client's per-request functions, by where the token comes from (see `verify`). */
+  requestVerifiers(): { fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
   introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
   getMetadata(forceRefresh: boolean): Promise<string | Failure>

@@ -4,7 +4,7 @@ import {
   createNative,
   NativeClient,
   type NativeRequest,
-  type RequestVerifier,
+  type RequestVerifiers,
   unwrap,
   usage,
   type Verdict,
@@ -26,7 +26,7 @@ import type {
 // nor part of the public type.
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
 // The per-request function of each MonoCloudBackendNodeClient (see verifyRequest).
-const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifier>();
+const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifiers>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
 
@@ -123,7 +123,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
-    verifiers.set(this, native.requestVerifier());
+    verifiers.set(this, native.requestVerifiers());
   }
 
   /**

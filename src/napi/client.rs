@@ -97,12 +97,12 @@ impl NativeClient {
         })
     }
 
-    /// The client's per-request function (see `verify`).
+    /// The client's per-request functions, by where the token comes from (see `verify`).
     #[napi(
-        ts_return_type = "(authorization: string | null, token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], now?: number) => string | Failure | Promise<string | Failure> | undefined",
+        ts_return_type = "{ fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }",
         catch_unwind
     )]
-    pub fn request_verifier<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+    pub fn request_verifiers<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         let function = verify::create(env.raw(), self.core.clone())?;
         // SAFETY: a function value just created in this env.
         unsafe { Unknown::from_napi_value(env.raw(), function) }

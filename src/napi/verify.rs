@@ -1,15 +1,18 @@
-//! The per-request entry: one plain Node-API function per client,
+//! The per-request entry: two plain Node-API functions per client, one for each place a token
+//! comes from, sharing one completion channel:
 //!
-//! `verifyRequest(authorization, token, scopes, groups, clientCertificate, method, url, dpop, now)`
+//! `fromAuthorization(authorization, now, scopes, groups, clientCertificate, method, url, dpop)`
+//! `fromToken(token, now, scopes, groups, clientCertificate, method, url, dpop)`
 //!
 //! the request-shaped input of `core::request`, positional because reading named properties costs
-//! more than a cache hit. Exactly one of `authorization` (an `Authorization` header value, read for
-//! a bearer token here) and `token` (a token found by the caller) is given. It answers at once for
-//! a token verified before (claims JSON text or a `Failure`), `undefined` when the header holds no
-//! bearer token, and otherwise a promise of either, settled through the client's `Completions`.
+//! more than a cache hit. Each argument passed costs a Node-API call even when it is `undefined`,
+//! so callers pass the list only up to its last given part (the parts only DPoP proofs read come
+//! last). `fromAuthorization` reads the bearer token of an `Authorization` value here and answers
+//! `undefined` when there is none. Both answer at once for a token verified before (claims JSON
+//! text or a `Failure`), and otherwise with a promise of either, settled through `Completions`.
 //!
-//! It is written against Node-API directly rather than as a `#[napi]` method because it is the
-//! whole cost of a cache hit: napi-rs's method glue (class unwrap, borrow tracking, argument
+//! They are written against Node-API directly rather than as `#[napi]` methods because they are
+//! the whole cost of a cache hit: napi-rs's method glue (class unwrap, borrow tracking, argument
 //! conversion) cost more than the hash and lookup it wraps.
 
 use std::ffi::c_void;
@@ -30,27 +33,62 @@ use crate::core::client::Client;
 use crate::core::jwt::MAX_TOKEN_BYTES;
 use crate::core::request::{Credential, Request};
 
+/// Where a verifier's first argument comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    Authorization,
+    Token,
+}
+
 struct Verifier {
     core: Arc<Client>,
     completions: Arc<Completions>,
+    source: Source,
 }
 
-/// Creates the function for `core`; it owns its completion channel and keeps `core` alive.
+/// Creates `{ fromAuthorization, fromToken }` for `core`. They share one completion channel and
+/// each keeps `core` alive.
 pub fn create(env: sys::napi_env, core: Arc<Client>) -> napi::Result<sys::napi_value> {
-    let verifier = Box::new(Verifier {
-        core,
-        completions: Arc::new(Completions::new(env)?),
-    });
-    let data = Box::into_raw(verifier) as *mut c_void;
-    let name = "verifyRequest";
+    let completions = Arc::new(Completions::new(env)?);
+    let mut verifiers = ptr::null_mut();
+    // SAFETY: JavaScript thread, valid out-pointer.
+    raw::check(
+        unsafe { sys::napi_create_object(env, &mut verifiers) },
+        "napi_create_object",
+    )?;
+    for (name, source) in [
+        (c"fromAuthorization", Source::Authorization),
+        (c"fromToken", Source::Token),
+    ] {
+        let verifier = Verifier {
+            core: core.clone(),
+            completions: completions.clone(),
+            source,
+        };
+        let function = function(env, name, verifier)?;
+        // SAFETY: JavaScript thread; both values were just created in this env.
+        raw::check(
+            unsafe { sys::napi_set_named_property(env, verifiers, name.as_ptr(), function) },
+            "napi_set_named_property",
+        )?;
+    }
+    Ok(verifiers)
+}
+
+fn function(
+    env: sys::napi_env,
+    name: &std::ffi::CStr,
+    verifier: Verifier,
+) -> napi::Result<sys::napi_value> {
+    let data = Box::into_raw(Box::new(verifier)) as *mut c_void;
     let mut function = ptr::null_mut();
     // SAFETY: JavaScript thread; `data` stays valid until the finalizer takes it back.
     unsafe {
         let created = raw::check(
             sys::napi_create_function(
                 env,
-                name.as_ptr().cast(),
-                name.len() as isize,
+                name.as_ptr(),
+                name.to_bytes().len() as isize,
                 Some(verify_request),
                 data,
                 &mut function,
@@ -103,17 +141,16 @@ unsafe extern "C" fn verify_request(
 const TOKEN_BUFFER: usize = MAX_TOKEN_BYTES + 8;
 
 enum Arg {
-    Authorization = 0,
-    Token,
+    Credential = 0,
+    Now,
     Scopes,
     Groups,
     ClientCertificate,
     Method,
     Url,
     Dpop,
-    Now,
 }
-const ARGS: usize = Arg::Now as usize + 1;
+const ARGS: usize = Arg::Dpop as usize + 1;
 
 unsafe fn answer(
     env: sys::napi_env,
@@ -140,13 +177,10 @@ unsafe fn answer(
             now_ms: raw::optional(env, arg(Arg::Now))?,
         };
         let mut buffer = [MaybeUninit::<u8>::uninit(); TOKEN_BUFFER];
-        let (value, header) = match arg(Arg::Token) {
-            token if raw::type_of(env, token)? == sys::ValueType::napi_string => (token, false),
-            _ => (arg(Arg::Authorization), true),
-        };
-        let credential = |text| match header {
-            true => Credential::Authorization(text),
-            false => Credential::Token(text),
+        let value = arg(Arg::Credential);
+        let credential = |text| match verifier.source {
+            Source::Authorization => Credential::Authorization(text),
+            Source::Token => Credential::Token(text),
         };
         let token = match raw::borrowed_string(env, value, &mut buffer)? {
             None => None,

@@ -16,8 +16,8 @@ export type Answer = string | Failure;
 /** What the per-request function answers: at once for a token verified before, else later. */
 export type Verdict = Answer | Promise<Answer>;
 
-/** The per-request function of one native client (src/napi/verify.rs). */
-export type RequestVerifier = ReturnType<NativeClient['requestVerifier']>;
+/** The per-request functions of one native client (src/napi/verify.rs). */
+export type RequestVerifiers = ReturnType<NativeClient['requestVerifiers']>;
 
 /**
  * One request as it crosses: exactly one of `authorization` (a header value, read for a bearer
@@ -38,21 +38,32 @@ export interface NativeRequest {
 }
 
 /**
- * Calls a native verifier with the request's parts in its positional order. The verdict is
- * `undefined` when the `Authorization` value holds no bearer token.
+ * Calls the client's native verifier for where the token comes from, with the request's parts in
+ * its positional order. The verdict is `undefined` when the `Authorization` value holds no
+ * bearer token.
  */
-export function callVerifier(verifier: RequestVerifier, request: NativeRequest): Verdict | undefined {
-  return verifier(
-    request.authorization ?? null,
-    request.token ?? null,
-    request.scopes,
-    request.groups,
-    request.clientCertificate,
-    request.method,
-    request.url,
-    request.dpop,
-    request.now,
-  );
+export function callVerifier(verifiers: RequestVerifiers, request: NativeRequest): Verdict | undefined {
+  const { authorization } = request;
+  if (authorization !== undefined) return callWith(verifiers.fromAuthorization, authorization, request);
+  return callWith(verifiers.fromToken, request.token ?? null, request);
+}
+
+// Every argument passed costs a Node-API call in Rust, `undefined` or not: pass the parts only up
+// to the last one given. Most requests stop after the clock.
+function callWith(
+  verify: RequestVerifiers[keyof RequestVerifiers],
+  credential: string | null,
+  request: NativeRequest,
+): Verdict | undefined {
+  const { now, scopes, groups, clientCertificate, dpop } = request;
+  if (dpop !== undefined) {
+    return verify(credential, now, scopes, groups, clientCertificate, request.method, request.url, dpop);
+  }
+  if (clientCertificate !== undefined) return verify(credential, now, scopes, groups, clientCertificate);
+  if (groups !== undefined) return verify(credential, now, scopes, groups);
+  if (scopes !== undefined) return verify(credential, now, scopes);
+  if (now !== undefined) return verify(credential, now);
+  return verify(credential);
 }
 
 /** The value of an answer, or its failure thrown as the matching error. */
