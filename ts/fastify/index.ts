@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, type RequestDescription } from '../protect/core.js';
+import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
 import type { ResponseDescription } from '../protect/responses.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -72,7 +72,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
   return (protectOptions) => async (request, reply) => {
     const authentication = authenticate<FastifyRequest, C>(protector, describe(request), protectOptions);
-    const { claims, response } = authentication instanceof Promise ? await authentication : authentication;
+    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     if (response) {
       await writeFastifyResponse(reply, response);
       return;

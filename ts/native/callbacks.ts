@@ -2,6 +2,7 @@
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
+import { messageOf } from './realm.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -81,7 +82,7 @@ function fetchAdapter(fetcher: typeof fetch): Adapter {
       return ok({ status: response.status, statusText: response.statusText, headers, body });
     } catch (error) {
       if (timedOut) return ok({ timedOut: true });
-      const message = error instanceof Error && error.message ? error.message : 'Unexpected Network Error';
+      const message = messageOf(error) || 'Unexpected Network Error';
       return ok({ failed: message });
     } finally {
       clearTimeout(timer);
@@ -105,7 +106,7 @@ function eventAdapter(onEvent: (event: MonoCloudEvent) => void): (text: string) 
     try {
       onEvent(JSON.parse(text) as MonoCloudEvent);
     } catch (error) {
-      process.emitWarning(`onEvent threw: ${error instanceof Error ? error.message : String(error)}`);
+      process.emitWarning(`onEvent threw: ${messageOf(error) ?? String(error)}`);
     }
   };
 }

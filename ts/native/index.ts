@@ -7,8 +7,9 @@ import type { MonoCloudBackendNodeClientOptions } from '../types.js';
 import { callbacksFor } from './callbacks.js';
 import { cachedClaims } from './claims.js';
 import { toError } from './failure.js';
+import { isThenable, messageOf } from './realm.js';
 
-export { NativeClient, cachedClaims, toError };
+export { NativeClient, cachedClaims, isThenable, toError };
 
 /** What every native call answers: JSON text, or a failure that stands for an error. */
 export type Answer = string | Failure;
@@ -64,7 +65,7 @@ export function unwrap<T>(answer: Answer): T {
 /** A verdict as the promise `validateAccessToken` returns. */
 export function verdictPromise<T>(verdict: Verdict): Promise<T> {
   if (typeof verdict === 'string') return Promise.resolve(cachedClaims<T>(verdict));
-  if (verdict instanceof Promise) return verdict.then(unwrap<T>);
+  if (isThenable<Answer>(verdict)) return verdict.then(unwrap<T>) as Promise<T>;
   return Promise.reject(toError(verdict));
 }
 
@@ -95,7 +96,7 @@ export function usage<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
-    throw new MonoCloudValidationError(error instanceof Error ? error.message : String(error));
+    throw new MonoCloudValidationError(messageOf(error) ?? String(error));
   }
 }
 

@@ -3,7 +3,15 @@
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
 import { MonoCloudBackendNodeClient, verifyRequest } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
-import { type Answer, cachedClaims, getBearerToken, type NativeRequest, toError, unwrap } from '../native/index.js';
+import {
+  type Answer,
+  cachedClaims,
+  getBearerToken,
+  isThenable,
+  type NativeRequest,
+  toError,
+  unwrap,
+} from '../native/index.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import type {
@@ -13,6 +21,9 @@ import type {
   ProtectOptions,
   TokenResolver,
 } from './types.js';
+
+// The adapters test their own results with it too: promises may come from another realm.
+export { isThenable };
 
 /** One request as the protect core sees it. */
 export interface RequestDescription<R> {
@@ -111,7 +122,7 @@ export function authenticate<R, C extends JwtClaims>(
   protector: Protector<R>,
   described: RequestDescription<R>,
   options: ProtectOptions<C> | undefined,
-): Authentication<C> | Promise<Authentication<C>> {
+): Authentication<C> | PromiseLike<Authentication<C>> {
   const { client, tokenResolver, certificateResolver } = protector;
   if (
     tokenResolver ||
@@ -131,7 +142,7 @@ export function authenticate<R, C extends JwtClaims>(
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
     if (verdict === undefined) return { response: noTokenResponse() };
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
-    if (verdict instanceof Promise) return verdict.then(fromAnswer<C>, refused);
+    if (isThenable<Answer>(verdict)) return verdict.then(fromAnswer<C>, refused);
     return refused(toError(verdict));
   } catch (error) {
     return refused(error);
