@@ -1,9 +1,10 @@
 // The Fastify hook called the way users unit-test it: a plain request object and a mock reply
 // with `status`, `header`, `headers`, `send` and `sent`, and no `then` (a real reply is thenable;
-// a mock is not).
+// a mock is not). Also: a client whose validation methods are spied on is honoured by the hook.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
 import { protectApi } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
@@ -93,5 +94,28 @@ describe('the Fastify hook with a mock reply', () => {
     reply.sent = true;
     await protectApi(issuer.clientOptions)()(mockRequest(), reply);
     assert.deepEqual(reply.calls, []);
+  });
+});
+
+describe('the hook honours spies on the client it is given', () => {
+  test('validateJwtAccessToken spied on the instance decides the claims', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const original = client.validateJwtAccessToken;
+    client.validateJwtAccessToken = async function (token, options) {
+      return { ...(await original.call(this, token, options)), spied: true };
+    };
+    const request = mockRequest(`Bearer ${await issuer.mint()}`);
+    await protectApi(client)()(request, mockReply());
+    assert.equal(request.claims.spied, true);
+  });
+
+  test('a rejecting validateJwtAccessToken spy refuses the request', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    client.validateJwtAccessToken = async () => {
+      throw new Error('no');
+    };
+    const reply = mockReply();
+    await protectApi(client)()(mockRequest(`Bearer ${await issuer.mint()}`), reply);
+    assert.deepEqual(reply.calls.at(-2), ['status', 401]);
   });
 });

@@ -16,6 +16,7 @@ const CASES_PER_FRAMEWORK = [
   'an expired token is 401',
   'sinon fake timers: past the token exp 401, back 200',
 ];
+const SPIED = ['validateJwtAccessToken', 'introspectAccessToken'];
 
 const RUNNERS = {
   jest: {
@@ -28,7 +29,7 @@ const RUNNERS = {
       '--outputFile',
       output,
     ],
-    cases: expectedCases('jest.useFakeTimers'),
+    cases: expectedCases('jest.useFakeTimers', 'jest.spyOn'),
   },
   vitest: {
     args: (output) => [
@@ -40,15 +41,16 @@ const RUNNERS = {
       '--outputFile',
       output,
     ],
-    cases: expectedCases('vi.useFakeTimers'),
+    cases: expectedCases('vi.useFakeTimers', 'vi.spyOn'),
   },
 };
 
-function expectedCases(fakeTimers) {
+function expectedCases(fakeTimers, spyOn) {
   const perFramework = [...CASES_PER_FRAMEWORK, `${fakeTimers}: past the token exp 401, back 200`];
   return [
     ...['express', 'fastify'].flatMap((framework) => perFramework.map((name) => `${framework} › ${name}`)),
     'a misconfigured client throws MonoCloudValidationError with the original message',
+    ...SPIED.map((method) => `spying on the client › ${spyOn}(client, "${method}") decides what validateAccessToken returns`),
   ];
 }
 

@@ -113,6 +113,21 @@ function eventAdapter(onEvent: (event: MonoCloudEvent) => void): (text: string) 
 
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
 
+/**
+ * The object's own `introspectAccessToken` as Rust calls it around the introspection cache (see
+ * src/napi/through.rs): an `inactive_token` error is marked so that the cache remembers it.
+ */
+export function introspectionAdapter(introspect: () => Promise<unknown>): Adapter {
+  return async () => {
+    try {
+      return ok(await introspect());
+    } catch (error) {
+      const inactive = (error as { code?: unknown } | null)?.code === 'inactive_token';
+      return JSON.stringify({ err: keep(error), inactive });
+    }
+  };
+}
+
 /** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};

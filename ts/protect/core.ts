@@ -1,7 +1,7 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, verifyRequest } from '../client.js';
+import { MonoCloudBackendNodeClient, validatesThroughObject, verifyRequest } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
@@ -91,8 +91,6 @@ export function createProtector<R>(
   };
 }
 
-const ownValidateAccessToken = MonoCloudBackendNodeClient.prototype.validateAccessToken;
-
 /** The request as it crosses; the URL is built only when a DPoP proof needs it. */
 function nativeRequest<R>(
   described: RequestDescription<R>,
@@ -114,7 +112,7 @@ function nativeRequest<R>(
  * validation with the route's scopes and groups, then the route's claim checks. Never throws or
  * rejects: every failure comes back as the response to send.
  *
- * A route with no resolvers and no checks, on a client whose `validateAccessToken` is our own,
+ * A route with no resolvers and no checks, on a client whose validation methods are our own,
  * takes a direct path: the header goes to Rust as it is, and a token verified before is answered
  * synchronously, with no promise at all, which is most of what protecting a busy route costs.
  */
@@ -128,7 +126,7 @@ export function authenticate<R, C extends JwtClaims>(
     tokenResolver ||
     certificateResolver ||
     (options?.checks !== undefined && options.checks.length > 0) ||
-    client.validateAccessToken !== ownValidateAccessToken
+    validatesThroughObject(client)
   ) {
     return authenticateFully(protector, described, options);
   }

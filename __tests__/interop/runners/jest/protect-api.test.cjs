@@ -1,5 +1,6 @@
 // A user's Jest suite, in Jest's default `node` environment: protectApi() on Express and Fastify
-// with tokens from the test issuer, the clock moved with Jest's and sinon's fake timers.
+// with tokens from the test issuer, the clock moved with Jest's and sinon's fake timers, and the
+// client's methods spied on.
 const sinon = require('sinon');
 const { MonoCloudBackendNodeClient, MonoCloudValidationError } = require('@monocloud/backend-node-rs');
 const { createTestIssuer } = require('@monocloud/backend-node-rs/testing');
@@ -66,4 +67,27 @@ test('a misconfigured client throws MonoCloudValidationError with the original m
   const construct = () => new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, clockSkew: -1 });
   expect(construct).toThrow(MonoCloudValidationError);
   expect(construct).toThrow(/^"clockSkew" must be greater than or equal to 0$/);
+});
+
+describe('spying on the client', () => {
+  test('jest.spyOn(client, "validateJwtAccessToken") decides what validateAccessToken returns', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const spy = jest.spyOn(client, 'validateJwtAccessToken').mockResolvedValue({ sub: 'from-the-spy' });
+    const token = await issuer.mint();
+    await expect(client.validateAccessToken(token, { scopes: ['read:things'] })).resolves.toEqual({ sub: 'from-the-spy' });
+    expect(spy).toHaveBeenCalledWith(token, {
+      scopes: ['read:things'],
+      groups: undefined,
+      validateCertificateBinding: 'when_present',
+      clientCertificate: undefined,
+    });
+  });
+
+  test('jest.spyOn(client, "introspectAccessToken") decides what validateAccessToken returns', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const claims = { iss: issuer.url, aud: issuer.audience, sub: 'introspected-by-the-spy', scope: 'read:things' };
+    const spy = jest.spyOn(client, 'introspectAccessToken').mockResolvedValue(claims);
+    await expect(client.validateAccessToken('an-opaque-token', { scopes: ['read:things'] })).resolves.toBe(claims);
+    expect(spy).toHaveBeenCalledWith('an-opaque-token');
+  });
 });

@@ -1,5 +1,5 @@
 // A user's Vitest suite: protectApi() on Express and Fastify with tokens from the test issuer,
-// the clock moved with Vitest's and sinon's fake timers.
+// the clock moved with Vitest's and sinon's fake timers, and the client's methods spied on.
 import { createRequire } from 'node:module';
 
 import { MonoCloudBackendNodeClient, MonoCloudValidationError } from '@monocloud/backend-node-rs';
@@ -68,4 +68,27 @@ test('a misconfigured client throws MonoCloudValidationError with the original m
   const construct = () => new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience, clockSkew: -1 });
   expect(construct).toThrow(MonoCloudValidationError);
   expect(construct).toThrow(/^"clockSkew" must be greater than or equal to 0$/);
+});
+
+describe('spying on the client', () => {
+  test('vi.spyOn(client, "validateJwtAccessToken") decides what validateAccessToken returns', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const spy = vi.spyOn(client, 'validateJwtAccessToken').mockResolvedValue({ sub: 'from-the-spy' });
+    const token = await issuer.mint();
+    await expect(client.validateAccessToken(token, { scopes: ['read:things'] })).resolves.toEqual({ sub: 'from-the-spy' });
+    expect(spy).toHaveBeenCalledWith(token, {
+      scopes: ['read:things'],
+      groups: undefined,
+      validateCertificateBinding: 'when_present',
+      clientCertificate: undefined,
+    });
+  });
+
+  test('vi.spyOn(client, "introspectAccessToken") decides what validateAccessToken returns', async () => {
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const claims = { iss: issuer.url, aud: issuer.audience, sub: 'introspected-by-the-spy', scope: 'read:things' };
+    const spy = vi.spyOn(client, 'introspectAccessToken').mockResolvedValue(claims);
+    await expect(client.validateAccessToken('an-opaque-token', { scopes: ['read:things'] })).resolves.toBe(claims);
+    expect(spy).toHaveBeenCalledWith('an-opaque-token');
+  });
 });
