@@ -1,15 +1,21 @@
 // The crossing into Rust. The napi-generated loader (binding.cjs at the package root) picks the
 // binary for this platform: a local build or the @monocloud/backend-node-rs-<platform> package.
 // Nothing outside this folder imports it.
-import { bearerToken, type ClientProfile, type Failure, NativeClient } from '../../binding.cjs';
+import type { ClientProfile, Failure } from '../../binding.cjs';
 import { MonoCloudValidationError } from '../errors.js';
 import type { MonoCloudBackendNodeClientOptions } from '../types.js';
 import { callbacksFor } from './callbacks.js';
 import { cachedClaims } from './claims.js';
 import { toError } from './failure.js';
+import { loadBinding } from './loader.js';
 import { isThenable, messageOf } from './realm.js';
 
-export { NativeClient, cachedClaims, isThenable, toError };
+const binding = loadBinding();
+const { bearerToken } = binding;
+export const { NativeClient } = binding;
+export type NativeClient = InstanceType<typeof NativeClient>;
+
+export { cachedClaims, isThenable, toError };
 
 /** What every native call answers: JSON text, or a failure that stands for an error. */
 export type Answer = string | Failure;
