@@ -840,3 +840,4 @@ module.exports.bearerToken = nativeBinding.bearerToken
 module.exports.CertificateBinding = nativeBinding.CertificateBinding
 module.exports.ClientProfile = nativeBinding.ClientProfile
 module.exports.TokenErrorCode = nativeBinding.TokenErrorCode
+module.exports.TokenRoute = nativeBinding.TokenRoute

@@ -15,6 +15,21 @@ export declare class NativeClient {
    * the JavaScript adapters around user callbacks (see `callbacks`).
    */
   constructor(profile: ClientProfile, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
+  /**
+   * The way `validateAccessToken` takes for `token` when it calls through the object, or why
+   * it takes none.
+   */
+  tokenRoute(token?: string | undefined | null): TokenRoute | Failure
+  /**
+   * The client's `validateCertificateBinding`, which `validateAccessToken` hands to
+   * `validateJwtAccessToken`.
+   */
+  get certificateBinding(): CertificateBinding | null
+  /**
+   * `validateAccessToken`'s introspection path with `introspect` (the object's own
+   * `introspectAccessToken`, adapted to answer a JSON envelope) in place of ours.
+   */
+  introspectThrough(token: string, scopes: Array<string> | undefined | null, groups: Array<string> | undefined | null, clientCertificate: string | undefined | null, introspect: (arg: string) => Promise<string>): Promise<string | Failure>
   /** The client's per-request functions, by where the token comes from (see `verify`). */
   requestVerifiers(): { fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
@@ -72,3 +87,9 @@ export interface RawResponse {
 
 /** `MonoCloudTokenError.code`. */
 export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups'
+
+/**
+ * Which method `validateAccessToken` calls for a token: `validateJwtAccessToken` or
+ * `introspectAccessToken`.
+ */
+export type TokenRoute = 'jwt' | 'introspection'

@@ -1,3 +1,4 @@
+import { introspectionAdapter } from './native/callbacks.js';
 import {
   callVerifier,
   collectEnv,
@@ -5,6 +6,7 @@ import {
   NativeClient,
   type NativeRequest,
   type RequestVerifiers,
+  toError,
   unwrap,
   usage,
   type Verdict,
@@ -136,6 +138,9 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     accessToken: string,
     options?: ValidateAccessTokenOptions,
   ): Promise<T> {
+    if (this.validateJwtAccessToken !== ownValidateJwt || this.introspectAccessToken !== ownIntrospect) {
+      return validateThroughObject<T>(this, accessToken, options);
+    }
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
@@ -152,3 +157,62 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     }
   }
 }
+
+const ownValidateJwt = MonoCloudOidcBackendClient.prototype.validateJwtAccessToken;
+const ownIntrospect = MonoCloudOidcBackendClient.prototype.introspectAccessToken;
+const ownValidateAccessToken = MonoCloudBackendNodeClient.prototype.validateAccessToken;
+
+/**
+ * Whether `client` replaces one of the methods `validateAccessToken` is made of (a subclass, an
+ * instance override, a `jest.spyOn`): then every validation goes through the object, as in the
+ * original, instead of the one native call.
+ */
+export function validatesThroughObject(client: MonoCloudBackendNodeClient): boolean {
+  return (
+    client.validateAccessToken !== ownValidateAccessToken ||
+    client.validateJwtAccessToken !== ownValidateJwt ||
+    client.introspectAccessToken !== ownIntrospect
+  );
+}
+
+/**
+ * The original's `validateAccessToken`, calling the object's own
+ * `validateJwtAccessToken` or `introspectAccessToken`; which way a token goes, the cache around
+ * introspection and the checks after it are decided in Rust (src/napi/through.rs).
+ */
+async function validateThroughObject<T extends JwtClaims>(
+  client: MonoCloudBackendNodeClient,
+  accessToken: string,
+  options: ValidateAccessTokenOptions | undefined,
+): Promise<T> {
+  const native = nativeOf(client);
+  const token = tokenArgument(accessToken);
+  const route = native.tokenRoute(token);
+  if (typeof route !== 'string') throw toError(route);
+  if (route === 'jwt') {
+    return client.validateJwtAccessToken<T>(accessToken, {
+      scopes: options?.scopes,
+      groups: options?.groups,
+      validateCertificateBinding: native.certificateBinding ?? undefined,
+      clientCertificate: options?.clientCertificate,
+    });
+  }
+  // The object's answer is returned as it is (the original returns the same object); a cached
+  // one comes back from Rust.
+  const fresh: { claims?: T; answered: boolean } = { answered: false };
+  const answer = await native.introspectThrough(
+    token as string,
+    options?.scopes,
+    options?.groups,
+    options?.clientCertificate,
+    introspectionAdapter(async () => {
+      const claims = await client.introspectAccessToken<T>(accessToken);
+      fresh.claims = claims;
+      fresh.answered = true;
+      return claims;
+    }),
+  );
+  if (typeof answer !== 'string') throw toError(answer);
+  return fresh.answered ? (fresh.claims as T) : (JSON.parse(answer) as T);
+}
+

@@ -1,5 +1,5 @@
 //! String rules that must behave exactly like their JavaScript counterparts, because the
-//! contract is written in terms of `String.prototype.trim` and `/\s+/`; among them, reading
+//! original is written in terms of `String.prototype.trim` and `/\s+/`; among them, reading
 //! the bearer token from an `Authorization` header, where every request starts.
 
 /// ECMAScript WhiteSpace and LineTerminator code points (what `trim()` and `\s` match).

@@ -48,7 +48,7 @@ fn event_sink(function: Function<String, ()>) -> Result<EventSink> {
     }))
 }
 
-fn js_call(function: JsFunction) -> Result<JsCall> {
+pub fn js_call(function: JsFunction) -> Result<JsCall> {
     let tsfn = Arc::new(
         function
             .build_threadsafe_function::<String>()

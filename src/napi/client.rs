@@ -8,9 +8,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::callbacks::callbacks_from;
+use super::callbacks::{callbacks_from, js_call};
 use super::failure::{CertificateBinding, Failure, answer};
 use super::options::options_input;
+use super::through::{self, Through};
 use super::verify;
 use crate::core::cert_binding::BindingMode;
 use crate::core::claims::Requirements;
@@ -23,6 +24,16 @@ use crate::core::{jwt, text};
 #[napi]
 pub struct NativeClient {
     core: Arc<Client>,
+    /// The user's introspection cache for `validateAccessToken` through the object.
+    through: Option<Arc<Through>>,
+}
+
+/// Which method `validateAccessToken` calls for a token: `validateJwtAccessToken` or
+/// `introspectAccessToken`.
+#[napi(string_enum = "lowercase")]
+pub enum TokenRoute {
+    Jwt,
+    Introspection,
 }
 
 /// Which public class a native client stands behind: they differ in defaults and in whether the
@@ -89,11 +100,66 @@ impl NativeClient {
         };
         let input = options_input(&options)?;
         let callbacks = callbacks_from(callbacks)?;
-        let core = config::resolve(&input, &env, profile)
-            .and_then(|config| Client::new(config, callbacks))
-            .map_err(invalid_arg)?;
+        let config = config::resolve(&input, &env, profile).map_err(invalid_arg)?;
+        let through = Through::new(&config, &callbacks).map(Arc::new);
+        let core = Client::new(config, callbacks).map_err(invalid_arg)?;
         Ok(NativeClient {
             core: Arc::new(core),
+            through,
+        })
+    }
+
+    /// The way `validateAccessToken` takes for `token` when it calls through the object, or why
+    /// it takes none.
+    #[napi(catch_unwind)]
+    pub fn token_route(&self, token: Option<String>) -> Either<TokenRoute, Failure> {
+        match through::route(self.core.config(), token.as_deref()) {
+            Ok(true) => Either::A(TokenRoute::Jwt),
+            Ok(false) => Either::A(TokenRoute::Introspection),
+            Err(error) => Either::B(error.into()),
+        }
+    }
+
+    /// The client's `validateCertificateBinding`, which `validateAccessToken` hands to
+    /// `validateJwtAccessToken`.
+    #[napi(getter)]
+    pub fn certificate_binding(&self) -> Option<CertificateBinding> {
+        self.core
+            .config()
+            .certificate_binding
+            .map(|mode| match mode {
+                BindingMode::WhenPresent => CertificateBinding::WhenPresent,
+                BindingMode::Required => CertificateBinding::Required,
+                BindingMode::DangerouslyIgnore => CertificateBinding::DangerouslyIgnore,
+            })
+    }
+
+    /// `validateAccessToken`'s introspection path with `introspect` (the object's own
+    /// `introspectAccessToken`, adapted to answer a JSON envelope) in place of ours.
+    #[napi(ts_return_type = "Promise<string | Failure>")]
+    pub fn introspect_through<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        scopes: Option<Vec<String>>,
+        groups: Option<Vec<String>>,
+        client_certificate: Option<String>,
+        introspect: Function<'env, String, Promise<String>>,
+    ) -> Result<PromiseRaw<'env, Either<String, Failure>>> {
+        let call = js_call(introspect)?;
+        let core = self.core.clone();
+        let through = self.through.clone();
+        env.spawn_future(async move {
+            let requirements = Requirements {
+                scopes,
+                groups,
+                client_certificate,
+            };
+            let result =
+                through::introspect(&core, through.as_deref(), &token, &requirements, call).await;
+            Ok(answer(
+                result.map(|claims| Value::Object(claims).to_string()),
+            ))
         })
     }
 
@@ -159,12 +225,22 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
-        self.core.set_clock_skew(seconds).map_err(invalid_arg)
+        self.core.set_clock_skew(seconds).map_err(invalid_arg)?;
+        if let Some(through) = &self.through {
+            through.clock.set_skew(seconds).map_err(invalid_arg)?;
+        }
+        Ok(())
     }
 
     #[napi(catch_unwind)]
     pub fn set_clock_tolerance(&self, seconds: f64) -> Result<()> {
-        self.core.set_clock_tolerance(seconds).map_err(invalid_arg)
+        self.core
+            .set_clock_tolerance(seconds)
+            .map_err(invalid_arg)?;
+        if let Some(through) = &self.through {
+            through.clock.set_tolerance(seconds).map_err(invalid_arg)?;
+        }
+        Ok(())
     }
 
     /// The payload of a JWT, without verification.

@@ -18,5 +18,8 @@ mod raw;
 #[cfg(feature = "test-hooks")]
 #[cfg_attr(test, allow(dead_code))]
 mod test_hooks;
+/// `validateAccessToken` through a subclass's or a spy's own methods.
+#[cfg_attr(test, allow(dead_code))]
+mod through;
 /// The per-request function: one crossing per request.
 mod verify;

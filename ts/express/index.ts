@@ -6,7 +6,7 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, type RequestDescription } from '../protect/core.js';
+import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 import { writeExpressResponse } from './respond.js';
@@ -61,7 +61,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   const protector = createProtector<Request>(clientOrOptions, options);
   return (protectOptions) => async (req, res, next) => {
     const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
-    const { claims, response } = authentication instanceof Promise ? await authentication : authentication;
+    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     if (response) {
       writeExpressResponse(res, response);
       return;

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, type RequestDescription } from '../protect/core.js';
+import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
 import type { ResponseDescription } from '../protect/responses.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -26,14 +26,20 @@ function describe(request: FastifyRequest): RequestDescription<FastifyRequest> {
   };
 }
 
-/** Writes a refusal through Fastify's reply API. */
+/**
+ * Writes a refusal through Fastify's reply API, with the calls the original makes (`header`,
+ * `status`, `send`), so the mock replies of unit tests see what they expect.
+ */
 async function writeFastifyResponse(reply: FastifyReply, response: ResponseDescription): Promise<void> {
   if (reply.sent) return;
-  reply.headers(response.headers);
-  reply.status(response.status).send(response.body);
+  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
+  // Apart, not chained: a mock whose `status` does not return the reply still gets the body.
+  reply.status(response.status);
+  reply.send(response.body);
   // Fastify runs the route once this hook resolves unless the response has ended, and an
-  // async onSend hook can still be writing it: wait for the reply (it is thenable) first.
-  await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
+  // async onSend hook can still be writing it: wait for a real reply (it is thenable) first.
+  // A mock reply has nothing to wait for.
+  if (isThenable(reply)) await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
 }
 
 /** A request that passed the hook: `claims` holds the validated token's claims. */
@@ -72,7 +78,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
   return (protectOptions) => async (request, reply) => {
     const authentication = authenticate<FastifyRequest, C>(protector, describe(request), protectOptions);
-    const { claims, response } = authentication instanceof Promise ? await authentication : authentication;
+    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     if (response) {
       await writeFastifyResponse(reply, response);
       return;

@@ -2,6 +2,7 @@
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
+import { messageOf } from './realm.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -81,7 +82,7 @@ function fetchAdapter(fetcher: typeof fetch): Adapter {
       return ok({ status: response.status, statusText: response.statusText, headers, body });
     } catch (error) {
       if (timedOut) return ok({ timedOut: true });
-      const message = error instanceof Error && error.message ? error.message : 'Unexpected Network Error';
+      const message = messageOf(error) || 'Unexpected Network Error';
       return ok({ failed: message });
     } finally {
       clearTimeout(timer);
@@ -105,12 +106,27 @@ function eventAdapter(onEvent: (event: MonoCloudEvent) => void): (text: string) 
     try {
       onEvent(JSON.parse(text) as MonoCloudEvent);
     } catch (error) {
-      process.emitWarning(`onEvent threw: ${error instanceof Error ? error.message : String(error)}`);
+      process.emitWarning(`onEvent threw: ${messageOf(error) ?? String(error)}`);
     }
   };
 }
 
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
+
+/**
+ * The object's own `introspectAccessToken` as Rust calls it around the introspection cache (see
+ * src/napi/through.rs): an `inactive_token` error is marked so that the cache remembers it.
+ */
+export function introspectionAdapter(introspect: () => Promise<unknown>): Adapter {
+  return async () => {
+    try {
+      return ok(await introspect());
+    } catch (error) {
+      const inactive = (error as { code?: unknown } | null)?.code === 'inactive_token';
+      return JSON.stringify({ err: keep(error), inactive });
+    }
+  };
+}
 
 /** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {

@@ -1,14 +1,21 @@
 // The crossing into Rust. The napi-generated loader (binding.cjs at the package root) picks the
 // binary for this platform: a local build or the @monocloud/backend-node-rs-<platform> package.
 // Nothing outside this folder imports it.
-import { bearerToken, type ClientProfile, type Failure, NativeClient } from '../../binding.cjs';
+import type { ClientProfile, Failure } from '../../binding.cjs';
 import { MonoCloudValidationError } from '../errors.js';
 import type { MonoCloudBackendNodeClientOptions } from '../types.js';
 import { callbacksFor } from './callbacks.js';
 import { cachedClaims } from './claims.js';
 import { toError } from './failure.js';
+import { loadBinding } from './loader.js';
+import { isThenable, messageOf } from './realm.js';
 
-export { NativeClient, cachedClaims, toError };
+const binding = loadBinding();
+const { bearerToken } = binding;
+export const { NativeClient } = binding;
+export type NativeClient = InstanceType<typeof NativeClient>;
+
+export { cachedClaims, isThenable, toError };
 
 /** What every native call answers: JSON text, or a failure that stands for an error. */
 export type Answer = string | Failure;
@@ -75,7 +82,7 @@ export function unwrap<T>(answer: Answer): T {
 /** A verdict as the promise `validateAccessToken` returns. */
 export function verdictPromise<T>(verdict: Verdict): Promise<T> {
   if (typeof verdict === 'string') return Promise.resolve(cachedClaims<T>(verdict));
-  if (verdict instanceof Promise) return verdict.then(unwrap<T>);
+  if (isThenable<Answer>(verdict)) return verdict.then(unwrap<T>) as Promise<T>;
   return Promise.reject(toError(verdict));
 }
 
@@ -106,7 +113,7 @@ export function usage<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
-    throw new MonoCloudValidationError(error instanceof Error ? error.message : String(error));
+    throw new MonoCloudValidationError(messageOf(error) ?? String(error));
   }
 }
 

@@ -1,9 +1,17 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, verifyRequest } from '../client.js';
+import { MonoCloudBackendNodeClient, validatesThroughObject, verifyRequest } from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
-import { type Answer, cachedClaims, getBearerToken, type NativeRequest, toError, unwrap } from '../native/index.js';
+import {
+  type Answer,
+  cachedClaims,
+  getBearerToken,
+  isThenable,
+  type NativeRequest,
+  toError,
+  unwrap,
+} from '../native/index.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import type {
@@ -13,6 +21,9 @@ import type {
   ProtectOptions,
   TokenResolver,
 } from './types.js';
+
+// The adapters test their own results with it too: promises may come from another realm.
+export { isThenable };
 
 /** One request as the protect core sees it. */
 export interface RequestDescription<R> {
@@ -80,8 +91,6 @@ export function createProtector<R>(
   };
 }
 
-const ownValidateAccessToken = MonoCloudBackendNodeClient.prototype.validateAccessToken;
-
 /** The request as it crosses; the URL is built only when a DPoP proof needs it. */
 function nativeRequest<R>(
   described: RequestDescription<R>,
@@ -103,7 +112,7 @@ function nativeRequest<R>(
  * validation with the route's scopes and groups, then the route's claim checks. Never throws or
  * rejects: every failure comes back as the response to send.
  *
- * A route with no resolvers and no checks, on a client whose `validateAccessToken` is our own,
+ * A route with no resolvers and no checks, on a client whose validation methods are our own,
  * takes a direct path: the header goes to Rust as it is, and a token verified before is answered
  * synchronously, with no promise at all, which is most of what protecting a busy route costs.
  */
@@ -111,13 +120,13 @@ export function authenticate<R, C extends JwtClaims>(
   protector: Protector<R>,
   described: RequestDescription<R>,
   options: ProtectOptions<C> | undefined,
-): Authentication<C> | Promise<Authentication<C>> {
+): Authentication<C> | PromiseLike<Authentication<C>> {
   const { client, tokenResolver, certificateResolver } = protector;
   if (
     tokenResolver ||
     certificateResolver ||
     (options?.checks !== undefined && options.checks.length > 0) ||
-    client.validateAccessToken !== ownValidateAccessToken
+    validatesThroughObject(client)
   ) {
     return authenticateFully(protector, described, options);
   }
@@ -131,7 +140,7 @@ export function authenticate<R, C extends JwtClaims>(
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
     if (verdict === undefined) return { response: noTokenResponse() };
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
-    if (verdict instanceof Promise) return verdict.then(fromAnswer<C>, refused);
+    if (isThenable<Answer>(verdict)) return verdict.then(fromAnswer<C>, refused);
     return refused(toError(verdict));
   } catch (error) {
     return refused(error);
