@@ -17,10 +17,14 @@ export declare class NativeClient {
   constructor(profile: ClientProfile, options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
   /** The client's per-request function (see `verify`). */
   requestVerifier(): (authorization: string | null, token: string | null, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], now?: number) => string | Failure | Promise<string | Failure> | undefined
-  validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
-  introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
-  getMetadata(forceRefresh: boolean): Promise<string | Failure>
-  getJwks(forceRefresh: boolean): Promise<string | Failure>
+  /**
+   * `now` is the caller's clock (`Date.now()`) for every wall-clock decision; without it,
+   * the system clock. The same holds for the methods below.
+   */
+  validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  getMetadata(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
+  getJwks(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
   setClockSkew(seconds: number): void
   setClockTolerance(seconds: number): void
   /** The payload of a JWT, without verification. */

@@ -12,7 +12,7 @@ use super::callbacks::Callbacks;
 use super::cert_binding::{self, BindingMode};
 
 use super::claims::{self, Expectations, Lifetime, Requirements};
-use super::clock::{ClockSettings, now_seconds};
+use super::clock::{ClockSettings, Now};
 use super::config::Config;
 use super::discovery::{Discovery, Metadata};
 use super::error::{Error, Result};
@@ -62,8 +62,9 @@ impl Client {
             discovery: Discovery::new(&config, callbacks.metadata),
             keys: RemoteKeySet::new(&config, callbacks.jwks),
             introspection_store,
-            verified: (config.token_cache_max_entries > 0)
-                .then(|| VerifiedTokens::new(config.token_cache_max_entries)),
+            verified: (config.token_cache_max_entries > 0).then(|| {
+                VerifiedTokens::new(config.token_cache_max_entries, config.jwks_cache_duration)
+            }),
             config,
         })
     }
@@ -94,12 +95,13 @@ impl Client {
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
-        let entry = verified.get(token)?;
+        let now = Now::from_caller(request.now_ms);
+        let entry = verified.get(token, now)?;
         if entry.generation != self.keys.generation() {
             return None;
         }
         self.events.emit(Event::CacheHit { cache: "token" });
-        let checked = entry.check(requirements, &self.config, &self.clock);
+        let checked = entry.check(requirements, &self.config, &self.clock, now);
         if let Err(error) = &checked {
             self.events.rejected(error);
         }
@@ -109,14 +111,20 @@ impl Client {
     /// The verdict on a request (`MonoCloudBackendNodeClient.validateAccessToken`): JWTs
     /// locally, anything else (or every token, with `introspectJwtTokens`) by introspection.
     pub async fn verify(&self, token: Option<&str>, request: &Request) -> Result<Claims> {
-        let result = self.dispatch(token, &request.requirements).await;
+        let now = Now::from_caller(request.now_ms);
+        let result = self.dispatch(token, &request.requirements, now).await;
         if let Err(error) = &result {
             self.events.rejected(error);
         }
         result
     }
 
-    async fn dispatch(&self, token: Option<&str>, requirements: &Requirements) -> Result<Claims> {
+    async fn dispatch(
+        &self,
+        token: Option<&str>,
+        requirements: &Requirements,
+        now: Now,
+    ) -> Result<Claims> {
         let token = non_blank(token)?;
         if token.len() > jwt::MAX_TOKEN_BYTES {
             return Err(Error::token(jwt::TOO_LARGE));
@@ -128,6 +136,7 @@ impl Client {
                     requirements,
                     self.config.certificate_binding,
                     None,
+                    now,
                 )
                 .await;
         }
@@ -143,17 +152,19 @@ impl Client {
                     &self.clock,
                     self.config.introspection_cache_duration,
                     token,
-                    self.introspect_checked(token),
+                    now,
+                    self.introspect_checked(token, now),
                 ))
                 .await?
             }
-            None => Box::pin(self.introspect_checked(token)).await?,
+            None => Box::pin(self.introspect_checked(token, now)).await?,
         };
         self.check_claims(
             &claims,
             requirements,
             self.config.certificate_binding,
             false,
+            now,
         )?;
         Ok(claims_of(claims))
     }
@@ -164,24 +175,25 @@ impl Client {
         token: Option<&str>,
         requirements: &Requirements,
         binding: Option<BindingMode>,
+        now: Now,
     ) -> Result<Claims> {
-        let claims = self.introspect_answer(token).await?;
-        self.check_claims(&claims, requirements, binding, false)?;
+        let claims = self.introspect_answer(token, now).await?;
+        self.check_claims(&claims, requirements, binding, false, now)?;
         Ok(claims_of(claims))
     }
 
-    async fn introspect_checked(&self, token: &str) -> Result<Map<String, Value>> {
-        let claims = self.introspect_answer(Some(token)).await?;
-        self.check_standard(&claims, false)?;
+    async fn introspect_checked(&self, token: &str, now: Now) -> Result<Map<String, Value>> {
+        let claims = self.introspect_answer(Some(token), now).await?;
+        self.check_standard(&claims, false, now)?;
         Ok(claims)
     }
 
-    async fn introspect_answer(&self, token: Option<&str>) -> Result<Map<String, Value>> {
+    async fn introspect_answer(&self, token: Option<&str>, now: Now) -> Result<Map<String, Value>> {
         let client_id = self.config.client_id.as_deref().ok_or_else(|| {
             Error::validation("The clientId option must be configured to introspect access tokens")
         })?;
         let token = non_blank(token)?;
-        let metadata = self.metadata(false).await?;
+        let metadata = self.metadata(false, now).await?;
         introspect(
             &self.http,
             &self.events,
@@ -189,6 +201,7 @@ impl Client {
             client_id,
             &metadata,
             token,
+            now,
         )
         .await
     }
@@ -200,13 +213,14 @@ impl Client {
         requirements: &Requirements,
         binding: Option<BindingMode>,
         keys: Option<&KeySet>,
+        now: Now,
     ) -> Result<Claims> {
         let token = non_blank(token)?;
         let jws = jwt::parse(token)?;
         let claims = match keys {
             Some(keys) => {
                 let claims = jws.verify(keys)?;
-                self.check_standard(&claims.map, true)?;
+                self.check_standard(&claims.map, true, now)?;
                 claims
             }
             None => {
@@ -218,20 +232,14 @@ impl Client {
                         &self.discovery,
                         jws.alg,
                         jws.kid.as_ref(),
+                        now,
                     )
                     .await?;
                 let claims = jws.verify(&keys)?;
-                let lifetime = self.check_standard(&claims.map, true)?;
+                let lifetime = self.check_standard(&claims.map, true, now)?;
                 if let Some(verified) = &self.verified {
                     self.events.emit(Event::CacheMiss { cache: "token" });
-                    verified.remember(
-                        token,
-                        &claims,
-                        lifetime,
-                        &keys,
-                        &self.clock,
-                        self.config.jwks_cache_duration,
-                    );
+                    verified.remember(token, &claims, lifetime, &keys, &self.clock, now);
                 }
                 claims
             }
@@ -240,13 +248,18 @@ impl Client {
         Ok(claims)
     }
 
-    fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<Lifetime> {
+    fn check_standard(
+        &self,
+        claims: &Map<String, Value>,
+        is_jwt: bool,
+        now: Now,
+    ) -> Result<Lifetime> {
         claims::check_standard(
             claims,
             &Expectations {
                 issuer: &self.config.issuer,
                 audience: &self.config.audience,
-                now: now_seconds(),
+                now: now.seconds(),
                 clock_skew: self.clock.skew(),
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
@@ -261,8 +274,9 @@ impl Client {
         requirements: &Requirements,
         binding: Option<BindingMode>,
         is_jwt: bool,
+        now: Now,
     ) -> Result<()> {
-        self.check_standard(claims, is_jwt)?;
+        self.check_standard(claims, is_jwt, now)?;
         self.check_requirements(claims, requirements, binding)
     }
 
@@ -288,16 +302,16 @@ impl Client {
     }
 
     /// `getMetadata()`: the discovery document.
-    pub async fn metadata(&self, refresh: bool) -> Result<Arc<Metadata>> {
+    pub async fn metadata(&self, refresh: bool, now: Now) -> Result<Arc<Metadata>> {
         self.discovery
-            .metadata(&self.http, &self.events, refresh)
+            .metadata(&self.http, &self.events, refresh, now)
             .await
     }
 
     /// `getJwks()`: the issuer's key set.
-    pub async fn jwks(&self, refresh: bool) -> Result<Arc<KeySet>> {
+    pub async fn jwks(&self, refresh: bool, now: Now) -> Result<Arc<KeySet>> {
         self.keys
-            .get(&self.http, &self.events, &self.discovery, refresh)
+            .get(&self.http, &self.events, &self.discovery, refresh, now)
             .await
     }
 }

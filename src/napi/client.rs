@@ -15,6 +15,7 @@ use super::verify;
 use crate::core::cert_binding::BindingMode;
 use crate::core::claims::Requirements;
 use crate::core::client::Client;
+use crate::core::clock::Now;
 use crate::core::config::{self, Profile};
 use crate::core::error::Error;
 use crate::core::keys::KeySet;
@@ -108,11 +109,14 @@ impl NativeClient {
         unsafe { Unknown::from_napi_value(env.raw(), function) }
     }
 
+    /// `now` is the caller's clock (`Date.now()`) for every wall-clock decision; without it,
+    /// the system clock. The same holds for the methods below.
     #[napi]
     pub async fn validate_jwt_access_token(
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
+        now: Option<f64>,
     ) -> Either<String, Failure> {
         let options = options.unwrap_or_default();
         let keys = match options.jwks.as_deref().map(parse_key_set).transpose() {
@@ -126,6 +130,7 @@ impl NativeClient {
                 &options.requirements(),
                 options.binding(),
                 keys.as_ref(),
+                Now::from_caller(now),
             )
             .await;
         answer(result.map(|claims| claims.json))
@@ -136,24 +141,37 @@ impl NativeClient {
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
+        now: Option<f64>,
     ) -> Either<String, Failure> {
         let options = options.unwrap_or_default();
         let result = self
             .core
-            .introspect_access_token(token.as_deref(), &options.requirements(), options.binding())
+            .introspect_access_token(
+                token.as_deref(),
+                &options.requirements(),
+                options.binding(),
+                Now::from_caller(now),
+            )
             .await;
         answer(result.map(|claims| claims.json))
     }
 
     #[napi]
-    pub async fn get_metadata(&self, force_refresh: bool) -> Either<String, Failure> {
-        let result = self.core.metadata(force_refresh).await;
+    pub async fn get_metadata(
+        &self,
+        force_refresh: bool,
+        now: Option<f64>,
+    ) -> Either<String, Failure> {
+        let result = self
+            .core
+            .metadata(force_refresh, Now::from_caller(now))
+            .await;
         answer(result.map(|metadata| json_text(&metadata.document)))
     }
 
     #[napi]
-    pub async fn get_jwks(&self, force_refresh: bool) -> Either<String, Failure> {
-        let result = self.core.jwks(force_refresh).await;
+    pub async fn get_jwks(&self, force_refresh: bool, now: Option<f64>) -> Either<String, Failure> {
+        let result = self.core.jwks(force_refresh, Now::from_caller(now)).await;
         answer(result.map(|keys| json_text(&keys.document)))
     }
 
