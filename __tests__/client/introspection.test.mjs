@@ -13,6 +13,7 @@ import {
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
+import { withEnv } from '../support/env.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
@@ -348,8 +349,36 @@ describe('the cache adapter (IIntrospectionCache)', () => {
 });
 
 describe('the built-in cache', () => {
-  test('is on by default and answers repeats without the network', async () => {
+  test('is off by default: every validation asks, so a revocation shows at once', async () => {
     const client = introspecting();
+    const token = issuer.mintOpaque();
+    await client.validateAccessToken(token);
+    await client.validateAccessToken(token);
+    assert.equal(issuer.requests.introspection, 2);
+    issuer.revoke(token);
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
+  });
+
+  test('introspectionCacheMaxEntries: 0 is accepted and means no cache, from options or the environment', async () => {
+    const client = introspecting({ introspectionCacheMaxEntries: 0 });
+    const token = issuer.mintOpaque();
+    await client.validateAccessToken(token);
+    await client.validateAccessToken(token);
+    assert.equal(issuer.requests.introspection, 2);
+    await withEnv({ MONOCLOUD_BACKEND_INTROSPECTION_CACHE_MAX_ENTRIES: '50' }, async () => {
+      const fromEnv = introspecting();
+      const cachedToken = issuer.mintOpaque();
+      await fromEnv.validateAccessToken(cachedToken);
+      await fromEnv.validateAccessToken(cachedToken);
+    });
+    assert.equal(issuer.requests.introspection, 3, 'the environment opted in');
+    assert.throws(() => introspecting({ introspectionCacheMaxEntries: -1 }), (e) =>
+      e instanceof MonoCloudValidationError && e.message === '"introspectionCacheMaxEntries" must be greater than or equal to 0');
+  });
+
+  // The built-in cache is opt-in (revised DECISION 20): this test asks for it.
+  test('when asked for, answers repeats without the network', async () => {
+    const client = introspecting({ introspectionCacheMaxEntries: 1000 });
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     await client.validateAccessToken(token);
@@ -371,8 +400,9 @@ describe('the built-in cache', () => {
     assert.ok(issuer.requests.introspection >= 30, `only ${issuer.requests.introspection} of 40 were asked again`);
   });
 
+  // Asked for, so that duration 0 is what turns it off.
   test('is off with introspectionCacheDuration 0', async () => {
-    const client = introspecting({ introspectionCacheDuration: 0 });
+    const client = introspecting({ introspectionCacheDuration: 0, introspectionCacheMaxEntries: 1000 });
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     await client.validateAccessToken(token);

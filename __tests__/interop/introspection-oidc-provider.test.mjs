@@ -248,8 +248,23 @@ describe('introspection: client authentication methods', () => {
     await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { code: 'invalid_token', message: 'Invalid audience claim' });
   });
 
-  test('results are cached by default: the second validation makes no request', async () => {
+  test('with the defaults, a token the provider revokes is refused at once (no introspection cache)', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret });
+    const token = await op.token({ format: 'opaque' });
+    const before = introspections(op).length;
+    assert.equal((await client.validateAccessToken(token)).iss, op.issuer);
+    await op.revoke(token);
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, {
+      code: 'inactive_token', message: 'Token is not active. The introspection endpoint returned active=false',
+    });
+    assert.equal(introspections(op).length, before + 2, 'both validations asked the provider');
+  });
+
+  // The built-in cache is opt-in (revised DECISION 20): this test asks for it.
+  test('results are cached when asked for: the second validation makes no request', async () => {
+    const client = new MonoCloudBackendNodeClient({
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheMaxEntries: 100,
+    });
     const token = await op.token({ format: 'opaque', scope: BOTH_SCOPES });
     const before = introspections(op).length;
     await client.validateAccessToken(token, { scopes: ['read:things'] });
@@ -262,7 +277,8 @@ describe('introspection: client authentication methods', () => {
 
   test('introspectionCacheDuration: 0 asks every time, and sees a revocation at once', async () => {
     const client = new MonoCloudBackendNodeClient({
-      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheDuration: 0,
+      // The built-in cache asked for, so that duration 0 is what turns it off.
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheDuration: 0, introspectionCacheMaxEntries: 100,
     });
     const token = await op.token({ format: 'opaque' });
     const before = introspections(op).length;

@@ -34,7 +34,7 @@ pub struct Client {
     clock: ClockSettings,
     discovery: Discovery,
     keys: RemoteKeySet,
-    /// `None` when caching is off (`introspectionCacheDuration: 0`).
+    /// `None` unless asked for (see `introspection_store`).
     introspection_store: Option<Store>,
     /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
     verified: Option<VerifiedTokens>,
@@ -46,15 +46,7 @@ impl Client {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
-        let introspection_store = (config.introspection_cache_duration > 0.0).then(|| {
-            match (&callbacks.cache_get, &callbacks.cache_set) {
-                (Some(get), Some(set)) => Store::Adapter {
-                    get: get.clone(),
-                    set: set.clone(),
-                },
-                _ => Store::Memory(MemoryStore::new(config.introspection_cache_max_entries)),
-            }
-        });
+        let introspection_store = introspection_store(&config, &callbacks);
         Ok(Client {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
             events: Events::new(callbacks.events),
@@ -316,6 +308,24 @@ impl Client {
     }
 }
 
+/// Introspection answers are kept only when the user asks: with a `cache` adapter (as the
+/// original) or with `introspectionCacheMaxEntries` above 0 for the built-in store. Otherwise
+/// every opaque token is introspected, so a revoked token is refused at once. Duration 0 turns
+/// either off.
+fn introspection_store(config: &Config, callbacks: &Callbacks) -> Option<Store> {
+    if config.introspection_cache_duration <= 0.0 {
+        return None;
+    }
+    match (&callbacks.cache_get, &callbacks.cache_set) {
+        (Some(get), Some(set)) => Some(Store::Adapter {
+            get: get.clone(),
+            set: set.clone(),
+        }),
+        _ => (config.introspection_cache_max_entries > 0)
+            .then(|| Store::Memory(MemoryStore::new(config.introspection_cache_max_entries))),
+    }
+}
+
 fn claims_of(map: Map<String, Value>) -> Claims {
     let json = Value::Object(map.clone()).to_string();
     Claims { json, map }
@@ -359,6 +369,52 @@ mod tests {
         // Nothing listens on port 9: both paths fail cleanly.
         assert!(client.verify(Some("a.b.c"), &request).await.is_err());
         assert!(client.verify(Some("opaque"), &request).await.is_err());
+    }
+
+    fn client_with(extra: &[(&str, Input)]) -> Client {
+        let mut members = vec![
+            (
+                "tenantDomain".to_owned(),
+                Input::Str("https://t.example.com".into()),
+            ),
+            (
+                "audience".to_owned(),
+                Input::Str("https://a.example.com".into()),
+            ),
+        ];
+        members.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let config = resolve(
+            &Input::Object(members),
+            &Default::default(),
+            Profile::NodeClient,
+        )
+        .unwrap();
+        Client::new(config, Callbacks::default()).unwrap()
+    }
+
+    /// The built-in introspection store exists only when asked for (revised DECISION 20).
+    #[test]
+    fn the_built_in_introspection_store_is_opt_in() {
+        assert!(client_with(&[]).introspection_store.is_none());
+        let zero = Input::Number(0.0);
+        let some = Input::Number(5.0);
+        assert!(
+            client_with(&[("introspectionCacheMaxEntries", zero)])
+                .introspection_store
+                .is_none()
+        );
+        assert!(matches!(
+            client_with(&[("introspectionCacheMaxEntries", some.clone())]).introspection_store,
+            Some(Store::Memory(_))
+        ));
+        assert!(
+            client_with(&[
+                ("introspectionCacheMaxEntries", some),
+                ("introspectionCacheDuration", Input::Number(0.0)),
+            ])
+            .introspection_store
+            .is_none()
+        );
     }
 
     /// Every request moves this future onto the heap; the cold paths (HTTP, introspection)

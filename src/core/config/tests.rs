@@ -53,6 +53,9 @@ fn defaults() {
     assert_eq!(c.certificate_binding, Some(BindingMode::WhenPresent));
     assert_eq!(c.response_timeout_ms, Some(10_000.0));
     assert_eq!(c.introspection_cache_duration, 300.0);
+    // The built-in introspection store is opt-in (revised DECISION 20).
+    assert_eq!(c.introspection_cache_max_entries, 0);
+    assert_eq!(c.token_cache_max_entries, 10_000);
     assert_eq!(c.groups_claim, "groups");
     assert!(!c.groups_match_all);
     assert!(!c.introspection_configured());

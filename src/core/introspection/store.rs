@@ -1,6 +1,6 @@
 //! Where introspection answers are kept between requests: the user's cache adapter, or our
-//! own bounded memory store. Expiry is read on the caller's clock, like every wall-clock
-//! decision.
+//! own bounded memory store (only when asked for, with `introspectionCacheMaxEntries`). Expiry
+//! is read on the caller's clock, like every wall-clock decision.
 
 use std::sync::Arc;
 use std::time::Instant;
