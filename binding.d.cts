@@ -62,7 +62,8 @@ export type Failure =
   | { kind: 'validation'; message: string }
   | { kind: 'token'; message: string; code: TokenErrorCode }
   | { kind: 'op'; error: string; errorDescription: string; raw?: RawResponse }
-  | { kind: 'http'; message: string; raw?: RawResponse }
+  | { kind: 'http'; message: string; raw?: RawResponse; /** A body that is not JSON: `JSON.parse` of it gives the message the original shows. */
+  jsonText?: string }
   | { kind: 'callback'; id: string }
 
 /** `MonoCloudRawResponse`: what the authorization server answered. */

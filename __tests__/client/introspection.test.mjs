@@ -198,6 +198,48 @@ describe('what the endpoint answers', () => {
     });
   }
 
+  /** What the original says of a body that is not JSON: this engine's own JSON.parse error. */
+  const v8Message = (text) => {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return `Failed to parse response body as JSON : ${error.message}`;
+    }
+    assert.fail(`${JSON.stringify(text)} is JSON`);
+  };
+
+  for (const body of ['{', '{a', '', '[1,', 'not json', '{"active":true,}', '\uFEFF{a']) {
+    test(`200 ${JSON.stringify(body)}: the message is JSON.parse's own, as the original's`, async () => {
+      script({ status: 200, body });
+      // fetch's text() drops a leading byte-order mark before the original parses.
+      const expected = v8Message(body.replace(/^\uFEFF/, ''));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudHttpError, (e) => {
+        assert.equal(e.message, expected);
+        assert.equal(e.raw.status, 200);
+      });
+    });
+  }
+
+  test('a discovery document that is not JSON has JSON.parse\'s message too', async () => {
+    const client = new MonoCloudBackendNodeClient({
+      tenantDomain: scripted.url,
+      audience: AUDIENCE,
+      fetcher: async () => new Response('{a', { status: 200, headers: { 'content-type': 'application/json' } }),
+    });
+    await rejectsWith(client.getMetadata(), MonoCloudHttpError, (e) => assert.equal(e.message, v8Message('{a')));
+  });
+
+  // The original reads `active` off whatever JSON came back: a non-object has none.
+  for (const body of ['[]', '[{"active":true}]', '"active"', '5', 'true']) {
+    test(`200 ${body}: an answer that is not an object is inactive_token, as the original`, async () => {
+      script({ status: 200, body });
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => {
+        assert.equal(e.code, 'inactive_token');
+        assert.equal(e.message, 'Token is not active. The introspection endpoint returned active=false');
+      });
+    });
+  }
+
   for (const active of [false, undefined, 'true', 'false', 1, 0, null]) {
     test(`active: ${JSON.stringify(active)} is inactive_token`, async () => {
       script(activeAnswer({ active }));
