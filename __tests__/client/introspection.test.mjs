@@ -1,6 +1,7 @@
 // Opaque tokens by RFC 7662 introspection: every answer the endpoint can give, the cache
 // adapter contract, the built-in cache, and user callbacks (fetcher, resolvers).
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import {
@@ -155,6 +156,49 @@ describe('configuration errors', () => {
   test('client authentication that cannot work is a configuration error', async () => {
     const client = introspecting({ clientAuthMethod: 'client_secret_jwt', clientSecret: undefined });
     await rejectsWith(client.validateAccessToken('opaque'), MonoCloudValidationError, (e) => assert.match(e.message, /^Invalid Client Authentication Method/));
+  });
+});
+
+// DECISION 31, seed 001: a symmetric JWK as client_secret_jwt's secret picks the assertion's
+// algorithm with its `alg` and names itself with its `kid`.
+describe('client_secret_jwt with a symmetric JWK', () => {
+  const key = randomBytes(48);
+  const jwk = { kty: 'oct', k: key.toString('base64url'), alg: 'HS384', kid: 'key-7' };
+  const jwtClient = (clientSecret) => scriptedClient({ clientAuthMethod: 'client_secret_jwt', clientSecret });
+
+  for (const [form, secret] of [['an object', jwk], ['JSON text', JSON.stringify(jwk)]]) {
+    test(`as ${form}: the assertion is ${jwk.alg}, names its kid and verifies with its key`, async () => {
+      script(activeAnswer());
+      await jwtClient(secret).validateAccessToken('opaque');
+      const [request] = scripted.requests.filter((r) => r.route === 'introspect');
+      const assertion = new URLSearchParams(request.body).get('client_assertion');
+      const [header, payload, signature] = assertion.split('.');
+      assert.deepEqual(JSON.parse(Buffer.from(header, 'base64url')), { alg: 'HS384', kid: 'key-7' });
+      assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).iss, 'api');
+      assert.equal(createHmac('sha384', key).update(`${header}.${payload}`).digest('base64url'), signature);
+    });
+  }
+
+  test('a bad key or alg is a MonoCloudValidationError at construction, without the key', () => {
+    for (const bad of [
+      { ...jwk, alg: 'RS256' },
+      { ...jwk, alg: undefined },
+      { ...jwk, k: 'not base64url!' },
+      { ...jwk, alg: 'HS512' }, // 48 bytes are too short for HS512 (RFC 7518 §3.2)
+      { kty: 'RSA', n: 'x', e: 'AQAB' },
+    ]) {
+      assert.throws(() => jwtClient(bad), (e) => {
+        assert.ok(e instanceof MonoCloudValidationError, `${e}`);
+        assert.match(e.message, /clientSecret/);
+        assert.ok(!e.message.includes(jwk.k), 'the key is not in the message');
+        return true;
+      });
+    }
+  });
+
+  test('other methods keep the original rule: a JWK secret is not a string', () => {
+    assert.throws(() => scriptedClient({ clientAuthMethod: 'client_secret_post', clientSecret: jwk }), (e) =>
+      e instanceof MonoCloudValidationError && e.message === '"clientSecret" must be a string');
   });
 });
 
