@@ -87,7 +87,7 @@ const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 #[rustfmt::skip]
 pub const OPTIONS: [Row; 26] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
-    row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL: https:// is added when missing; plain http only for loopback hosts."),
+    row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
     row("clientId",                     Some("CLIENT_ID"),                          Text,                       D::None,                            Same,                                        "The client that introspects; without one, only JWTs are validated."),
     row("clientSecret",                 Some("CLIENT_SECRET"),                      Text,                       D::None,                            Same,                                        "A shared secret or JWT-SVID; for private_key_jwt a private JWK (object or JSON text)."),
