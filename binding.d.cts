@@ -29,13 +29,17 @@ export declare class NativeClient {
    * `validateAccessToken`'s introspection path with `introspect` (the object's own
    * `introspectAccessToken`, adapted to answer a JSON envelope) in place of ours.
    */
-  introspectThrough(token: string, scopes: Array<string> | undefined | null, groups: Array<string> | undefined | null, clientCertificate: string | undefined | null, introspect: (arg: string) => Promise<string>): Promise<string | Failure>
+  introspectThrough(token: string, options: CallOptions | undefined | null, introspect: (arg: string) => Promise<string>, now?: number | undefined | null): Promise<string | Failure>
   /** The client's per-request functions, by where the token comes from (see `verify`). */
   requestVerifiers(): { fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }
-  validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
-  introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null): Promise<string | Failure>
-  getMetadata(forceRefresh: boolean): Promise<string | Failure>
-  getJwks(forceRefresh: boolean): Promise<string | Failure>
+  /**
+   * `now` is the caller's clock (`Date.now()`) for every wall-clock decision; without it,
+   * the system clock. The same holds for the methods below.
+   */
+  validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  getMetadata(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
+  getJwks(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
   setClockSkew(seconds: number): void
   setClockTolerance(seconds: number): void
   /** The payload of a JWT, without verification. */
@@ -73,7 +77,8 @@ export type Failure =
   | { kind: 'validation'; message: string }
   | { kind: 'token'; message: string; code: TokenErrorCode }
   | { kind: 'op'; error: string; errorDescription: string; raw?: RawResponse }
-  | { kind: 'http'; message: string; raw?: RawResponse }
+  | { kind: 'http'; message: string; raw?: RawResponse; /** A body that is not JSON: `JSON.parse` of it gives the message the original shows. */
+  jsonText?: string }
   | { kind: 'callback'; id: string }
 
 /** `MonoCloudRawResponse`: what the authorization server answered. */

@@ -72,10 +72,11 @@ export class MonoCloudOidcBackendClient {
     options?: ValidateJwtAccessTokenOptions,
   ): Promise<T> {
     const { jwks, ...rest } = options ?? {};
-    const answer = await nativeOf(this).validateJwtAccessToken(tokenArgument(accessToken), {
-      ...rest,
-      jwks: jwks === undefined ? undefined : JSON.stringify(jwks),
-    });
+    const answer = await nativeOf(this).validateJwtAccessToken(
+      tokenArgument(accessToken),
+      { ...rest, jwks: jwks === undefined ? undefined : JSON.stringify(jwks) },
+      Date.now(),
+    );
     return unwrap<T>(answer);
   }
 
@@ -88,7 +89,7 @@ export class MonoCloudOidcBackendClient {
     accessToken: string,
     options?: IntrospectOptions,
   ): Promise<T> {
-    return unwrap<T>(await nativeOf(this).introspectAccessToken(tokenArgument(accessToken), options));
+    return unwrap<T>(await nativeOf(this).introspectAccessToken(tokenArgument(accessToken), options, Date.now()));
   }
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */
@@ -103,12 +104,12 @@ export class MonoCloudOidcBackendClient {
 
   /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */
   async getMetadata(forceRefresh = false): Promise<IssuerMetadata> {
-    return unwrap<IssuerMetadata>(await nativeOf(this).getMetadata(forceRefresh));
+    return unwrap<IssuerMetadata>(await nativeOf(this).getMetadata(forceRefresh, Date.now()));
   }
 
   /** The issuer's key set (cached; `forceRefresh` fetches it again). */
   async getJwks(forceRefresh = false): Promise<Jwks> {
-    return unwrap<Jwks>(await nativeOf(this).getJwks(forceRefresh));
+    return unwrap<Jwks>(await nativeOf(this).getJwks(forceRefresh, Date.now()));
   }
 
   /** The payload of a JWT, without verifying anything. */
@@ -149,6 +150,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         scopes: options?.scopes,
         groups: options?.groups,
         clientCertificate: options?.clientCertificate,
+        now: Date.now(),
       });
       // Without an Authorization value there is always a verdict.
       return verdictPromise<T>(verdict as Verdict);
@@ -202,15 +204,14 @@ async function validateThroughObject<T extends JwtClaims>(
   const fresh: { claims?: T; answered: boolean } = { answered: false };
   const answer = await native.introspectThrough(
     token as string,
-    options?.scopes,
-    options?.groups,
-    options?.clientCertificate,
+    { scopes: options?.scopes, groups: options?.groups, clientCertificate: options?.clientCertificate },
     introspectionAdapter(async () => {
       const claims = await client.introspectAccessToken<T>(accessToken);
       fresh.claims = claims;
       fresh.answered = true;
       return claims;
     }),
+    Date.now(),
   );
   if (typeof answer !== 'string') throw toError(answer);
   return fresh.answered ? (fresh.claims as T) : (JSON.parse(answer) as T);

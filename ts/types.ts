@@ -148,8 +148,9 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   introspectionCacheDuration?: number;
   cache?: IIntrospectionCache;
   /**
-   * Entries the built-in introspection cache holds at most (used when no `cache` is given).
-   * Default 10000. Env `MONOCLOUD_BACKEND_INTROSPECTION_CACHE_MAX_ENTRIES`.
+   * Above 0, turns on a built-in in-memory introspection cache of at most this many results
+   * (used when no `cache` is given). Default 0: no built-in cache, every opaque token is
+   * introspected. Env `MONOCLOUD_BACKEND_INTROSPECTION_CACHE_MAX_ENTRIES`.
    */
   introspectionCacheMaxEntries?: number;
   /**

@@ -93,6 +93,34 @@ describe('construction', () => {
     }
   });
 
+  /** The discovery URL a client asks for, seen by its fetcher. */
+  async function discoveryUrl(make) {
+    const urls = [];
+    const fetcher = async (url) => {
+      urls.push(url);
+      return new Response(JSON.stringify({ issuer: 'x' }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    await make(fetcher).getMetadata();
+    return urls[0];
+  }
+
+  // Contract §3.4 and §4: the Node client validates with Joi's uri() before anything else, so a
+  // bare domain is refused there; only the positional client, which validates nothing, adds
+  // https:// to it. The README says the same.
+  test('tenantDomain: the Node client needs a scheme; the OIDC client adds https:// to a bare domain', async () => {
+    const bare = 'your-tenant.us.monocloud.com';
+    throwsValidation(() => new MonoCloudBackendNodeClient({ tenantDomain: bare, audience: base.audience }), '"tenantDomain" must be a valid uri');
+    process.env.MONOCLOUD_BACKEND_TENANT_DOMAIN = bare;
+    process.env.MONOCLOUD_BACKEND_AUDIENCE = base.audience;
+    throwsValidation(() => new MonoCloudBackendNodeClient(), '"tenantDomain" must be a valid uri');
+    delete process.env.MONOCLOUD_BACKEND_TENANT_DOMAIN;
+    delete process.env.MONOCLOUD_BACKEND_AUDIENCE;
+    const expected = `https://${bare}/.well-known/openid-configuration`;
+    assert.equal(await discoveryUrl((fetcher) => new MonoCloudBackendNodeClient({ tenantDomain: `https://${bare}/`, audience: base.audience, fetcher })), expected);
+    assert.equal(await discoveryUrl((fetcher) => new MonoCloudOidcBackendClient(bare, base.audience, { fetcher })), expected);
+    assert.equal(await discoveryUrl((fetcher) => new MonoCloudOidcBackendClient(`https://${bare}/`, base.audience, { fetcher })), expected);
+  });
+
   test('the OIDC client is positional and ignores the environment', () => {
     process.env.MONOCLOUD_BACKEND_CLOCK_SKEW = '-5';
     assert.ok(new MonoCloudOidcBackendClient('example.com', 'my-api'));

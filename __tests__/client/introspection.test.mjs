@@ -1,6 +1,7 @@
 // Opaque tokens by RFC 7662 introspection: every answer the endpoint can give, the cache
 // adapter contract, the built-in cache, and user callbacks (fetcher, resolvers).
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import {
@@ -13,6 +14,7 @@ import {
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
+import { withEnv } from '../support/env.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
@@ -157,6 +159,49 @@ describe('configuration errors', () => {
   });
 });
 
+// DECISION 31, seed 001: a symmetric JWK as client_secret_jwt's secret picks the assertion's
+// algorithm with its `alg` and names itself with its `kid`.
+describe('client_secret_jwt with a symmetric JWK', () => {
+  const key = randomBytes(48);
+  const jwk = { kty: 'oct', k: key.toString('base64url'), alg: 'HS384', kid: 'key-7' };
+  const jwtClient = (clientSecret) => scriptedClient({ clientAuthMethod: 'client_secret_jwt', clientSecret });
+
+  for (const [form, secret] of [['an object', jwk], ['JSON text', JSON.stringify(jwk)]]) {
+    test(`as ${form}: the assertion is ${jwk.alg}, names its kid and verifies with its key`, async () => {
+      script(activeAnswer());
+      await jwtClient(secret).validateAccessToken('opaque');
+      const [request] = scripted.requests.filter((r) => r.route === 'introspect');
+      const assertion = new URLSearchParams(request.body).get('client_assertion');
+      const [header, payload, signature] = assertion.split('.');
+      assert.deepEqual(JSON.parse(Buffer.from(header, 'base64url')), { alg: 'HS384', kid: 'key-7' });
+      assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).iss, 'api');
+      assert.equal(createHmac('sha384', key).update(`${header}.${payload}`).digest('base64url'), signature);
+    });
+  }
+
+  test('a bad key or alg is a MonoCloudValidationError at construction, without the key', () => {
+    for (const bad of [
+      { ...jwk, alg: 'RS256' },
+      { ...jwk, alg: undefined },
+      { ...jwk, k: 'not base64url!' },
+      { ...jwk, alg: 'HS512' }, // 48 bytes are too short for HS512 (RFC 7518 §3.2)
+      { kty: 'RSA', n: 'x', e: 'AQAB' },
+    ]) {
+      assert.throws(() => jwtClient(bad), (e) => {
+        assert.ok(e instanceof MonoCloudValidationError, `${e}`);
+        assert.match(e.message, /clientSecret/);
+        assert.ok(!e.message.includes(jwk.k), 'the key is not in the message');
+        return true;
+      });
+    }
+  });
+
+  test('other methods keep the original rule: a JWK secret is not a string', () => {
+    assert.throws(() => scriptedClient({ clientAuthMethod: 'client_secret_post', clientSecret: jwk }), (e) =>
+      e instanceof MonoCloudValidationError && e.message === '"clientSecret" must be a string');
+  });
+});
+
 describe('what the endpoint answers', () => {
   test('the request: form body in order, headers', async () => {
     script(activeAnswer());
@@ -194,6 +239,48 @@ describe('what the endpoint answers', () => {
     test(`${answer.status} ${typeof answer.body === 'string' ? JSON.stringify(answer.body) : JSON.stringify(answer.body)}`, async () => {
       script(answer);
       await rejectsWith(scriptedClient().validateAccessToken('opaque'), Class, check);
+    });
+  }
+
+  /** What the original says of a body that is not JSON: this engine's own JSON.parse error. */
+  const v8Message = (text) => {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return `Failed to parse response body as JSON : ${error.message}`;
+    }
+    assert.fail(`${JSON.stringify(text)} is JSON`);
+  };
+
+  for (const body of ['{', '{a', '', '[1,', 'not json', '{"active":true,}', '\uFEFF{a']) {
+    test(`200 ${JSON.stringify(body)}: the message is JSON.parse's own, as the original's`, async () => {
+      script({ status: 200, body });
+      // fetch's text() drops a leading byte-order mark before the original parses.
+      const expected = v8Message(body.replace(/^\uFEFF/, ''));
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudHttpError, (e) => {
+        assert.equal(e.message, expected);
+        assert.equal(e.raw.status, 200);
+      });
+    });
+  }
+
+  test('a discovery document that is not JSON has JSON.parse\'s message too', async () => {
+    const client = new MonoCloudBackendNodeClient({
+      tenantDomain: scripted.url,
+      audience: AUDIENCE,
+      fetcher: async () => new Response('{a', { status: 200, headers: { 'content-type': 'application/json' } }),
+    });
+    await rejectsWith(client.getMetadata(), MonoCloudHttpError, (e) => assert.equal(e.message, v8Message('{a')));
+  });
+
+  // The original reads `active` off whatever JSON came back: a non-object has none.
+  for (const body of ['[]', '[{"active":true}]', '"active"', '5', 'true']) {
+    test(`200 ${body}: an answer that is not an object is inactive_token, as the original`, async () => {
+      script({ status: 200, body });
+      await rejectsWith(scriptedClient().validateAccessToken('opaque'), MonoCloudTokenError, (e) => {
+        assert.equal(e.code, 'inactive_token');
+        assert.equal(e.message, 'Token is not active. The introspection endpoint returned active=false');
+      });
     });
   }
 
@@ -348,8 +435,36 @@ describe('the cache adapter (IIntrospectionCache)', () => {
 });
 
 describe('the built-in cache', () => {
-  test('is on by default and answers repeats without the network', async () => {
+  test('is off by default: every validation asks, so a revocation shows at once', async () => {
     const client = introspecting();
+    const token = issuer.mintOpaque();
+    await client.validateAccessToken(token);
+    await client.validateAccessToken(token);
+    assert.equal(issuer.requests.introspection, 2);
+    issuer.revoke(token);
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, (e) => assert.equal(e.code, 'inactive_token'));
+  });
+
+  test('introspectionCacheMaxEntries: 0 is accepted and means no cache, from options or the environment', async () => {
+    const client = introspecting({ introspectionCacheMaxEntries: 0 });
+    const token = issuer.mintOpaque();
+    await client.validateAccessToken(token);
+    await client.validateAccessToken(token);
+    assert.equal(issuer.requests.introspection, 2);
+    await withEnv({ MONOCLOUD_BACKEND_INTROSPECTION_CACHE_MAX_ENTRIES: '50' }, async () => {
+      const fromEnv = introspecting();
+      const cachedToken = issuer.mintOpaque();
+      await fromEnv.validateAccessToken(cachedToken);
+      await fromEnv.validateAccessToken(cachedToken);
+    });
+    assert.equal(issuer.requests.introspection, 3, 'the environment opted in');
+    assert.throws(() => introspecting({ introspectionCacheMaxEntries: -1 }), (e) =>
+      e instanceof MonoCloudValidationError && e.message === '"introspectionCacheMaxEntries" must be greater than or equal to 0');
+  });
+
+  // The built-in cache is opt-in (revised DECISION 20): this test asks for it.
+  test('when asked for, answers repeats without the network', async () => {
+    const client = introspecting({ introspectionCacheMaxEntries: 1000 });
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     await client.validateAccessToken(token);
@@ -371,8 +486,9 @@ describe('the built-in cache', () => {
     assert.ok(issuer.requests.introspection >= 30, `only ${issuer.requests.introspection} of 40 were asked again`);
   });
 
+  // Asked for, so that duration 0 is what turns it off.
   test('is off with introspectionCacheDuration 0', async () => {
-    const client = introspecting({ introspectionCacheDuration: 0 });
+    const client = introspecting({ introspectionCacheDuration: 0, introspectionCacheMaxEntries: 1000 });
     const token = issuer.mintOpaque();
     await client.validateAccessToken(token);
     await client.validateAccessToken(token);

@@ -53,6 +53,8 @@ describe('onEvent', () => {
       audience: issuer.audience,
       clientId: 'test-client',
       clientSecret: 'wrong',
+      // The built-in introspection cache is opt-in; its use is what this test reports.
+      introspectionCacheMaxEntries: 100,
       onEvent: (e) => events.push(e),
     });
     await assert.rejects(client.validateAccessToken(issuer.mintOpaque()));

@@ -27,7 +27,7 @@ const INTROSPECTION = '/token/introspection';
 // Every asymmetric alg the addon signs client assertions with. oidc-provider's default list
 // lacks the 384/512 variants, so the provider is configured with all of them.
 const PRIVATE_KEY_JWT_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-const CLIENT_AUTH_ALGS = ['HS256', ...PRIVATE_KEY_JWT_ALGS];
+const CLIENT_AUTH_ALGS = ['HS256', 'HS384', 'HS512', ...PRIVATE_KEY_JWT_ALGS];
 
 // Ids and secrets with characters RFC 6749 §2.3.1 form-encoding changes. oidc-provider only
 // registers VSCHAR (printable ASCII) ids and secrets, so the non-ASCII case is separate.
@@ -58,6 +58,14 @@ function introspections(op) {
 
 const pkJwtKeys = Object.fromEntries(PRIVATE_KEY_JWT_ALGS.map((alg) => [alg, privateJwk(alg, { kid: `pk-${alg.toLowerCase()}` })]));
 const clientSecretJwtSecret = randomBytes(32).toString('base64url');
+// HS384/HS512 clients for symmetric JWKs (DECISION 31): oidc-provider uses the secret's bytes
+// as the HMAC key, so the JWK's `k` is those bytes, base64url.
+const HMAC_ALGS = ['HS384', 'HS512'];
+const hmacSecrets = Object.fromEntries(HMAC_ALGS.map((alg) => [alg, randomBytes(64).toString('base64url')]));
+/** The symmetric JWK of a client_secret_jwt client's secret. oidc-provider's keys for it have
+ * no `kid`, and it matches a header `kid` against them, so these JWKs carry none (the unit and
+ * client tests show the `kid` in the header). */
+const octJwk = (secret, alg) => ({ kty: 'oct', k: Buffer.from(secret).toString('base64url'), alg });
 const postSecret = randomBytes(24).toString('base64url');
 
 let op; // http://127.0.0.1 issuer
@@ -88,6 +96,13 @@ before(async () => {
         token_endpoint_auth_method: 'client_secret_jwt',
         token_endpoint_auth_signing_alg: 'HS256',
       },
+      ...HMAC_ALGS.map((alg) => ({
+        client_id: `jwt-${alg}`,
+        client_secret: hmacSecrets[alg],
+        token_endpoint_auth_method: 'client_secret_jwt',
+        // Pinned, so a passing test proves the assertion really was signed with `alg`.
+        token_endpoint_auth_signing_alg: alg,
+      })),
       ...PRIVATE_KEY_JWT_ALGS.map((alg) => ({
         client_id: `pk-${alg}`,
         token_endpoint_auth_method: 'private_key_jwt',
@@ -142,6 +157,15 @@ describe('introspection: client authentication methods', () => {
     ['client_secret_basic', () => ({ clientId: op.clientId, clientSecret: op.clientSecret, clientAuthMethod: 'client_secret_basic' })],
     ['client_secret_post', () => ({ clientId: 'post-client', clientSecret: postSecret, clientAuthMethod: 'client_secret_post' })],
     ['client_secret_jwt', () => ({ clientId: 'jwt-client', clientSecret: clientSecretJwtSecret, clientAuthMethod: 'client_secret_jwt' })],
+    ['client_secret_jwt HS256, oct JWK', () => ({
+      clientId: 'jwt-client', clientSecret: octJwk(clientSecretJwtSecret, 'HS256'), clientAuthMethod: 'client_secret_jwt',
+    })],
+    ...HMAC_ALGS.map((alg) => [`client_secret_jwt ${alg}, oct JWK`, () => ({
+      clientId: `jwt-${alg}`, clientSecret: octJwk(hmacSecrets[alg], alg), clientAuthMethod: 'client_secret_jwt',
+    })]),
+    ['client_secret_jwt HS512, oct JWK as JSON text', () => ({
+      clientId: 'jwt-HS512', clientSecret: JSON.stringify(octJwk(hmacSecrets.HS512, 'HS512')), clientAuthMethod: 'client_secret_jwt',
+    })],
     ...PRIVATE_KEY_JWT_ALGS.map((alg) => [
       `private_key_jwt ${alg}`, () => ({ clientId: `pk-${alg}`, clientSecret: pkJwtKeys[alg], clientAuthMethod: 'private_key_jwt' }),
     ]),
@@ -214,6 +238,25 @@ describe('introspection: client authentication methods', () => {
     });
   });
 
+  test('client_secret_jwt with an oct JWK from MONOCLOUD_BACKEND_CLIENT_SECRET', async () => {
+    const client = await withEnv({
+      MONOCLOUD_BACKEND_TENANT_DOMAIN: op.issuer,
+      MONOCLOUD_BACKEND_AUDIENCE: AUDIENCE,
+      MONOCLOUD_BACKEND_CLIENT_ID: 'jwt-HS384',
+      MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD: 'client_secret_jwt',
+      MONOCLOUD_BACKEND_CLIENT_SECRET: JSON.stringify(octJwk(hmacSecrets.HS384, 'HS384')),
+    }, () => new MonoCloudBackendNodeClient());
+    const claims = await client.validateAccessToken(await op.token({ format: 'opaque' }));
+    assert.equal(claims.iss, op.issuer);
+  });
+
+  test('an oct JWK signing with another alg than the client registered is invalid_client (401)', async () => {
+    const client = new MonoCloudBackendNodeClient({
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'jwt-HS512', clientSecret: octJwk(hmacSecrets.HS512, 'HS384'), clientAuthMethod: 'client_secret_jwt',
+    });
+    await rejectsWith(client.validateAccessToken(await op.token({ format: 'opaque' })), MonoCloudOPError, { error: 'invalid_client', 'raw.status': 401 });
+  });
+
   test('a wrong client_secret_jwt secret is invalid_client (401)', async () => {
     const client = new MonoCloudBackendNodeClient({
       tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'jwt-client', clientSecret: randomBytes(32).toString('base64url'), clientAuthMethod: 'client_secret_jwt',
@@ -248,8 +291,23 @@ describe('introspection: client authentication methods', () => {
     await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, { code: 'invalid_token', message: 'Invalid audience claim' });
   });
 
-  test('results are cached by default: the second validation makes no request', async () => {
+  test('with the defaults, a token the provider revokes is refused at once (no introspection cache)', async () => {
     const client = new MonoCloudBackendNodeClient({ tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret });
+    const token = await op.token({ format: 'opaque' });
+    const before = introspections(op).length;
+    assert.equal((await client.validateAccessToken(token)).iss, op.issuer);
+    await op.revoke(token);
+    await rejectsWith(client.validateAccessToken(token), MonoCloudTokenError, {
+      code: 'inactive_token', message: 'Token is not active. The introspection endpoint returned active=false',
+    });
+    assert.equal(introspections(op).length, before + 2, 'both validations asked the provider');
+  });
+
+  // The built-in cache is opt-in (revised DECISION 20): this test asks for it.
+  test('results are cached when asked for: the second validation makes no request', async () => {
+    const client = new MonoCloudBackendNodeClient({
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheMaxEntries: 100,
+    });
     const token = await op.token({ format: 'opaque', scope: BOTH_SCOPES });
     const before = introspections(op).length;
     await client.validateAccessToken(token, { scopes: ['read:things'] });
@@ -262,7 +320,8 @@ describe('introspection: client authentication methods', () => {
 
   test('introspectionCacheDuration: 0 asks every time, and sees a revocation at once', async () => {
     const client = new MonoCloudBackendNodeClient({
-      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheDuration: 0,
+      // The built-in cache asked for, so that duration 0 is what turns it off.
+      tenantDomain: op.issuer, audience: AUDIENCE, clientId: 'post-client', clientSecret: postSecret, introspectionCacheDuration: 0, introspectionCacheMaxEntries: 100,
     });
     const token = await op.token({ format: 'opaque' });
     const before = introspections(op).length;

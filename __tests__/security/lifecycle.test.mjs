@@ -326,6 +326,8 @@ describe('durations the clock cannot represent (used to panic; fixed in 8675135)
         clientId: 'test-client',
         clientSecret: 'test-secret',
         introspectionCacheDuration: 1e300,
+        // The built-in introspection cache is opt-in; this test is about its durations.
+        introspectionCacheMaxEntries: 100,
       });
     } catch (error) {
       assert.ok(error instanceof MonoCloudValidationError, `${error?.name}: ${error?.message}`);

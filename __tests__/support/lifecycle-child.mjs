@@ -43,6 +43,8 @@ switch (scenario) {
       audience: issuer.audience,
       clientId: 'test-client',
       clientSecret: 'test-secret',
+      // The built-in introspection cache is opt-in; this scenario uses it.
+      introspectionCacheMaxEntries: 100,
       onEvent: (event) => events.push(event.type),
       fetcher: (url, init) => fetch(url, init),
     });

@@ -36,6 +36,8 @@ if (mode === 'validate') {
     audience: issuer.audience,
     clientId: 'test-client',
     clientSecret: 'test-secret',
+    // The built-in introspection cache is opt-in; this worker shows it working per thread.
+    introspectionCacheMaxEntries: 100,
     onEvent: (event) => events.push(event.type),
     fetcher: (url, init) => {
       fetches += 1;

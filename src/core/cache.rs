@@ -1,6 +1,7 @@
-//! What every cache of the client shares: entries that each expire at their own moment, and
-//! token keys. The caches themselves live with what they keep (`remote`, `verified`,
-//! `introspection::store`).
+//! What the token caches share: entries whose memory is reclaimed each at its own moment, and
+//! token keys. Whether an entry still serves is decided on the caller's clock by the cache that
+//! holds it (`verified`, `introspection::store`); the deadline here only bounds how long it
+//! occupies memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest;
 use moka::Expiry;
 
-/// A cached value that knows when it stops being valid.
+/// A cached value that knows when its memory may be reclaimed.
 pub trait Deadline {
     fn deadline(&self) -> Instant;
 }
@@ -25,20 +26,6 @@ pub struct AtDeadline;
 impl<K, V: Deadline> Expiry<K, V> for AtDeadline {
     fn expire_after_create(&self, _: &K, value: &V, now: Instant) -> Option<Duration> {
         Some(value.deadline().saturating_duration_since(now))
-    }
-}
-
-/// A value and the moment it stops being served: an `Instant`, so that a wall-clock jump
-/// can neither revive nor kill it.
-#[derive(Clone)]
-pub struct Expiring<T> {
-    pub value: T,
-    pub until: Instant,
-}
-
-impl<T> Deadline for Expiring<T> {
-    fn deadline(&self) -> Instant {
-        self.until
     }
 }
 

@@ -4,6 +4,7 @@
 //! configuration, HTTP client, callbacks, caches and clock settings), nothing in statics, so
 //! that several clients live side by side.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -12,7 +13,7 @@ use super::callbacks::Callbacks;
 use super::cert_binding::{self, BindingMode};
 
 use super::claims::{self, Expectations, Lifetime, Requirements};
-use super::clock::{ClockSettings, now_seconds};
+use super::clock::{ClockSettings, Now};
 use super::config::Config;
 use super::discovery::{Discovery, Metadata};
 use super::error::{Error, Result};
@@ -27,6 +28,15 @@ use super::request::Request;
 use super::text::js_trim;
 use super::verified::VerifiedTokens;
 
+/// Which way `validateAccessToken` takes a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Verified locally (`validateJwtAccessToken`).
+    Jwt,
+    /// Asked of the issuer (`introspectAccessToken`).
+    Introspection,
+}
+
 pub struct Client {
     config: Config,
     http: Http,
@@ -34,7 +44,7 @@ pub struct Client {
     clock: ClockSettings,
     discovery: Discovery,
     keys: RemoteKeySet,
-    /// `None` when caching is off (`introspectionCacheDuration: 0`).
+    /// `None` unless asked for (see `introspection_store`).
     introspection_store: Option<Store>,
     /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
     verified: Option<VerifiedTokens>,
@@ -46,15 +56,7 @@ impl Client {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
-        let introspection_store = (config.introspection_cache_duration > 0.0).then(|| {
-            match (&callbacks.cache_get, &callbacks.cache_set) {
-                (Some(get), Some(set)) => Store::Adapter {
-                    get: get.clone(),
-                    set: set.clone(),
-                },
-                _ => Store::Memory(MemoryStore::new(config.introspection_cache_max_entries)),
-            }
-        });
+        let introspection_store = introspection_store(&config, &callbacks);
         Ok(Client {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
             events: Events::new(callbacks.events),
@@ -62,8 +64,9 @@ impl Client {
             discovery: Discovery::new(&config, callbacks.metadata),
             keys: RemoteKeySet::new(&config, callbacks.jwks),
             introspection_store,
-            verified: (config.token_cache_max_entries > 0)
-                .then(|| VerifiedTokens::new(config.token_cache_max_entries)),
+            verified: (config.token_cache_max_entries > 0).then(|| {
+                VerifiedTokens::new(config.token_cache_max_entries, config.jwks_cache_duration)
+            }),
             config,
         })
     }
@@ -94,12 +97,13 @@ impl Client {
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
-        let entry = verified.get(token)?;
+        let now = Now::from_caller(request.now_ms);
+        let entry = verified.get(token, now)?;
         if entry.generation != self.keys.generation() {
             return None;
         }
         self.events.emit(Event::CacheHit { cache: "token" });
-        let checked = entry.check(requirements, &self.config, &self.clock);
+        let checked = entry.check(requirements, &self.config, &self.clock, now);
         if let Err(error) = &checked {
             self.events.rejected(error);
         }
@@ -109,53 +113,90 @@ impl Client {
     /// The verdict on a request (`MonoCloudBackendNodeClient.validateAccessToken`): JWTs
     /// locally, anything else (or every token, with `introspectJwtTokens`) by introspection.
     pub async fn verify(&self, token: Option<&str>, request: &Request) -> Result<Claims> {
-        let result = self.dispatch(token, &request.requirements).await;
+        let now = Now::from_caller(request.now_ms);
+        let result = self.dispatch(token, &request.requirements, now).await;
         if let Err(error) = &result {
             self.events.rejected(error);
         }
         result
     }
 
-    async fn dispatch(&self, token: Option<&str>, requirements: &Requirements) -> Result<Claims> {
+    /// Which way a token goes, after the checks every token passes first (not blank, not
+    /// oversized, and introspection configured for anything that is not a JWT).
+    pub fn route<'t>(&self, token: Option<&'t str>) -> Result<(&'t str, Route)> {
         let token = non_blank(token)?;
         if token.len() > jwt::MAX_TOKEN_BYTES {
             return Err(Error::token(jwt::TOO_LARGE));
         }
         if jwt::looks_like_jwt(token) && !self.config.introspect_jwt_tokens {
-            return self
-                .validate_jwt_access_token(
-                    Some(token),
-                    requirements,
-                    self.config.certificate_binding,
-                    None,
-                )
-                .await;
+            return Ok((token, Route::Jwt));
         }
         if !self.config.introspection_configured() {
             return Err(Error::validation("Token introspection is not configured"));
         }
-        // Boxed: introspection state is large and the JWT path should not carry it.
+        Ok((token, Route::Introspection))
+    }
+
+    async fn dispatch(
+        &self,
+        token: Option<&str>,
+        requirements: &Requirements,
+        now: Now,
+    ) -> Result<Claims> {
+        match self.route(token)? {
+            (token, Route::Jwt) => {
+                self.validate_jwt_access_token(
+                    Some(token),
+                    requirements,
+                    self.config.certificate_binding,
+                    None,
+                    now,
+                )
+                .await
+            }
+            (token, Route::Introspection) => {
+                // Boxed: introspection state is large and the JWT path should not carry it.
+                let answer = self.introspect_checked(token, now);
+                let claims = Box::pin(self.introspected(token, requirements, now, answer)).await?;
+                Ok(claims_of(claims))
+            }
+        }
+    }
+
+    /// `validateAccessToken`'s introspection path around `answer`: our own introspection, or
+    /// the object's replaced `introspectAccessToken` (the original calls it through the
+    /// object). The answer goes through the introspection cache when there is one, then the
+    /// claims are checked with what the call asks for and the client's certificate binding.
+    pub async fn introspected(
+        &self,
+        token: &str,
+        requirements: &Requirements,
+        now: Now,
+        answer: impl Future<Output = Result<Map<String, Value>>>,
+    ) -> Result<Map<String, Value>> {
         let claims = match &self.introspection_store {
             Some(store) => {
-                Box::pin(introspect_through(
+                introspect_through(
                     store,
                     &self.events,
                     &self.clock,
                     self.config.introspection_cache_duration,
                     token,
-                    self.introspect_checked(token),
-                ))
+                    now,
+                    answer,
+                )
                 .await?
             }
-            None => Box::pin(self.introspect_checked(token)).await?,
+            None => answer.await?,
         };
         self.check_claims(
             &claims,
             requirements,
             self.config.certificate_binding,
             false,
+            now,
         )?;
-        Ok(claims_of(claims))
+        Ok(claims)
     }
 
     /// `introspectAccessToken`: the answer, its standard claims, then what the call asks for.
@@ -164,24 +205,25 @@ impl Client {
         token: Option<&str>,
         requirements: &Requirements,
         binding: Option<BindingMode>,
+        now: Now,
     ) -> Result<Claims> {
-        let claims = self.introspect_answer(token).await?;
-        self.check_claims(&claims, requirements, binding, false)?;
+        let claims = self.introspect_answer(token, now).await?;
+        self.check_claims(&claims, requirements, binding, false, now)?;
         Ok(claims_of(claims))
     }
 
-    async fn introspect_checked(&self, token: &str) -> Result<Map<String, Value>> {
-        let claims = self.introspect_answer(Some(token)).await?;
-        self.check_standard(&claims, false)?;
+    async fn introspect_checked(&self, token: &str, now: Now) -> Result<Map<String, Value>> {
+        let claims = self.introspect_answer(Some(token), now).await?;
+        self.check_standard(&claims, false, now)?;
         Ok(claims)
     }
 
-    async fn introspect_answer(&self, token: Option<&str>) -> Result<Map<String, Value>> {
+    async fn introspect_answer(&self, token: Option<&str>, now: Now) -> Result<Map<String, Value>> {
         let client_id = self.config.client_id.as_deref().ok_or_else(|| {
             Error::validation("The clientId option must be configured to introspect access tokens")
         })?;
         let token = non_blank(token)?;
-        let metadata = self.metadata(false).await?;
+        let metadata = self.metadata(false, now).await?;
         introspect(
             &self.http,
             &self.events,
@@ -189,6 +231,7 @@ impl Client {
             client_id,
             &metadata,
             token,
+            now,
         )
         .await
     }
@@ -200,13 +243,14 @@ impl Client {
         requirements: &Requirements,
         binding: Option<BindingMode>,
         keys: Option<&KeySet>,
+        now: Now,
     ) -> Result<Claims> {
         let token = non_blank(token)?;
         let jws = jwt::parse(token)?;
         let claims = match keys {
             Some(keys) => {
                 let claims = jws.verify(keys)?;
-                self.check_standard(&claims.map, true)?;
+                self.check_standard(&claims.map, true, now)?;
                 claims
             }
             None => {
@@ -218,20 +262,14 @@ impl Client {
                         &self.discovery,
                         jws.alg,
                         jws.kid.as_ref(),
+                        now,
                     )
                     .await?;
                 let claims = jws.verify(&keys)?;
-                let lifetime = self.check_standard(&claims.map, true)?;
+                let lifetime = self.check_standard(&claims.map, true, now)?;
                 if let Some(verified) = &self.verified {
                     self.events.emit(Event::CacheMiss { cache: "token" });
-                    verified.remember(
-                        token,
-                        &claims,
-                        lifetime,
-                        &keys,
-                        &self.clock,
-                        self.config.jwks_cache_duration,
-                    );
+                    verified.remember(token, &claims, lifetime, &keys, &self.clock, now);
                 }
                 claims
             }
@@ -240,13 +278,18 @@ impl Client {
         Ok(claims)
     }
 
-    fn check_standard(&self, claims: &Map<String, Value>, is_jwt: bool) -> Result<Lifetime> {
+    fn check_standard(
+        &self,
+        claims: &Map<String, Value>,
+        is_jwt: bool,
+        now: Now,
+    ) -> Result<Lifetime> {
         claims::check_standard(
             claims,
             &Expectations {
                 issuer: &self.config.issuer,
                 audience: &self.config.audience,
-                now: now_seconds(),
+                now: now.seconds(),
                 clock_skew: self.clock.skew(),
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
@@ -261,8 +304,9 @@ impl Client {
         requirements: &Requirements,
         binding: Option<BindingMode>,
         is_jwt: bool,
+        now: Now,
     ) -> Result<()> {
-        self.check_standard(claims, is_jwt)?;
+        self.check_standard(claims, is_jwt, now)?;
         self.check_requirements(claims, requirements, binding)
     }
 
@@ -288,17 +332,35 @@ impl Client {
     }
 
     /// `getMetadata()`: the discovery document.
-    pub async fn metadata(&self, refresh: bool) -> Result<Arc<Metadata>> {
+    pub async fn metadata(&self, refresh: bool, now: Now) -> Result<Arc<Metadata>> {
         self.discovery
-            .metadata(&self.http, &self.events, refresh)
+            .metadata(&self.http, &self.events, refresh, now)
             .await
     }
 
     /// `getJwks()`: the issuer's key set.
-    pub async fn jwks(&self, refresh: bool) -> Result<Arc<KeySet>> {
+    pub async fn jwks(&self, refresh: bool, now: Now) -> Result<Arc<KeySet>> {
         self.keys
-            .get(&self.http, &self.events, &self.discovery, refresh)
+            .get(&self.http, &self.events, &self.discovery, refresh, now)
             .await
+    }
+}
+
+/// Introspection answers are kept only when the user asks: with a `cache` adapter (as the
+/// original) or with `introspectionCacheMaxEntries` above 0 for the built-in store. Otherwise
+/// every opaque token is introspected, so a revoked token is refused at once. Duration 0 turns
+/// either off.
+fn introspection_store(config: &Config, callbacks: &Callbacks) -> Option<Store> {
+    if config.introspection_cache_duration <= 0.0 {
+        return None;
+    }
+    match (&callbacks.cache_get, &callbacks.cache_set) {
+        (Some(get), Some(set)) => Some(Store::Adapter {
+            get: get.clone(),
+            set: set.clone(),
+        }),
+        _ => (config.introspection_cache_max_entries > 0)
+            .then(|| Store::Memory(MemoryStore::new(config.introspection_cache_max_entries))),
     }
 }
 
@@ -345,6 +407,52 @@ mod tests {
         // Nothing listens on port 9: both paths fail cleanly.
         assert!(client.verify(Some("a.b.c"), &request).await.is_err());
         assert!(client.verify(Some("opaque"), &request).await.is_err());
+    }
+
+    fn client_with(extra: &[(&str, Input)]) -> Client {
+        let mut members = vec![
+            (
+                "tenantDomain".to_owned(),
+                Input::Str("https://t.example.com".into()),
+            ),
+            (
+                "audience".to_owned(),
+                Input::Str("https://a.example.com".into()),
+            ),
+        ];
+        members.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let config = resolve(
+            &Input::Object(members),
+            &Default::default(),
+            Profile::NodeClient,
+        )
+        .unwrap();
+        Client::new(config, Callbacks::default()).unwrap()
+    }
+
+    /// The built-in introspection store exists only when asked for (revised DECISION 20).
+    #[test]
+    fn the_built_in_introspection_store_is_opt_in() {
+        assert!(client_with(&[]).introspection_store.is_none());
+        let zero = Input::Number(0.0);
+        let some = Input::Number(5.0);
+        assert!(
+            client_with(&[("introspectionCacheMaxEntries", zero)])
+                .introspection_store
+                .is_none()
+        );
+        assert!(matches!(
+            client_with(&[("introspectionCacheMaxEntries", some.clone())]).introspection_store,
+            Some(Store::Memory(_))
+        ));
+        assert!(
+            client_with(&[
+                ("introspectionCacheMaxEntries", some),
+                ("introspectionCacheDuration", Input::Number(0.0)),
+            ])
+            .introspection_store
+            .is_none()
+        );
     }
 
     /// Every request moves this future onto the heap; the cold paths (HTTP, introspection)

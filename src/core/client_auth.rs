@@ -67,11 +67,13 @@ impl ClientAuthMethod {
     }
 }
 
-/// `clientSecret`: a shared secret (or a JWT-SVID), or the private JWK of `private_key_jwt`.
+/// `clientSecret`: a shared secret (or a JWT-SVID), the private JWK of `private_key_jwt`, or
+/// the symmetric JWK of `client_secret_jwt`.
 #[derive(Clone, PartialEq)]
 pub enum ClientSecret {
     Text(String),
     Jwk(Map<String, Value>),
+    Symmetric(SymmetricKey),
 }
 
 /// Secrets never reach a log through `Debug`.
@@ -80,7 +82,112 @@ impl std::fmt::Debug for ClientSecret {
         match self {
             ClientSecret::Text(_) => f.write_str("Text(<redacted>)"),
             ClientSecret::Jwk(_) => f.write_str("Jwk(<redacted>)"),
+            ClientSecret::Symmetric(key) => write!(f, "Symmetric({key:?})"),
         }
+    }
+}
+
+/// The HMAC algorithms a `client_secret_jwt` assertion is signed with (RFC 7518 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlg {
+    HS256,
+    HS384,
+    HS512,
+}
+
+impl HmacAlg {
+    fn parse(name: &str) -> Option<HmacAlg> {
+        match name {
+            "HS256" => Some(HmacAlg::HS256),
+            "HS384" => Some(HmacAlg::HS384),
+            "HS512" => Some(HmacAlg::HS512),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HmacAlg::HS256 => "HS256",
+            HmacAlg::HS384 => "HS384",
+            HmacAlg::HS512 => "HS512",
+        }
+    }
+
+    fn algorithm(self) -> hmac::Algorithm {
+        match self {
+            HmacAlg::HS256 => hmac::HMAC_SHA256,
+            HmacAlg::HS384 => hmac::HMAC_SHA384,
+            HmacAlg::HS512 => hmac::HMAC_SHA512,
+        }
+    }
+
+    /// RFC 7518 §3.2: the key must be at least as long as the hash output.
+    fn min_key_bytes(self) -> usize {
+        match self {
+            HmacAlg::HS256 => 32,
+            HmacAlg::HS384 => 48,
+            HmacAlg::HS512 => 64,
+        }
+    }
+}
+
+/// A symmetric JWK (`kty: "oct"`) for `client_secret_jwt`: its `alg` picks the assertion's
+/// algorithm and its `kid` names the key in the assertion's header, as seed 001 documents.
+#[derive(Clone, PartialEq)]
+pub struct SymmetricKey {
+    pub key: Vec<u8>,
+    pub alg: HmacAlg,
+    pub kid: Option<String>,
+}
+
+/// The key never reaches a log through `Debug`.
+impl std::fmt::Debug for SymmetricKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SymmetricKey({}, <redacted>)", self.alg.name())
+    }
+}
+
+impl SymmetricKey {
+    /// Checked once, at construction, so that a bad key is a configuration error rather than a
+    /// failure on every request. The messages name members, never their values.
+    pub fn from_jwk(jwk: &Map<String, Value>) -> Result<SymmetricKey> {
+        const WHICH: &str = "clientSecret must be a symmetric JWK (kty \"oct\") when \
+                             clientAuthMethod is 'client_secret_jwt'";
+        if jwk.get("kty").and_then(Value::as_str) != Some("oct") {
+            return Err(Error::validation(WHICH));
+        }
+        let alg = jwk
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(HmacAlg::parse)
+            .ok_or_else(|| {
+                Error::validation(
+                    "The clientSecret JWK's \"alg\" must be HS256, HS384 or HS512 for \
+                     client_secret_jwt",
+                )
+            })?;
+        let key = jwk
+            .get("k")
+            .and_then(Value::as_str)
+            .and_then(b64url_decode)
+            .filter(|key| key.len() >= alg.min_key_bytes())
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "The clientSecret JWK's \"k\" must be base64url of at least {} bytes for {}",
+                    alg.min_key_bytes(),
+                    alg.name()
+                ))
+            })?;
+        let kid = match jwk.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(_) => {
+                return Err(Error::validation(
+                    "The clientSecret JWK's \"kid\" must be a string",
+                ));
+            }
+        };
+        Ok(SymmetricKey { key, alg, kid })
     }
 }
 
@@ -116,7 +223,10 @@ impl Authentication<'_> {
         };
         Ok(match self.method {
             ClientAuthMethod::ClientSecretBasic => {
-                if matches!(self.secret, Some(ClientSecret::Jwk(_))) {
+                if matches!(
+                    self.secret,
+                    Some(ClientSecret::Jwk(_) | ClientSecret::Symmetric(_))
+                ) {
                     return Err(unusable(
                         self.method,
                         "needs a string clientSecret, not a JWK",
@@ -144,9 +254,26 @@ impl Authentication<'_> {
                 }
             }
             ClientAuthMethod::ClientSecretJwt => {
-                let secret = text_secret
-                    .ok_or_else(|| unusable(self.method, "needs a string clientSecret"))?;
-                let assertion = self.assertion(now, &Signer::Hmac(secret.as_bytes()))?;
+                // A plain secret signs with HS256, as the original does.
+                let signer = match self.secret {
+                    Some(ClientSecret::Text(secret)) => Signer::Hmac {
+                        key: secret.as_bytes(),
+                        alg: HmacAlg::HS256,
+                        kid: None,
+                    },
+                    Some(ClientSecret::Symmetric(jwk)) => Signer::Hmac {
+                        key: &jwk.key,
+                        alg: jwk.alg,
+                        kid: jwk.kid.as_deref(),
+                    },
+                    _ => {
+                        return Err(unusable(
+                            self.method,
+                            "needs a string clientSecret or a symmetric JWK",
+                        ));
+                    }
+                };
+                let assertion = self.assertion(now, &signer)?;
                 assertion_credentials(id, JWT_BEARER, assertion)
             }
             ClientAuthMethod::PrivateKeyJwt => {
@@ -213,14 +340,18 @@ fn assertion_credentials(id: String, kind: &str, assertion: String) -> Credentia
 }
 
 enum Signer<'a> {
-    Hmac(&'a [u8]),
+    Hmac {
+        key: &'a [u8],
+        alg: HmacAlg,
+        kid: Option<&'a str>,
+    },
     Jwk(&'a Map<String, Value>),
 }
 
 impl Signer<'_> {
     fn header(&self) -> Result<(&'static str, Option<String>)> {
         match self {
-            Signer::Hmac(_) => Ok(("HS256", None)),
+            Signer::Hmac { alg, kid, .. } => Ok((alg.name(), kid.map(str::to_owned))),
             Signer::Jwk(jwk) => {
                 let alg = jwk_alg(jwk)?;
                 let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
@@ -231,8 +362,8 @@ impl Signer<'_> {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         match self {
-            Signer::Hmac(secret) => {
-                let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+            Signer::Hmac { key, alg, .. } => {
+                let key = hmac::Key::new(alg.algorithm(), key);
                 Ok(hmac::sign(&key, message).as_ref().to_vec())
             }
             Signer::Jwk(jwk) => sign_with_jwk(jwk, jwk_alg(jwk)?, message),

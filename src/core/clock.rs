@@ -1,6 +1,12 @@
-//! Time: the client's clock settings, and arithmetic that cannot panic. Durations come from
-//! configuration (any number >= 0 is accepted, as upstream does), so `1e300` seconds must mean
-//! "very long", not a crash.
+//! Time: the caller's clock, the client's clock settings, and arithmetic that cannot panic.
+//! Durations come from configuration (any number >= 0 is accepted, as upstream does), so
+//! `1e300` seconds must mean "very long", not a crash.
+//!
+//! Every wall-clock decision (token times, cache expiries, stale windows) reads the caller's
+//! clock, JavaScript's `Date.now()`, carried by each call: the original reads `Date.now()`, so
+//! the fake timers of users' tests must move our decisions as they move the original's.
+//! Monotonic time is kept for what no test clock should stretch (timeouts, cooldowns) and for
+//! reclaiming memory.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -10,11 +16,49 @@ use super::error::{Error, Result};
 /// Longer than any cache or timeout needs; far enough from `Instant`'s limits.
 const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-/// Whole seconds since the epoch, as upstream's `floor(Date.now() / 1000)`.
+/// The caller's "now": milliseconds since the epoch, as `Date.now()` gives them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    ms: f64,
+}
+
+impl Now {
+    /// The caller's clock; the system clock when the caller gave none (a direct native call)
+    /// or gave something that is not a time.
+    pub fn from_caller(ms: Option<f64>) -> Now {
+        match ms {
+            Some(ms) if ms.is_finite() => Now { ms },
+            _ => Now::system(),
+        }
+    }
+
+    pub fn system() -> Now {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_millis() as f64);
+        Now { ms }
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> f64 {
+        self.ms
+    }
+
+    /// Whole seconds since the epoch, as upstream's `floor(Date.now() / 1000)`.
+    pub fn seconds(self) -> f64 {
+        (self.ms / 1000.0).floor()
+    }
+
+    /// How long from now until `at_ms` (a moment on the same clock), zero if it is past: how
+    /// long an entry that expires then may occupy memory.
+    pub fn until(self, at_ms: f64) -> Duration {
+        seconds((at_ms - self.ms) / 1000.0)
+    }
+}
+
+/// Whole seconds since the epoch by the system clock.
 pub fn now_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs() as f64)
+    Now::system().seconds()
 }
 
 /// `seconds` as a duration: negative or NaN is zero, anything huge is [`LONGEST`].
@@ -104,5 +148,19 @@ mod tests {
         assert_eq!(seconds(f64::INFINITY), LONGEST);
         let now = Instant::now();
         assert!(after(now, Duration::MAX) > now);
+    }
+
+    #[test]
+    fn the_callers_clock_is_used_when_it_is_a_time() {
+        let given = Now::from_caller(Some(1_700_000_000_999.0));
+        assert_eq!(given.millis(), 1_700_000_000_999.0);
+        assert_eq!(given.seconds(), 1_700_000_000.0, "floored, as upstream");
+        let system = now_seconds();
+        for missing in [None, Some(f64::NAN), Some(f64::INFINITY)] {
+            let fallback = Now::from_caller(missing).seconds();
+            assert!((fallback - system).abs() <= 1.0, "{missing:?}: {fallback}");
+        }
+        assert_eq!(given.until(1_700_000_002_999.0), Duration::from_secs(2));
+        assert_eq!(given.until(0.0), Duration::ZERO);
     }
 }

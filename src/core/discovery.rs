@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::callbacks::JsCall;
+use super::clock::Now;
 use super::config::Config;
 use super::error::Result;
 use super::events::{Event, Events};
@@ -75,12 +76,14 @@ impl Discovery {
         http: &Http,
         events: &Events,
         refresh: bool,
+        now: Now,
     ) -> Result<Arc<Metadata>> {
         self.remote
             .get(
                 http,
                 events,
                 refresh,
+                now,
                 || ready(Ok(self.url.clone())),
                 |document| Ok(Metadata { document }),
             )

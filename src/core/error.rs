@@ -56,6 +56,9 @@ pub enum Error {
     Http {
         message: String,
         raw: Option<Box<RawResponse>>,
+        /// A body that is not JSON, as text: the JavaScript face parses it again to word the
+        /// message as the original does, with the engine's own `JSON.parse` error.
+        json_text: Option<Box<str>>,
     },
     /// A user callback threw; the binding rethrows what it threw, kept under this id.
     #[error("A callback failed")]
@@ -83,6 +86,7 @@ impl Error {
         Self::Http {
             message: message.into(),
             raw: raw.map(Box::new),
+            json_text: None,
         }
     }
 }

@@ -58,22 +58,29 @@ impl Response {
 
     /// The body as a JSON object; other JSON or none is a `MonoCloudHttpError`.
     pub fn json_object(&self) -> Result<Map<String, Value>> {
+        match self.json()? {
+            Value::Object(map) => Ok(map),
+            _ => Err(Error::http(
+                "Failed to parse response body as JSON : the body is not a JSON object",
+                Some(self.raw()),
+            )),
+        }
+    }
+
+    /// The body as JSON; a body that is not JSON is a `MonoCloudHttpError` that carries its
+    /// text, so that the JavaScript face words the message with `JSON.parse`'s own error, as
+    /// the original does (serde's wording differs).
+    pub fn json(&self) -> Result<Value> {
         // Read as text first, as fetch's `text()` does: a leading byte-order mark is not JSON.
         let body = self
             .body
             .strip_prefix(b"\xEF\xBB\xBF")
             .unwrap_or(&self.body);
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(Error::http(
-                "Failed to parse response body as JSON : the body is not a JSON object",
-                Some(self.raw()),
-            )),
-            Err(e) => Err(Error::http(
-                format!("Failed to parse response body as JSON : {e}"),
-                Some(self.raw()),
-            )),
-        }
+        serde_json::from_slice::<Value>(body).map_err(|e| Error::Http {
+            message: format!("Failed to parse response body as JSON : {e}"),
+            raw: Some(Box::new(self.raw())),
+            json_text: Some(String::from_utf8_lossy(body).into()),
+        })
     }
 }
 

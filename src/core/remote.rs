@@ -6,15 +6,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::cache::{AtDeadline, Expiring};
 use super::callbacks::{JsCall, invoke, no_arguments};
-use super::clock::{after, seconds};
+use super::clock::{Now, seconds};
 use super::error::{Error, Result};
 use super::events::{Event, Events};
 use super::http::{Http, Request};
@@ -22,17 +20,36 @@ use super::http::{Http, Request};
 /// While serving a stale value, how long before the issuer is tried again.
 const STALE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
-/// One value with single flight and stale-if-error; what it holds is up to the caller.
+/// One value with single flight and stale-if-error; what it holds is up to the caller. Its
+/// expiry and stale window follow the caller's clock (see `clock`), so a test that moves
+/// `Date.now()` past the cache duration sees a refetch, as with the original.
 pub struct Fetched<T> {
-    ttl: Duration,
-    stale_if_error: Duration,
-    /// `None` when the duration is 0: every caller fetches, as upstream does.
-    cache: Option<moka::future::Cache<(), Entry<T>>>,
-    /// The last value fetched successfully, and when it was fetched.
-    last_good: Mutex<Option<(Arc<T>, Instant)>>,
+    ttl_ms: f64,
+    stale_if_error_ms: f64,
+    /// `false` when the duration is 0: every caller fetches, as upstream does.
+    caching: bool,
+    state: Mutex<State<T>>,
+    /// Held by the one caller fetching; the others wait on it and take its outcome.
+    fetching: tokio::sync::Mutex<()>,
 }
 
-type Entry<T> = Expiring<Arc<T>>;
+struct State<T> {
+    /// What is served, and until when.
+    current: Option<Entry<T>>,
+    /// The last value fetched successfully, and when (caller's clock, ms).
+    last_good: Option<(Arc<T>, f64)>,
+    /// Fetches finished so far, and how the last one ended: a caller that waited on a fetch
+    /// takes its outcome, failures included, instead of asking the issuer again.
+    finished: u64,
+    outcome: Option<Result<Arc<T>>>,
+}
+
+#[derive(Clone)]
+struct Entry<T> {
+    value: Arc<T>,
+    /// Caller's clock, ms.
+    until_ms: f64,
+}
 
 /// A fetch in progress.
 pub type Fetch<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -47,18 +64,29 @@ pub struct Got<T> {
 
 impl<T: Send + Sync + 'static> Fetched<T> {
     pub fn new(duration_secs: f64, stale_if_error_secs: f64) -> Self {
-        let cache = (duration_secs > 0.0).then(|| {
-            moka::future::Cache::builder()
-                .max_capacity(1)
-                .expire_after(AtDeadline)
-                .build()
-        });
         Fetched {
-            ttl: seconds(duration_secs),
-            stale_if_error: seconds(stale_if_error_secs),
-            cache,
-            last_good: Mutex::new(None),
+            ttl_ms: seconds(duration_secs).as_secs_f64() * 1000.0,
+            stale_if_error_ms: seconds(stale_if_error_secs).as_secs_f64() * 1000.0,
+            caching: duration_secs > 0.0,
+            state: Mutex::new(State {
+                current: None,
+                last_good: None,
+                finished: 0,
+                outcome: None,
+            }),
+            fetching: tokio::sync::Mutex::new(()),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value still current at `now`.
+    fn current(&self, now: Now) -> Option<Arc<T>> {
+        let state = self.state();
+        let entry = state.current.as_ref()?;
+        (now.millis() < entry.until_ms).then(|| entry.value.clone())
     }
 
     /// The cached value, or the result of `fetch` (shared with concurrent callers). With
@@ -71,87 +99,121 @@ impl<T: Send + Sync + 'static> Fetched<T> {
     pub async fn get<'a>(
         &'a self,
         refresh: bool,
+        now: Now,
         fetch: impl FnOnce() -> Fetch<'a, T>,
     ) -> Result<Got<T>> {
         if !refresh
-            && let Some(cache) = &self.cache
-            && let Some(entry) = cache.get(&()).await
+            && self.caching
+            && let Some(value) = self.current(now)
         {
-            return Ok(Got {
-                value: entry.value,
-                stale_for: None,
-            });
-        }
-        Box::pin(self.get_slow(refresh, fetch())).await
-    }
-
-    async fn get_slow(&self, refresh: bool, fetch: Fetch<'_, T>) -> Result<Got<T>> {
-        let Some(cache) = &self.cache else {
-            return fetch.await.map(|v| Got {
-                value: Arc::new(v),
-                stale_for: None,
-            });
-        };
-        if refresh {
-            let value = Arc::new(fetch.await?);
-            cache.insert((), self.fresh_entry(value.clone())).await;
             return Ok(Got {
                 value,
                 stale_for: None,
             });
         }
-        // Only the caller whose fetch failed reports the stale value, once per retry.
-        let substituted = AtomicBool::new(false);
-        let entry = cache
-            .try_get_with((), async {
-                match fetch.await {
-                    Ok(value) => Ok(self.fresh_entry(Arc::new(value))),
-                    Err(error) => {
-                        let stale = self.stale_entry().ok_or(error)?;
-                        substituted.store(true, Ordering::Relaxed);
-                        Ok(stale)
-                    }
-                }
-            })
-            .await
-            .map_err(|shared: Arc<Error>| (*shared).clone())?;
-        let stale_for = substituted
-            .load(Ordering::Relaxed)
-            .then(|| self.staleness());
-        Ok(Got {
-            value: entry.value,
-            stale_for,
-        })
+        Box::pin(self.get_slow(refresh, now, fetch)).await
     }
 
-    fn fresh_entry(&self, value: Arc<T>) -> Entry<T> {
-        let now = Instant::now();
-        *self.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some((value.clone(), now));
-        Entry {
-            value,
-            until: after(now, self.ttl),
+    async fn get_slow<'a>(
+        &'a self,
+        refresh: bool,
+        now: Now,
+        fetch: impl FnOnce() -> Fetch<'a, T>,
+    ) -> Result<Got<T>> {
+        let fresh = |value: T| Got {
+            value: Arc::new(value),
+            stale_for: None,
+        };
+        if !self.caching {
+            return fetch().await.map(fresh);
         }
+        if refresh {
+            let value = Arc::new(fetch().await?);
+            self.remember(&value, now);
+            return Ok(Got {
+                value,
+                stale_for: None,
+            });
+        }
+        let seen = self.state().finished;
+        let _fetching = self.fetching.lock().await;
+        {
+            let state = self.state();
+            if state.finished != seen
+                && let Some(outcome) = &state.outcome
+            {
+                return outcome.clone().map(|value| Got {
+                    value,
+                    stale_for: None,
+                });
+            }
+        }
+        if let Some(value) = self.current(now) {
+            return Ok(Got {
+                value,
+                stale_for: None,
+            });
+        }
+        let (outcome, got) = match fetch().await {
+            Ok(value) => {
+                let value = Arc::new(value);
+                self.remember(&value, now);
+                (
+                    Ok(value.clone()),
+                    Ok(Got {
+                        value,
+                        stale_for: None,
+                    }),
+                )
+            }
+            Err(error) => match self.serve_stale(now) {
+                // Only the caller whose fetch failed reports the stale value, once per retry.
+                Some((value, stale_for)) => (
+                    Ok(value.clone()),
+                    Ok(Got {
+                        value,
+                        stale_for: Some(stale_for),
+                    }),
+                ),
+                None => (Err(error.clone()), Err(error)),
+            },
+        };
+        let mut state = self.state();
+        state.finished += 1;
+        state.outcome = Some(outcome);
+        got
     }
 
-    /// The last good value, if it is still within the stale-if-error window; kept only until
-    /// the next retry.
-    fn stale_entry(&self) -> Option<Entry<T>> {
-        let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner());
-        let (value, fetched_at) = last.as_ref()?;
-        let window_end = after(*fetched_at, self.ttl.saturating_add(self.stale_if_error));
-        let now = Instant::now();
-        (window_end > now).then(|| Entry {
+    fn remember(&self, value: &Arc<T>, now: Now) {
+        let mut state = self.state();
+        state.last_good = Some((value.clone(), now.millis()));
+        state.current = Some(Entry {
             value: value.clone(),
-            until: after(now, STALE_RETRY_INTERVAL).min(window_end),
-        })
+            until_ms: now.millis() + self.ttl_ms,
+        });
     }
 
-    fn staleness(&self) -> Duration {
-        let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner());
-        last.as_ref()
-            .map(|(_, fetched_at)| fetched_at.elapsed().saturating_sub(self.ttl))
-            .unwrap_or_default()
+    /// The last good value, if it is still within the stale-if-error window, and how long past
+    /// its expiry it is; it is served until the next retry.
+    fn serve_stale(&self, now: Now) -> Option<(Arc<T>, Duration)> {
+        let mut state = self.state();
+        let (value, fetched_at_ms) = state.last_good.clone()?;
+        let expired_at_ms = fetched_at_ms + self.ttl_ms;
+        let window_end_ms = expired_at_ms + self.stale_if_error_ms;
+        if now.millis() >= window_end_ms {
+            return None;
+        }
+        let retry_ms = now.millis() + STALE_RETRY_INTERVAL.as_secs_f64() * 1000.0;
+        state.current = Some(Entry {
+            value: value.clone(),
+            until_ms: retry_ms.min(window_end_ms),
+        });
+        Some((value, staleness(now, expired_at_ms)))
     }
+}
+
+fn staleness(now: Now, expired_at_ms: f64) -> Duration {
+    seconds((now.millis() - expired_at_ms) / 1000.0)
 }
 
 /// What a document is called where it surfaces: in events, in a resolver's error, and in a
@@ -211,6 +273,7 @@ impl<T: Document> Remote<T> {
         http: &'a Http,
         events: &'a Events,
         refresh: bool,
+        now: Now,
         url: impl FnOnce() -> U + Send + 'a,
         read: impl FnOnce(Map<String, Value>) -> Result<T> + Send + 'a,
     ) -> Result<Arc<T>>
@@ -220,7 +283,7 @@ impl<T: Document> Remote<T> {
         let source = T::SOURCE;
         let got = self
             .fetched
-            .get(refresh, || {
+            .get(refresh, now, || {
                 Box::pin(async move {
                     let document = match &self.resolver {
                         Some(resolver) => resolved_object(resolver, source.resolver_option).await,
@@ -278,37 +341,46 @@ async fn fetch_document(http: &Http, url: &str, what: &str) -> Result<Map<String
 mod tests {
     use super::*;
 
+    fn at(ms: f64) -> Now {
+        Now::from_caller(Some(ms))
+    }
+
+    const T0: f64 = 1_700_000_000_000.0;
+
     #[tokio::test]
     async fn single_value_with_stale_if_error() {
         let fetched: Fetched<u32> = Fetched::new(0.05, 60.0);
         let got = fetched
-            .get(false, || Box::pin(async { Ok(1) }))
+            .get(false, at(T0), || Box::pin(async { Ok(1) }))
             .await
             .unwrap();
         assert_eq!((*got.value, got.stale_for.is_some()), (1, false));
         let cached = fetched
-            .get(false, || Box::pin(async { Ok(2) }))
+            .get(false, at(T0 + 10.0), || Box::pin(async { Ok(2) }))
             .await
             .unwrap();
         assert_eq!(*cached.value, 1, "served from the cache");
-        tokio::time::sleep(Duration::from_millis(80)).await;
         let stale = fetched
-            .get(false, || Box::pin(async { Err(Error::http("down", None)) }))
+            .get(false, at(T0 + 80.0), || {
+                Box::pin(async { Err(Error::http("down", None)) })
+            })
             .await
             .unwrap();
         assert_eq!((*stale.value, stale.stale_for.is_some()), (1, true));
         let refreshed = fetched
-            .get(true, || Box::pin(async { Ok(3) }))
+            .get(true, at(T0 + 90.0), || Box::pin(async { Ok(3) }))
             .await
             .unwrap();
         assert_eq!(*refreshed.value, 3);
         let failed_refresh = fetched
-            .get(true, || Box::pin(async { Err(Error::http("down", None)) }))
+            .get(true, at(T0 + 100.0), || {
+                Box::pin(async { Err(Error::http("down", None)) })
+            })
             .await;
         assert!(failed_refresh.is_err());
         assert_eq!(
             *fetched
-                .get(false, || Box::pin(async { Ok(4) }))
+                .get(false, at(T0 + 110.0), || Box::pin(async { Ok(4) }))
                 .await
                 .unwrap()
                 .value,
@@ -320,13 +392,14 @@ mod tests {
     async fn no_stale_value_beyond_the_window() {
         let fetched: Fetched<u32> = Fetched::new(0.02, 0.0);
         fetched
-            .get(false, || Box::pin(async { Ok(1) }))
+            .get(false, at(T0), || Box::pin(async { Ok(1) }))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(
             fetched
-                .get(false, || Box::pin(async { Err(Error::http("down", None)) }))
+                .get(false, at(T0 + 40.0), || {
+                    Box::pin(async { Err(Error::http("down", None)) })
+                })
                 .await
                 .is_err()
         );
@@ -337,7 +410,7 @@ mod tests {
         let fetched: Fetched<u32> = Fetched::new(0.0, 300.0);
         assert_eq!(
             *fetched
-                .get(false, || Box::pin(async { Ok(1) }))
+                .get(false, at(T0), || Box::pin(async { Ok(1) }))
                 .await
                 .unwrap()
                 .value,
@@ -345,11 +418,87 @@ mod tests {
         );
         assert_eq!(
             *fetched
-                .get(false, || Box::pin(async { Ok(2) }))
+                .get(false, at(T0), || Box::pin(async { Ok(2) }))
                 .await
                 .unwrap()
                 .value,
             2
         );
+    }
+
+    /// The cache duration is measured on the caller's clock: moving it past the duration
+    /// refetches, however little real time has passed; moving it back finds the fresh value.
+    #[tokio::test]
+    async fn expiry_follows_the_callers_clock() {
+        let fetched: Fetched<u32> = Fetched::new(300.0, 0.0);
+        let get = |now: f64, value: u32| {
+            let fetched = &fetched;
+            async move {
+                *fetched
+                    .get(false, at(now), || Box::pin(async move { Ok(value) }))
+                    .await
+                    .unwrap()
+                    .value
+            }
+        };
+        assert_eq!(get(T0, 1).await, 1);
+        assert_eq!(get(T0 + 299_000.0, 2).await, 1, "within the duration");
+        assert_eq!(
+            get(T0 + 300_000.0, 3).await,
+            3,
+            "expired by the caller's clock"
+        );
+        assert_eq!(get(T0 + 301_000.0, 4).await, 3);
+    }
+
+    /// A stale value is served within the window the caller's clock measures, and not beyond.
+    #[tokio::test]
+    async fn the_stale_window_follows_the_callers_clock() {
+        let fetched: Fetched<u32> = Fetched::new(300.0, 300.0);
+        fn down<'a>() -> Fetch<'a, u32> {
+            Box::pin(async { Err(Error::http("down", None)) })
+        }
+        fetched
+            .get(false, at(T0), || Box::pin(async { Ok(1) }))
+            .await
+            .unwrap();
+        let stale = fetched.get(false, at(T0 + 500_000.0), down).await.unwrap();
+        assert_eq!(*stale.value, 1);
+        assert_eq!(stale.stale_for, Some(Duration::from_secs(200)));
+        assert!(
+            fetched.get(false, at(T0 + 600_000.0), down).await.is_err(),
+            "past duration + staleIfErrorDuration"
+        );
+    }
+
+    /// Concurrent callers share one fetch, and its failure.
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch_and_its_failure() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let fetched: Fetched<u32> = Fetched::new(300.0, 0.0);
+        let calls = AtomicUsize::new(0);
+        let slow = |ok: bool| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if ok {
+                    Ok(7u32)
+                } else {
+                    Err(Error::http("down", None))
+                }
+            }) as Fetch<'_, u32>
+        };
+        let (a, b) = tokio::join!(
+            fetched.get(false, at(T0), || slow(false)),
+            fetched.get(false, at(T0), || slow(false))
+        );
+        assert!(a.is_err() && b.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let (a, b) = tokio::join!(
+            fetched.get(false, at(T0), || slow(true)),
+            fetched.get(false, at(T0), || slow(true))
+        );
+        assert_eq!((*a.unwrap().value, *b.unwrap().value), (7, 7));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

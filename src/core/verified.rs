@@ -1,8 +1,10 @@
 //! Verified JWT claims, kept so a token seen again costs a hash and a few comparisons instead
 //! of a signature check: what is kept, for how long, and what a hit is checked for again. An
 //! entry lives until the earlier of the token's expiry and the expiry of the key set that
-//! verified it, so it adds no exposure a cached key set does not already have. The key is a
-//! SHA-256 of the token: raw tokens are never kept as keys.
+//! verified it, so it adds no exposure a cached key set does not already have. Both are read on
+//! the caller's clock: moving `Date.now()` past a token's `exp` ends its entry's use, and moving
+//! it back serves the entry again, as a revalidation would. The key is a SHA-256 of the token:
+//! raw tokens are never kept as keys.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +14,7 @@ use serde_json::{Map, Value};
 use super::cache::{AtDeadline, Deadline, token_key};
 use super::cert_binding::{self, BindingMode};
 use super::claims::{self, Granted, Lifetime, Requirements};
-use super::clock::{ClockSettings, after, now_seconds, seconds};
+use super::clock::{ClockSettings, Now, after};
 use super::config::Config;
 use super::error::{Error, Result};
 use super::jwt::Claims;
@@ -20,6 +22,8 @@ use super::keys::KeySet;
 
 pub struct VerifiedTokens {
     entries: moka::sync::Cache<[u8; 32], Arc<Verified>>,
+    /// Seconds a key set is kept (`jwksCacheDuration`): what it verified is kept no longer.
+    keys_ttl: f64,
 }
 
 pub struct Verified {
@@ -32,13 +36,16 @@ pub struct Verified {
     pub has_cnf: bool,
     /// The generation of the key set that verified the token.
     pub generation: u64,
-    /// When the entry stops being served.
-    pub until: Instant,
+    /// When the entry stops being served (caller's clock, ms).
+    pub until_ms: f64,
+    /// When the entry's memory is reclaimed: as long after its insertion as `until_ms` was,
+    /// on the monotonic clock.
+    pub evict_at: Instant,
 }
 
 impl Deadline for Verified {
     fn deadline(&self) -> Instant {
-        self.until
+        self.evict_at
     }
 }
 
@@ -50,9 +57,10 @@ impl Verified {
         requirements: &Requirements,
         config: &Config,
         clock: &ClockSettings,
+        now: Now,
     ) -> Result<()> {
         self.lifetime
-            .check(now_seconds(), clock.skew(), clock.tolerance())?;
+            .check(now.seconds(), clock.skew(), clock.tolerance())?;
         if let Some(scopes) = &requirements.scopes {
             self.scopes.require(scopes)?;
         }
@@ -74,8 +82,9 @@ impl Verified {
 }
 
 impl VerifiedTokens {
-    pub fn new(max_entries: u64) -> VerifiedTokens {
+    pub fn new(max_entries: u64, keys_ttl: f64) -> VerifiedTokens {
         VerifiedTokens {
+            keys_ttl,
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(AtDeadline)
@@ -83,20 +92,23 @@ impl VerifiedTokens {
         }
     }
 
-    /// The entry for `token`; moka does not return expired entries.
-    pub fn get(&self, token: &str) -> Option<Arc<Verified>> {
-        self.entries.get(&token_key(token))
+    /// The entry for `token` while it serves at `now`. One past its time stays until moka
+    /// reclaims it, so that a clock moved back finds it again.
+    pub fn get(&self, token: &str, now: Now) -> Option<Arc<Verified>> {
+        self.entries
+            .get(&token_key(token))
+            .filter(|entry| now.millis() < entry.until_ms)
     }
 
-    /// Keeps `verified` until its `until` (nothing is kept for a moment already past).
-    pub fn insert(&self, token: &str, verified: Verified) {
-        if verified.until > Instant::now() {
+    /// Keeps `verified` until its `until_ms` (nothing is kept for a moment already past).
+    pub fn insert(&self, token: &str, verified: Verified, now: Now) {
+        if verified.until_ms > now.millis() {
             self.entries.insert(token_key(token), Arc::new(verified));
         }
     }
 
     /// Keeps verified claims until the token expires or the key set that verified it would
-    /// have been refetched (after `keys_ttl` seconds), whichever comes first.
+    /// have been refetched, whichever comes first, both on the caller's clock.
     pub fn remember(
         &self,
         token: &str,
@@ -104,17 +116,22 @@ impl VerifiedTokens {
         lifetime: Lifetime,
         keys: &KeySet,
         clock: &ClockSettings,
-        keys_ttl: f64,
+        now: Now,
     ) {
         let Some(exp) = lifetime.exp else {
             return;
         };
-        let remaining = exp + clock.tolerance() - now_seconds();
-        if remaining <= 0.0 || keys_ttl <= 0.0 {
+        let keys_ttl = self.keys_ttl;
+        if keys_ttl <= 0.0 {
             return;
         }
-        let token_end = after(Instant::now(), seconds(remaining));
-        let keys_end = after(keys.fetched_at, seconds(keys_ttl));
+        // Past this second, the lifetime check refuses the token (with no skew).
+        let token_end_ms = (exp + clock.tolerance()) * 1000.0;
+        let keys_end_ms = keys.fetched_at_ms + keys_ttl * 1000.0;
+        let until_ms = token_end_ms.min(keys_end_ms);
+        if until_ms.is_nan() {
+            return;
+        }
         self.insert(
             token,
             Verified {
@@ -123,8 +140,10 @@ impl VerifiedTokens {
                 has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
                 lifetime,
                 generation: keys.generation,
-                until: token_end.min(keys_end),
+                until_ms,
+                evict_at: after(Instant::now(), now.until(until_ms)),
             },
+            now,
         );
     }
 
@@ -137,9 +156,16 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::testkit;
     use std::time::Duration;
 
-    fn verified(until: Instant) -> Verified {
+    const T0: f64 = 1_700_000_000_000.0;
+
+    fn at(ms: f64) -> Now {
+        Now::from_caller(Some(ms))
+    }
+
+    fn verified(until_ms: f64, evict_in: Duration) -> Verified {
         Verified {
             json: "{}".into(),
             lifetime: Lifetime {
@@ -149,31 +175,81 @@ mod tests {
             scopes: Granted::Scopes(vec![]),
             has_cnf: false,
             generation: 1,
-            until,
+            until_ms,
+            evict_at: Instant::now() + evict_in,
         }
     }
 
     #[test]
     fn entries_expire_and_stay_bounded() {
-        let cache = VerifiedTokens::new(100);
-        let later = Instant::now() + Duration::from_secs(60);
-        cache.insert("a", verified(later));
-        cache.insert("gone", verified(Instant::now() - Duration::from_secs(1)));
-        assert!(cache.get("a").is_some());
-        assert!(cache.get("gone").is_none());
-        assert!(cache.get("b").is_none());
+        let cache = VerifiedTokens::new(100, 300.0);
+        let minute = Duration::from_secs(60);
+        cache.insert("a", verified(T0 + 60_000.0, minute), at(T0));
+        cache.insert("gone", verified(T0 - 1_000.0, minute), at(T0));
+        assert!(cache.get("a", at(T0)).is_some());
+        assert!(cache.get("gone", at(T0)).is_none());
+        assert!(cache.get("b", at(T0)).is_none());
         for i in 0..10_000 {
-            cache.insert(&format!("t{i}"), verified(later));
+            cache.insert(&format!("t{i}"), verified(T0 + 60_000.0, minute), at(T0));
         }
         assert!(cache.entry_count() <= 100, "{}", cache.entry_count());
     }
 
+    /// Its memory is reclaimed on the monotonic clock, whatever the caller's clock says.
     #[test]
-    fn an_entry_is_not_served_past_its_time() {
-        let cache = VerifiedTokens::new(10);
-        cache.insert("soon", verified(Instant::now() + Duration::from_millis(30)));
-        assert!(cache.get("soon").is_some());
+    fn an_entry_is_reclaimed_past_its_time() {
+        let cache = VerifiedTokens::new(10, 3_600.0);
+        cache.insert(
+            "soon",
+            verified(T0 + 60_000.0, Duration::from_millis(30)),
+            at(T0),
+        );
+        assert!(cache.get("soon", at(T0)).is_some());
         std::thread::sleep(Duration::from_millis(60));
-        assert!(cache.get("soon").is_none());
+        assert!(cache.get("soon", at(T0)).is_none());
+    }
+
+    /// Serving follows the caller's clock: past `exp` + tolerance the entry does not serve,
+    /// back before it, it serves again.
+    #[test]
+    fn an_entry_serves_by_the_callers_clock() {
+        let cache = VerifiedTokens::new(10, 3_600.0);
+        let exp = T0 / 1000.0 + 120.0;
+        let mut keys = testkit::key_set(&[]);
+        keys.fetched_at_ms = T0;
+        let claims = Claims {
+            json: format!("{{\"exp\":{exp}}}"),
+            map: Map::new(),
+        };
+        let lifetime = Lifetime {
+            exp: Some(exp),
+            nbf: None,
+        };
+        let clock = ClockSettings::new(0.0, 60.0);
+        cache.remember("t", &claims, lifetime, &keys, &clock, at(T0));
+        let entry = cache.get("t", at(T0)).expect("kept");
+        assert_eq!(entry.until_ms, (exp + 60.0) * 1000.0);
+        let config_check = |now: f64| {
+            cache.get("t", at(now)).map(|e| {
+                e.lifetime
+                    .check(at(now).seconds(), clock.skew(), clock.tolerance())
+                    .is_ok()
+            })
+        };
+        assert_eq!(config_check(T0 + 179_000.0), Some(true));
+        assert_eq!(config_check(T0 + 180_000.0), None, "past exp + tolerance");
+        assert_eq!(
+            config_check(T0 + 10_000.0),
+            Some(true),
+            "the clock moved back"
+        );
+        // The key set's expiry bounds it too, on the same clock.
+        let short = VerifiedTokens::new(10, 30.0);
+        short.remember("k", &claims, lifetime, &keys, &clock, at(T0));
+        assert!(short.get("k", at(T0 + 29_999.0)).is_some());
+        assert!(short.get("k", at(T0 + 30_000.0)).is_none());
+        // Nothing is kept for a token already past its time by the caller's clock.
+        cache.remember("late", &claims, lifetime, &keys, &clock, at(T0 + 200_000.0));
+        assert!(cache.get("late", at(T0)).is_none());
     }
 }

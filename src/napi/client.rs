@@ -11,11 +11,12 @@ use serde_json::Value;
 use super::callbacks::{callbacks_from, js_call};
 use super::failure::{CertificateBinding, Failure, answer};
 use super::options::options_input;
-use super::through::{self, Through};
+use super::through::{own_introspection, rethrown};
 use super::verify;
 use crate::core::cert_binding::BindingMode;
 use crate::core::claims::Requirements;
-use crate::core::client::Client;
+use crate::core::client::{Client, Route};
+use crate::core::clock::Now;
 use crate::core::config::{self, Profile};
 use crate::core::error::Error;
 use crate::core::keys::KeySet;
@@ -24,8 +25,6 @@ use crate::core::{jwt, text};
 #[napi]
 pub struct NativeClient {
     core: Arc<Client>,
-    /// The user's introspection cache for `validateAccessToken` through the object.
-    through: Option<Arc<Through>>,
 }
 
 /// Which method `validateAccessToken` calls for a token: `validateJwtAccessToken` or
@@ -100,12 +99,11 @@ impl NativeClient {
         };
         let input = options_input(&options)?;
         let callbacks = callbacks_from(callbacks)?;
-        let config = config::resolve(&input, &env, profile).map_err(invalid_arg)?;
-        let through = Through::new(&config, &callbacks).map(Arc::new);
-        let core = Client::new(config, callbacks).map_err(invalid_arg)?;
+        let core = config::resolve(&input, &env, profile)
+            .and_then(|config| Client::new(config, callbacks))
+            .map_err(invalid_arg)?;
         Ok(NativeClient {
             core: Arc::new(core),
-            through,
         })
     }
 
@@ -113,9 +111,9 @@ impl NativeClient {
     /// it takes none.
     #[napi(catch_unwind)]
     pub fn token_route(&self, token: Option<String>) -> Either<TokenRoute, Failure> {
-        match through::route(self.core.config(), token.as_deref()) {
-            Ok(true) => Either::A(TokenRoute::Jwt),
-            Ok(false) => Either::A(TokenRoute::Introspection),
+        match self.core.route(token.as_deref()) {
+            Ok((_, Route::Jwt)) => Either::A(TokenRoute::Jwt),
+            Ok((_, Route::Introspection)) => Either::A(TokenRoute::Introspection),
             Err(error) => Either::B(error.into()),
         }
     }
@@ -141,24 +139,26 @@ impl NativeClient {
         &self,
         env: &'env Env,
         token: String,
-        scopes: Option<Vec<String>>,
-        groups: Option<Vec<String>>,
-        client_certificate: Option<String>,
+        options: Option<CallOptions>,
         introspect: Function<'env, String, Promise<String>>,
+        now: Option<f64>,
     ) -> Result<PromiseRaw<'env, Either<String, Failure>>> {
         let call = js_call(introspect)?;
         let core = self.core.clone();
-        let through = self.through.clone();
+        let requirements = options.unwrap_or_default().requirements();
         env.spawn_future(async move {
-            let requirements = Requirements {
-                scopes,
-                groups,
-                client_certificate,
-            };
-            let result =
-                through::introspect(&core, through.as_deref(), &token, &requirements, call).await;
+            let mut thrown_inactive = None;
+            let answer_of_object = own_introspection(&call, &mut thrown_inactive);
+            let result = core
+                .introspected(
+                    &token,
+                    &requirements,
+                    Now::from_caller(now),
+                    answer_of_object,
+                )
+                .await;
             Ok(answer(
-                result.map(|claims| Value::Object(claims).to_string()),
+                rethrown(result, thrown_inactive).map(|claims| Value::Object(claims).to_string()),
             ))
         })
     }
@@ -174,11 +174,14 @@ impl NativeClient {
         unsafe { Unknown::from_napi_value(env.raw(), function) }
     }
 
+    /// `now` is the caller's clock (`Date.now()`) for every wall-clock decision; without it,
+    /// the system clock. The same holds for the methods below.
     #[napi]
     pub async fn validate_jwt_access_token(
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
+        now: Option<f64>,
     ) -> Either<String, Failure> {
         let options = options.unwrap_or_default();
         let keys = match options.jwks.as_deref().map(parse_key_set).transpose() {
@@ -192,6 +195,7 @@ impl NativeClient {
                 &options.requirements(),
                 options.binding(),
                 keys.as_ref(),
+                Now::from_caller(now),
             )
             .await;
         answer(result.map(|claims| claims.json))
@@ -202,45 +206,48 @@ impl NativeClient {
         &self,
         token: Option<String>,
         options: Option<CallOptions>,
+        now: Option<f64>,
     ) -> Either<String, Failure> {
         let options = options.unwrap_or_default();
         let result = self
             .core
-            .introspect_access_token(token.as_deref(), &options.requirements(), options.binding())
+            .introspect_access_token(
+                token.as_deref(),
+                &options.requirements(),
+                options.binding(),
+                Now::from_caller(now),
+            )
             .await;
         answer(result.map(|claims| claims.json))
     }
 
     #[napi]
-    pub async fn get_metadata(&self, force_refresh: bool) -> Either<String, Failure> {
-        let result = self.core.metadata(force_refresh).await;
+    pub async fn get_metadata(
+        &self,
+        force_refresh: bool,
+        now: Option<f64>,
+    ) -> Either<String, Failure> {
+        let result = self
+            .core
+            .metadata(force_refresh, Now::from_caller(now))
+            .await;
         answer(result.map(|metadata| json_text(&metadata.document)))
     }
 
     #[napi]
-    pub async fn get_jwks(&self, force_refresh: bool) -> Either<String, Failure> {
-        let result = self.core.jwks(force_refresh).await;
+    pub async fn get_jwks(&self, force_refresh: bool, now: Option<f64>) -> Either<String, Failure> {
+        let result = self.core.jwks(force_refresh, Now::from_caller(now)).await;
         answer(result.map(|keys| json_text(&keys.document)))
     }
 
     #[napi(catch_unwind)]
     pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
-        self.core.set_clock_skew(seconds).map_err(invalid_arg)?;
-        if let Some(through) = &self.through {
-            through.clock.set_skew(seconds).map_err(invalid_arg)?;
-        }
-        Ok(())
+        self.core.set_clock_skew(seconds).map_err(invalid_arg)
     }
 
     #[napi(catch_unwind)]
     pub fn set_clock_tolerance(&self, seconds: f64) -> Result<()> {
-        self.core
-            .set_clock_tolerance(seconds)
-            .map_err(invalid_arg)?;
-        if let Some(through) = &self.through {
-            through.clock.set_tolerance(seconds).map_err(invalid_arg)?;
-        }
-        Ok(())
+        self.core.set_clock_tolerance(seconds).map_err(invalid_arg)
     }
 
     /// The payload of a JWT, without verification.

@@ -38,6 +38,8 @@ pub enum Failure {
     Http {
         message: String,
         raw: Option<RawResponse>,
+        /// A body that is not JSON: `JSON.parse` of it gives the message the original shows.
+        json_text: Option<String>,
     },
     /// A user callback threw: the JavaScript face rethrows what it threw, kept under `id`.
     Callback { id: String },
@@ -89,9 +91,14 @@ impl From<Error> for Failure {
                 error_description: description,
                 raw: raw.map(|raw| RawResponse::from(*raw)),
             },
-            Error::Http { message, raw } => Failure::Http {
+            Error::Http {
+                message,
+                raw,
+                json_text,
+            } => Failure::Http {
                 message,
                 raw: raw.map(|raw| RawResponse::from(*raw)),
+                json_text: json_text.map(String::from),
             },
             Error::Callback(id) => Failure::Callback { id },
         }

@@ -15,12 +15,29 @@ export function toError(failure: Failure): unknown {
     case 'op':
       return new MonoCloudOPError(failure.error, failure.errorDescription, toRaw(failure.raw));
     case 'http':
-      return new MonoCloudHttpError(failure.message, toRaw(failure.raw));
+      return new MonoCloudHttpError(
+        failure.jsonText === undefined ? failure.message : notJson(failure.jsonText, failure.message),
+        toRaw(failure.raw),
+      );
     case 'callback':
       return thrownBy(failure.id);
     default:
       return unreachable(failure);
   }
+}
+
+/**
+ * The original words a body that is not JSON with the engine's own `JSON.parse` error; Rust's
+ * parser words it differently, so the text is parsed again here. Should this engine accept what
+ * Rust refused (nesting deeper than Rust allows), Rust's message stands.
+ */
+function notJson(text: string, rustMessage: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return `Failed to parse response body as JSON : ${error.message}`;
+  }
+  return rustMessage;
 }
 
 function unreachable(failure: never): never {

@@ -143,6 +143,74 @@ fn client_secret_jwt_is_an_hs256_assertion() {
     );
 }
 
+fn oct(members: Value) -> Result<SymmetricKey> {
+    SymmetricKey::from_jwk(members.as_object().unwrap())
+}
+
+/// Seed 001: a symmetric JWK's `alg` picks the assertion's algorithm, its `kid` names the key.
+#[test]
+fn client_secret_jwt_with_an_oct_jwk_uses_its_alg_and_kid() {
+    let cases = [
+        ("HS256", hmac::HMAC_SHA256, 32),
+        ("HS384", hmac::HMAC_SHA384, 48),
+        ("HS512", hmac::HMAC_SHA512, 64),
+    ];
+    for (alg, algorithm, len) in cases {
+        let key_bytes: Vec<u8> = (0..len as u8).collect();
+        let jwk =
+            oct(json!({ "kty": "oct", "k": b64url_encode(&key_bytes), "alg": alg, "kid": "k-1" }))
+                .unwrap();
+        let secret = ClientSecret::Symmetric(jwk);
+        let c = client(ClientAuthMethod::ClientSecretJwt, Some(&secret))
+            .credentials(1_700_000_000.0)
+            .unwrap();
+        let assertion = field(&c, "client_assertion");
+        let (header, payload) = decode_assertion(assertion);
+        assert_eq!(header, json!({ "alg": alg, "kid": "k-1" }));
+        assert_eq!(payload["iss"], "my client");
+        let (input, signature) = assertion.rsplit_once('.').unwrap();
+        let key = hmac::Key::new(algorithm, &key_bytes);
+        hmac::verify(&key, input.as_bytes(), &b64url_decode(signature).unwrap())
+            .unwrap_or_else(|_| panic!("{alg} signature"));
+    }
+    let no_kid = ClientSecret::Symmetric(
+        oct(json!({ "kty": "oct", "k": b64url_encode(&[7; 32]), "alg": "HS256" })).unwrap(),
+    );
+    let c = client(ClientAuthMethod::ClientSecretJwt, Some(&no_kid))
+        .credentials(0.0)
+        .unwrap();
+    assert_eq!(
+        decode_assertion(field(&c, "client_assertion")).0,
+        json!({ "alg": "HS256" })
+    );
+}
+
+/// A bad symmetric JWK is refused with a message that names the member, never the key.
+#[test]
+fn a_bad_oct_jwk_is_refused_without_its_key() {
+    let k = b64url_encode(&[0xAB; 64]);
+    let cases = [
+        json!({ "kty": "RSA", "k": k, "alg": "HS256" }),
+        json!({ "k": k, "alg": "HS256" }),
+        json!({ "kty": "oct", "k": k }),
+        json!({ "kty": "oct", "k": k, "alg": "RS256" }),
+        json!({ "kty": "oct", "k": k, "alg": "none" }),
+        json!({ "kty": "oct", "alg": "HS256" }),
+        json!({ "kty": "oct", "k": "not base64url!", "alg": "HS256" }),
+        json!({ "kty": "oct", "k": "q80=", "alg": "HS256" }),
+        json!({ "kty": "oct", "k": b64url_encode(&[0xAB; 31]), "alg": "HS256" }),
+        json!({ "kty": "oct", "k": b64url_encode(&[0xAB; 63]), "alg": "HS512" }),
+        json!({ "kty": "oct", "k": k, "alg": "HS256", "kid": 5 }),
+    ];
+    for jwk in cases {
+        let err = oct(jwk.clone()).unwrap_err();
+        assert!(matches!(err, Error::Validation(_)), "{jwk}: {err:?}");
+        assert!(!err.to_string().contains(&k[..8]), "{err}");
+    }
+    let key = oct(json!({ "kty": "oct", "k": k, "alg": "HS512" })).unwrap();
+    assert!(!format!("{:?}", ClientSecret::Symmetric(key)).contains(&k[..8]));
+}
+
 #[test]
 fn private_key_jwt_signs_with_the_jwk_and_names_its_kid() {
     let rng = SystemRandom::new();

@@ -11,7 +11,7 @@ mod tls;
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use self::joi::{
     invalid, is_uri, number_any, one_of, optional_bool, optional_function, optional_string,
@@ -21,7 +21,7 @@ use self::options::{Sources, row_of};
 use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
-use super::client_auth::{ClientAuthMethod, ClientSecret};
+use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey};
 use super::error::{Error, Result};
 use super::text::js_trim;
 
@@ -127,8 +127,12 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     }
     let client_id = string("clientId")?;
     let method = value("clientAuthMethod");
-    let secret_is_jwk_for_method = matches!(&method, Input::Str(m) if m == "private_key_jwt");
-    let client_secret = client_secret(&value("clientSecret"), secret_is_jwk_for_method)?;
+    let wanted = match &method {
+        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
+        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
+        _ => Wanted::Text,
+    };
+    let client_secret = client_secret(&value("clientSecret"), wanted)?;
     let client_auth_method = match &method {
         Input::Str(m) => ClientAuthMethod::parse(m),
         _ => None,
@@ -204,40 +208,44 @@ fn defaulted<T>(value: Option<T>) -> T {
     value.expect("an option with a default is never missing")
 }
 
+/// What `clientSecret` may be, by `clientAuthMethod`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Wanted {
+    /// A string (upstream's rule for every other method).
+    Text,
+    /// `private_key_jwt`: a private JWK.
+    PrivateJwk,
+    /// `client_secret_jwt`: a string, or a symmetric JWK (`kty: "oct"`, DECISION 31), which
+    /// the original documents but its schema refuses.
+    TextOrSymmetricJwk,
+}
+
 /// A JSON string holding a JWK (an object with a string `kty`) is used as that JWK.
-fn client_secret(value: &Input, method_wants_jwk: bool) -> Result<Option<ClientSecret>> {
-    let value = match value {
+fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<ClientSecret>> {
+    let jwk = match value {
         Input::Str(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(jwk)) if jwk.get("kty").is_some_and(Value::is_string) => {
-                return jwk_secret(Some(jwk), method_wants_jwk);
-            }
-            _ => value,
+            Ok(Value::Object(jwk)) if jwk.get("kty").is_some_and(Value::is_string) => Some(jwk),
+            _ => None,
         },
-        other => other,
+        Input::Object(_) if wanted != Wanted::Text => match value.to_json() {
+            Value::Object(jwk) => Some(jwk),
+            _ => unreachable!("an object serialises to an object"),
+        },
+        _ => None,
     };
-    if method_wants_jwk {
-        return match value {
+    match (wanted, jwk) {
+        (Wanted::PrivateJwk, Some(jwk)) => Ok(Some(ClientSecret::Jwk(jwk))),
+        (Wanted::PrivateJwk, None) => match value {
             Input::Missing | Input::Null => Ok(None),
-            Input::Object(_) => match value.to_json() {
-                Value::Object(jwk) => jwk_secret(Some(jwk), true),
-                _ => unreachable!("an object serialises to an object"),
-            },
             _ => Err(Error::validation(
                 "clientSecret must be a valid JWK when clientAuthMethod is 'private_key_jwt'",
             )),
-        };
-    }
-    Ok(optional_string("clientSecret", value)?.map(ClientSecret::Text))
-}
-
-fn jwk_secret(
-    jwk: Option<Map<String, Value>>,
-    method_wants_jwk: bool,
-) -> Result<Option<ClientSecret>> {
-    if method_wants_jwk {
-        Ok(jwk.map(ClientSecret::Jwk))
-    } else {
-        Err(invalid("clientSecret", "must be a string"))
+        },
+        (Wanted::TextOrSymmetricJwk, Some(jwk)) => {
+            SymmetricKey::from_jwk(&jwk).map(|key| Some(ClientSecret::Symmetric(key)))
+        }
+        (Wanted::Text, Some(_)) => Err(invalid("clientSecret", "must be a string")),
+        (_, None) => Ok(optional_string("clientSecret", value)?.map(ClientSecret::Text)),
     }
 }
 

@@ -53,6 +53,9 @@ fn defaults() {
     assert_eq!(c.certificate_binding, Some(BindingMode::WhenPresent));
     assert_eq!(c.response_timeout_ms, Some(10_000.0));
     assert_eq!(c.introspection_cache_duration, 300.0);
+    // The built-in introspection store is opt-in (revised DECISION 20).
+    assert_eq!(c.introspection_cache_max_entries, 0);
+    assert_eq!(c.token_cache_max_entries, 10_000);
     assert_eq!(c.groups_claim, "groups");
     assert!(!c.groups_match_all);
     assert!(!c.introspection_configured());
@@ -398,6 +401,78 @@ fn jwk_secrets() {
     // JSON that is not a JWK stays a plain secret.
     let c = node(&base(&[("clientSecret", s("[1,2]"))]), &Env::new()).unwrap();
     assert_eq!(c.client_secret, Some(ClientSecret::Text("[1,2]".into())));
+}
+
+/// DECISION 31: `client_secret_jwt` takes a symmetric JWK as an object, as JSON text or from
+/// the environment; a bad one is refused at construction.
+#[test]
+fn client_secret_jwt_takes_a_symmetric_jwk() {
+    use crate::core::client_auth::HmacAlg;
+    let k =
+        "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB";
+    let jwk_text = format!(r#"{{"kty":"oct","k":"{k}","alg":"HS512","kid":"k1"}}"#);
+    let method = ("clientAuthMethod", s("client_secret_jwt"));
+    let object = obj(&[("kty", s("oct")), ("k", s(k)), ("alg", s("HS384"))]);
+    let symmetric = |c: Config| match c.client_secret {
+        Some(ClientSecret::Symmetric(key)) => (key.alg, key.kid, key.key.len()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        symmetric(
+            node(
+                &base(&[method.clone(), ("clientSecret", object)]),
+                &Env::new()
+            )
+            .unwrap()
+        ),
+        (HmacAlg::HS384, None, 66)
+    );
+    assert_eq!(
+        symmetric(
+            node(
+                &base(&[method.clone(), ("clientSecret", s(&jwk_text))]),
+                &Env::new()
+            )
+            .unwrap()
+        ),
+        (HmacAlg::HS512, Some("k1".to_owned()), 66)
+    );
+    let from_env = env(&[
+        ("CLIENT_AUTH_METHOD", "client_secret_jwt"),
+        ("CLIENT_SECRET", &jwk_text),
+    ]);
+    assert_eq!(
+        symmetric(node(&base(&[]), &from_env).unwrap()).0,
+        HmacAlg::HS512
+    );
+    // A plain string is still the HS256 secret it always was.
+    let c = node(
+        &base(&[method.clone(), ("clientSecret", s("plain"))]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!(c.client_secret, Some(ClientSecret::Text("plain".into())));
+    for bad in [
+        obj(&[("kty", s("oct")), ("k", s("short")), ("alg", s("HS256"))]),
+        obj(&[("kty", s("oct")), ("k", s(k)), ("alg", s("RS256"))]),
+        obj(&[("kty", s("RSA")), ("n", s("x"))]),
+        s(r#"{"kty":"oct","k":"!!","alg":"HS256"}"#),
+    ] {
+        let m = message(&base(&[method.clone(), ("clientSecret", bad)]), &Env::new());
+        assert!(m.contains("clientSecret"), "{m}");
+        assert!(!m.contains(k), "{m}");
+    }
+    // Other methods keep the original's rule: a JWK is not a string.
+    assert_eq!(
+        message(
+            &base(&[
+                ("clientAuthMethod", s("client_secret_post")),
+                ("clientSecret", s(&jwk_text))
+            ]),
+            &Env::new()
+        ),
+        "\"clientSecret\" must be a string"
+    );
 }
 
 #[test]

@@ -9,7 +9,8 @@ use crate::core::http::Response;
 pub const INACTIVE: &str = "Token is not active. The introspection endpoint returned active=false";
 
 /// The claims of an introspection answer: the answer minus `active`, which must be the JSON
-/// value `true` (a string "true" or a 1 is not).
+/// value `true` (a string "true" or a 1 is not). An answer that is JSON but not an object (an
+/// array, a string, a number) has no `active` member: inactive, as the original reads it.
 pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
     match response.status {
         200 => {}
@@ -23,7 +24,13 @@ pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
             ));
         }
     }
-    let mut answer = response.json_object()?;
+    let mut answer = match response.json()? {
+        Value::Object(answer) => answer,
+        // The original fails reading `null.active`; an issuer answering `null` is broken, so
+        // it stays a `MonoCloudHttpError` here.
+        Value::Null => return response.json_object(),
+        _ => return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken)),
+    };
     if answer.remove("active") != Some(Value::Bool(true)) {
         return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken));
     }
@@ -90,6 +97,11 @@ mod tests {
             r#"{"active":"true"}"#,
             r#"{"active":1}"#,
             r#"{"active":"false"}"#,
+            // Not an object: no `active` member, as the original reads it.
+            r#"[{"active":true}]"#,
+            r#""active""#,
+            "1",
+            "true",
         ] {
             let err = read_answer(&response(200, inactive)).unwrap_err();
             assert!(
@@ -144,5 +156,19 @@ mod tests {
             read_answer(&response(200, "null")).unwrap_err(),
             Error::Http { .. }
         ));
+        // Not JSON: the text crosses so that JavaScript words the message as the original.
+        match read_answer(&response(200, "\u{FEFF}{a")).unwrap_err() {
+            Error::Http {
+                message, json_text, ..
+            } => {
+                assert!(message.starts_with("Failed to parse response body as JSON : "));
+                assert_eq!(
+                    json_text.as_deref(),
+                    Some("{a"),
+                    "without the byte-order mark"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::answer::read_answer;
 use crate::core::client_auth::{Authentication, form_body};
-use crate::core::clock::now_seconds;
+use crate::core::clock::Now;
 use crate::core::config::Config;
 use crate::core::discovery::Metadata;
 use crate::core::error::{Error, Result};
@@ -20,6 +20,7 @@ pub async fn introspect(
     client_id: &str,
     metadata: &Metadata,
     token: &str,
+    now: Now,
 ) -> Result<Map<String, Value>> {
     let method = config.client_auth_method;
     let mtls = method.uses_mtls_endpoints();
@@ -30,7 +31,7 @@ pub async fn introspect(
         method,
         issuer: &config.issuer,
     }
-    .credentials(now_seconds())?;
+    .credentials(now.seconds())?;
     let mut fields = vec![
         ("token", token.to_owned()),
         ("token_type_hint", "access_token".to_owned()),

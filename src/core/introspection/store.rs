@@ -1,14 +1,15 @@
 //! Where introspection answers are kept between requests: the user's cache adapter, or our
-//! own bounded memory store.
+//! own bounded memory store (only when asked for, with `introspectionCacheMaxEntries`). Expiry
+//! is read on the caller's clock, like every wall-clock decision.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::core::cache::{AtDeadline, Expiring, token_key};
+use crate::core::cache::{AtDeadline, Deadline, token_key};
 use crate::core::callbacks::{JsCall, invoke};
-use crate::core::clock::{after, now_seconds, seconds};
+use crate::core::clock::{Now, after};
 use crate::core::error::Result;
 
 /// Where introspection answers are kept between requests.
@@ -20,17 +21,18 @@ pub enum Store {
 }
 
 impl Store {
-    pub async fn get(&self, token: &str) -> Result<Option<Value>> {
+    pub async fn get(&self, token: &str, now: Now) -> Result<Option<Value>> {
         match self {
             Store::Adapter { get, .. } => {
                 let value = invoke(get, json!({ "key": token })).await?;
                 Ok((!value.is_null()).then_some(value))
             }
-            Store::Memory(memory) => Ok(memory.get(token).await),
+            Store::Memory(memory) => Ok(memory.get(token, now).await),
         }
     }
 
-    pub async fn set(&self, token: &str, value: Value, expires_at: f64) -> Result<()> {
+    /// Keeps `value` until `expires_at` (seconds since the epoch, on the caller's clock).
+    pub async fn set(&self, token: &str, value: Value, expires_at: f64, now: Now) -> Result<()> {
         match self {
             Store::Adapter { set, .. } => {
                 invoke(
@@ -41,7 +43,7 @@ impl Store {
                 Ok(())
             }
             Store::Memory(memory) => {
-                memory.set(token, value, expires_at).await;
+                memory.set(token, value, expires_at, now).await;
                 Ok(())
             }
         }
@@ -54,7 +56,19 @@ pub struct MemoryStore {
 }
 
 /// Kept as text: a parsed answer is several times larger, and hits are rarer than tokens.
-type Entry = Expiring<Box<str>>;
+struct Entry {
+    text: Box<str>,
+    /// Seconds since the epoch, on the caller's clock.
+    expires_at: f64,
+    /// When moka reclaims it: as long after insertion as `expires_at` was.
+    evict_at: Instant,
+}
+
+impl Deadline for Entry {
+    fn deadline(&self) -> Instant {
+        self.evict_at
+    }
+}
 
 impl MemoryStore {
     pub fn new(max_entries: u64) -> MemoryStore {
@@ -69,18 +83,19 @@ impl MemoryStore {
         }
     }
 
-    async fn get(&self, token: &str) -> Option<Value> {
+    async fn get(&self, token: &str, now: Now) -> Option<Value> {
         let entry = self.entries.get(&token_key(token)).await?;
-        if entry.until <= Instant::now() {
+        if entry.expires_at <= now.seconds() {
             return None;
         }
-        serde_json::from_str(&entry.value).ok()
+        serde_json::from_str(&entry.text).ok()
     }
 
-    async fn set(&self, token: &str, value: Value, expires_at: f64) {
+    async fn set(&self, token: &str, value: Value, expires_at: f64, now: Now) {
         let entry = Entry {
-            value: value.to_string().into_boxed_str(),
-            until: after(Instant::now(), seconds(expires_at - now_seconds())),
+            text: value.to_string().into_boxed_str(),
+            expires_at,
+            evict_at: after(Instant::now(), now.until(expires_at * 1000.0)),
         };
         self.entries.insert(token_key(token), Arc::new(entry)).await;
         // moka applies the bound lazily; an insert follows a network round trip, so settle
@@ -102,27 +117,39 @@ impl MemoryStore {
 mod tests {
     use super::*;
 
+    fn at(seconds: f64) -> Now {
+        Now::from_caller(Some(seconds * 1000.0))
+    }
+
+    const T0: f64 = 1_700_000_000.0;
+
     #[tokio::test]
     async fn the_memory_store_stays_bounded() {
         let store = MemoryStore::new(1_000);
-        let expires = now_seconds() + 300.0;
         for i in 0..100_000 {
             store
-                .set(&format!("token-{i}"), json!({ "i": i }), expires)
+                .set(&format!("token-{i}"), json!({ "i": i }), T0 + 300.0, at(T0))
                 .await;
         }
         store.settle().await;
         assert!(store.entry_count() <= 1_000, "{}", store.entry_count());
     }
 
+    /// Entries expire on the caller's clock, and serve again when it moves back.
     #[tokio::test]
     async fn memory_entries_expire_at_their_time() {
         let store = MemoryStore::new(10);
-        let now = now_seconds();
-        store.set("live", json!({ "a": 1 }), now + 60.0).await;
-        store.set("dead", json!({ "a": 2 }), now - 1.0).await;
-        assert_eq!(store.get("live").await, Some(json!({ "a": 1 })));
-        assert_eq!(store.get("dead").await, None);
-        assert_eq!(store.get("unknown").await, None);
+        store
+            .set("live", json!({ "a": 1 }), T0 + 60.0, at(T0))
+            .await;
+        store.set("dead", json!({ "a": 2 }), T0 - 1.0, at(T0)).await;
+        assert_eq!(store.get("live", at(T0)).await, Some(json!({ "a": 1 })));
+        assert_eq!(store.get("dead", at(T0)).await, None);
+        assert_eq!(store.get("unknown", at(T0)).await, None);
+        assert_eq!(store.get("live", at(T0 + 60.0)).await, None);
+        assert_eq!(
+            store.get("live", at(T0 + 59.0)).await,
+            Some(json!({ "a": 1 }))
+        );
     }
 }

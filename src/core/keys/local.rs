@@ -2,11 +2,11 @@
 //! one signature check and no key parsing, and the rules that pick the one key for a token.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use serde_json::{Map, Value};
 
+use crate::core::clock::Now;
 use crate::core::error::{Error, Result};
 use crate::core::jose::{ALG_COUNT, Alg, b64url_decode};
 
@@ -17,8 +17,9 @@ const NO_UNIQUE_KEY: &str = "error when selecting a JWT verification key, multip
 pub struct KeySet {
     pub document: Map<String, Value>,
     pub keys: Vec<Key>,
-    /// When the set arrived; with the cache duration, how long what it verified may be trusted.
-    pub fetched_at: Instant,
+    /// When the set arrived (caller's clock, ms); with the cache duration, how long what it
+    /// verified may be trusted.
+    pub fetched_at_ms: f64,
     /// Which fetch of the client this set came from; claims verified by an older set are not
     /// trusted once a newer one has arrived.
     pub generation: u64,
@@ -86,7 +87,7 @@ impl KeySet {
         Ok(KeySet {
             document,
             keys,
-            fetched_at: Instant::now(),
+            fetched_at_ms: Now::system().millis(),
             generation: 0,
         })
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::local::{KeySet, Selection};
 use crate::core::callbacks::JsCall;
+use crate::core::clock::Now;
 use crate::core::config::Config;
 use crate::core::discovery::Discovery;
 use crate::core::error::{Error, Result};
@@ -63,15 +64,17 @@ impl RemoteKeySet {
         events: &Events,
         discovery: &Discovery,
         refresh: bool,
+        now: Now,
     ) -> Result<Arc<KeySet>> {
         self.remote
             .get(
                 http,
                 events,
                 refresh,
-                || async {
+                now,
+                || async move {
                     // Discovery reports its own failures.
-                    let metadata = discovery.metadata(http, events, false).await?;
+                    let metadata = discovery.metadata(http, events, false, now).await?;
                     metadata
                         .endpoint("jwks_uri")
                         .map(str::to_owned)
@@ -82,10 +85,11 @@ impl RemoteKeySet {
                             )
                         })
                 },
-                |document| {
+                move |document| {
                     let mut keys = KeySet::from_document(document)
                         .map_err(|message| Error::http(message, None))?;
                     keys.generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+                    keys.fetched_at_ms = now.millis();
                     Ok(keys)
                 },
             )
@@ -103,11 +107,12 @@ impl RemoteKeySet {
         discovery: &Discovery,
         alg: Alg,
         kid: Option<&Value>,
+        now: Now,
     ) -> Result<Arc<KeySet>> {
-        let mut keys = self.get(http, events, discovery, false).await?;
+        let mut keys = self.get(http, events, discovery, false, now).await?;
         if let Err(Selection::NoneFits) = keys.select(alg, kid)
             && self.may_refetch_for_unknown_kid()
-            && let Ok(fresh) = Box::pin(self.get(http, events, discovery, true)).await
+            && let Ok(fresh) = Box::pin(self.get(http, events, discovery, true, now)).await
         {
             keys = fresh;
         }
