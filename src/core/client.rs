@@ -97,7 +97,7 @@ impl Client {
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
-        let now = Now::from_caller(request.now_ms);
+        let now = Now::before_any_wait(request.now_ms);
         let entry = verified.get(token, now)?;
         if entry.generation != self.keys.generation() {
             return None;
@@ -269,7 +269,7 @@ impl Client {
                 let lifetime = self.check_standard(&claims.map, true, now)?;
                 if let Some(verified) = &self.verified {
                     self.events.emit(Event::CacheMiss { cache: "token" });
-                    verified.remember(token, &claims, lifetime, &keys, &self.clock, now);
+                    verified.remember(token, &claims, lifetime, &keys, &self.clock, now.later());
                 }
                 claims
             }
@@ -289,7 +289,8 @@ impl Client {
             &Expectations {
                 issuer: &self.config.issuer,
                 audience: &self.config.audience,
-                now: now.seconds(),
+                // After whatever this call waited for, as the original reads its clock.
+                now: now.later().seconds(),
                 clock_skew: self.clock.skew(),
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
@@ -430,7 +431,8 @@ mod tests {
         Client::new(config, Callbacks::default()).unwrap()
     }
 
-    /// The built-in introspection store exists only when asked for (revised DECISION 20).
+    /// The built-in introspection store exists only when asked for: the original has
+    /// none, and a revoked token must be refused at once.
     #[test]
     fn the_built_in_introspection_store_is_opt_in() {
         assert!(client_with(&[]).introspection_store.is_none());

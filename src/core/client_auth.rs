@@ -132,7 +132,8 @@ impl HmacAlg {
 }
 
 /// A symmetric JWK (`kty: "oct"`) for `client_secret_jwt`: its `alg` picks the assertion's
-/// algorithm and its `kid` names the key in the assertion's header, as seed 001 documents.
+/// algorithm and its `kid` names the key in the assertion's header, as MonoCloud's guide for
+/// this method documents.
 #[derive(Clone, PartialEq)]
 pub struct SymmetricKey {
     pub key: Vec<u8>,

@@ -16,18 +16,30 @@ use super::error::{Error, Result};
 /// Longer than any cache or timeout needs; far enough from `Instant`'s limits.
 const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-/// The caller's "now": milliseconds since the epoch, as `Date.now()` gives them.
+/// The caller's "now": milliseconds since the epoch, as `Date.now()` gives them, and when it was
+/// read. A call that waits (for keys, for the issuer) judges the token at `later()`: the caller's
+/// clock moved on by the real time waited, as the original reads `Date.now()` after its awaits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Now {
     ms: f64,
+    read_at: Option<Instant>,
 }
 
 impl Now {
-    /// The caller's clock; the system clock when the caller gave none (a direct native call)
-    /// or gave something that is not a time.
+    /// The caller's clock at the start of a call that may wait; the system clock when the caller
+    /// gave none (a direct native call) or gave something that is not a time.
     pub fn from_caller(ms: Option<f64>) -> Now {
+        Now {
+            read_at: Some(Instant::now()),
+            ..Now::before_any_wait(ms)
+        }
+    }
+
+    /// The caller's clock for a decision taken before anything is awaited (a cache hit), which
+    /// needs no monotonic reading.
+    pub fn before_any_wait(ms: Option<f64>) -> Now {
         match ms {
-            Some(ms) if ms.is_finite() => Now { ms },
+            Some(ms) if ms.is_finite() => Now { ms, read_at: None },
             _ => Now::system(),
         }
     }
@@ -36,7 +48,18 @@ impl Now {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_millis() as f64);
-        Now { ms }
+        Now { ms, read_at: None }
+    }
+
+    /// This moment moved on by the real time since it was read.
+    pub fn later(self) -> Now {
+        match self.read_at {
+            Some(at) => Now {
+                ms: self.ms + at.elapsed().as_secs_f64() * 1000.0,
+                read_at: Some(Instant::now()),
+            },
+            None => self,
+        }
     }
 
     /// Milliseconds since the epoch.
@@ -162,5 +185,19 @@ mod tests {
         }
         assert_eq!(given.until(1_700_000_002_999.0), Duration::from_secs(2));
         assert_eq!(given.until(0.0), Duration::ZERO);
+    }
+
+    /// A token that expires while its call waits for keys is judged when the wait is over.
+    #[test]
+    fn later_moves_the_callers_clock_by_the_real_time_waited() {
+        let start = Now::from_caller(Some(1_000_000.0));
+        std::thread::sleep(Duration::from_millis(30));
+        let later = start.later();
+        assert!(later.millis() >= 1_000_030.0, "{}", later.millis());
+        assert!(later.millis() < 1_060_000.0, "{}", later.millis());
+        assert!(later.later().millis() >= later.millis());
+        let at_once = Now::before_any_wait(Some(1_000_000.0));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(at_once.later().millis(), 1_000_000.0, "no wait, no reading");
     }
 }

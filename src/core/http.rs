@@ -60,11 +60,16 @@ impl Response {
     pub fn json_object(&self) -> Result<Map<String, Value>> {
         match self.json()? {
             Value::Object(map) => Ok(map),
-            _ => Err(Error::http(
-                "Failed to parse response body as JSON : the body is not a JSON object",
-                Some(self.raw()),
-            )),
+            _ => Err(self.not_an_object()),
         }
+    }
+
+    /// The error for a body that is JSON but not an object.
+    pub fn not_an_object(&self) -> Error {
+        Error::http(
+            "Failed to parse response body as JSON : the body is not a JSON object",
+            Some(self.raw()),
+        )
     }
 
     /// The body as JSON; a body that is not JSON is a `MonoCloudHttpError` that carries its

@@ -1,9 +1,11 @@
 //! One protected request as the checks see it: what the route asks of the token, and the parts
 //! of the HTTP request beyond the token. It crosses from JavaScript whole, in the one native
-//! call a request makes, so that checks which read the request (DPoP proofs read the method, the
-//! URL and the `DPoP` header; resource checks read the URL) are added here in Rust without a
-//! second crossing or a second parse. The access token itself is passed beside it: it is read
-//! into a stack buffer on the hot path and borrowed from there.
+//! call a request makes, so that checks which read the request are added here in Rust without a
+//! second crossing or a second parse. No check reads the method, the URL or the `DPoP` values
+//! yet: they are carried for DPoP proofs (RFC 9449), which read all three, and for resource
+//! checks, which read the URL; callers pass them only when a `DPoP` header is present. The
+//! access token itself is passed beside it: it is read into a stack buffer on the hot path and
+//! borrowed from there.
 
 use super::claims::Requirements;
 use super::text::bearer_token;
@@ -11,8 +13,6 @@ use super::text::bearer_token;
 /// Where the access token of a request comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential<'a> {
-    /// Neither a token nor an `Authorization` value was given.
-    Absent,
     /// A token found by the caller (`validateAccessToken`'s argument, a `tokenResolver`).
     Token(&'a str),
     /// An `Authorization` header value, read here for a bearer token.
@@ -20,13 +20,12 @@ pub enum Credential<'a> {
 }
 
 impl<'a> Credential<'a> {
-    /// The access token: `Ok(None)` when none was given at all, `Err(NoBearerToken)` when an
-    /// `Authorization` value holds no bearer token (the request is anonymous, not malformed).
-    pub fn token(self) -> Result<Option<&'a str>, NoBearerToken> {
+    /// The access token, or `Err(NoBearerToken)` when an `Authorization` value holds no bearer
+    /// token (the request is anonymous, not malformed).
+    pub fn token(self) -> Result<&'a str, NoBearerToken> {
         match self {
-            Credential::Absent => Ok(None),
-            Credential::Token(token) => Ok(Some(token)),
-            Credential::Authorization(value) => bearer_token(value).map(Some).ok_or(NoBearerToken),
+            Credential::Token(token) => Ok(token),
+            Credential::Authorization(value) => bearer_token(value).ok_or(NoBearerToken),
         }
     }
 }
@@ -57,12 +56,8 @@ mod tests {
 
     #[test]
     fn a_credential_gives_its_token() {
-        assert_eq!(Credential::Absent.token(), Ok(None));
-        assert_eq!(Credential::Token(" t ").token(), Ok(Some(" t ")));
-        assert_eq!(
-            Credential::Authorization("Bearer abc").token(),
-            Ok(Some("abc"))
-        );
+        assert_eq!(Credential::Token(" t ").token(), Ok(" t "));
+        assert_eq!(Credential::Authorization("Bearer abc").token(), Ok("abc"));
         assert_eq!(
             Credential::Authorization("Basic abc").token(),
             Err(NoBearerToken)

@@ -1,6 +1,6 @@
 //! Failures cross into JavaScript as data: a promise settled from Rust cannot reject with our
 //! own error classes, so every native call answers either its JSON text or a `Failure`, and the
-//! JavaScript face (`ts/native/crossing.ts`) throws the matching `MonoCloud*Error`. This is the
+//! JavaScript face (`ts/native/failure.ts`) throws the matching `MonoCloud*Error`. This is the
 //! one place the Rust side maps its error taxonomy.
 
 use napi::Either;

@@ -132,13 +132,15 @@ unsafe extern "C" fn verify_request(
         Ok(Err(error)) => error,
         Err(panic) => napi::Error::from_reason(raw::panic_message(&*panic)),
     };
-    // SAFETY: JavaScript thread, no exception pending (every failure above returned an error).
+    // SAFETY: JavaScript thread. A conversion that ran JavaScript (a getter, a Proxy) may have
+    // left an exception pending; `throw_into` then leaves that one in place.
     unsafe { napi::JsError::from(error).throw_into(env) };
     ptr::null_mut()
 }
 
-/// Room for the longest token we accept plus the widest UTF-8 character.
-const TOKEN_BUFFER: usize = MAX_TOKEN_BYTES + 8;
+/// Room for the longest token we accept, with an `Authorization` scheme and white space around
+/// it, so that any token that can be accepted is read without an allocation.
+const TOKEN_BUFFER: usize = MAX_TOKEN_BYTES + 256;
 
 enum Arg {
     Credential = 0,
@@ -183,16 +185,20 @@ unsafe fn answer(
             Source::Token => Credential::Token(text),
         };
         let token = match raw::borrowed_string(env, value, &mut buffer)? {
-            None => None,
+            // Not a string: no Authorization value is no token; no token is a usage error.
+            None => match verifier.source {
+                Source::Authorization => return raw::undefined(env),
+                Source::Token => None,
+            },
             Some(Ok(text)) => match credential(text).token() {
-                Ok(token) => token,
+                Ok(token) => Some(token),
                 Err(_) => return raw::undefined(env),
             },
             // Longer than any token we accept: read whole; validation rejects it as usual.
             Some(Err(())) => {
                 let text = raw::owned_string(env, value)?;
                 let token = match credential(&text).token() {
-                    Ok(token) => token.map(str::to_owned),
+                    Ok(token) => Some(token.to_owned()),
                     Err(_) => return raw::undefined(env),
                 };
                 return spawn_validation(env, verifier, token, request);

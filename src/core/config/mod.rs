@@ -215,8 +215,8 @@ enum Wanted {
     Text,
     /// `private_key_jwt`: a private JWK.
     PrivateJwk,
-    /// `client_secret_jwt`: a string, or a symmetric JWK (`kty: "oct"`, DECISION 31), which
-    /// the original documents but its schema refuses.
+    /// `client_secret_jwt`: a string, or a symmetric JWK (`kty: "oct"`), which the original
+    /// documents but its schema refuses.
     TextOrSymmetricJwk,
 }
 

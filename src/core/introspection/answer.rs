@@ -28,7 +28,7 @@ pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
         Value::Object(answer) => answer,
         // The original fails reading `null.active`; an issuer answering `null` is broken, so
         // it stays a `MonoCloudHttpError` here.
-        Value::Null => return response.json_object(),
+        Value::Null => return Err(response.not_an_object()),
         _ => return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken)),
     };
     if answer.remove("active") != Some(Value::Bool(true)) {
