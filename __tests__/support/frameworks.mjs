@@ -128,7 +128,7 @@ export function get(url, headers = {}) {
         } catch {
           body = text;
         }
-        resolve({ status: res.statusCode, headers: res.headers, body });
+        resolve({ status: res.statusCode, headers: res.headers, body, text });
       });
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`GET ${url} timed out`)));
