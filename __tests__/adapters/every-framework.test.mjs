@@ -69,3 +69,48 @@ for (const adapter of adapters) {
     }
   });
 }
+
+// The resolvers reach every adapter through the protect core, with the adapter's own request.
+for (const adapter of adapters) {
+  describe(`${adapter.name}: token and certificate resolvers`, () => {
+    let app;
+    const seen = [];
+
+    before(async () => {
+      app = await adapter.serve(
+        {
+          tenantDomain: issuer.url,
+          audience: issuer.audience,
+          tokenResolver: (request) => adapter.header(request, 'x-token'),
+          certificateResolver: (request) => {
+            seen.push(adapter.header(request, 'x-seen'));
+            return undefined;
+          },
+        },
+        routes,
+      );
+    });
+
+    after(async () => {
+      await app?.close();
+    });
+
+    test('a resolved token is used, and no resolved token falls back to the header', async () => {
+      const viaResolver = await get(`${app.url}/plain`, { 'x-token': tokens.valid, 'x-seen': 'one' });
+      assert.equal(viaResolver.status, 200, viaResolver.text);
+      assert.equal(viaResolver.body.claims.sub, 'test-user');
+      const viaHeader = await get(`${app.url}/scoped`, { authorization: `Bearer ${tokens.admin}`, 'x-seen': 'two' });
+      assert.equal(viaHeader.status, 200, viaHeader.text);
+      const refused = await get(`${app.url}/plain`, { 'x-token': 'not-a-jwt.at.all', authorization: `Bearer ${tokens.valid}` });
+      assert.equal(refused.status, 401, 'the resolved token wins over the header');
+      assert.deepEqual(seen.slice(0, 2), ['one', 'two'], 'the certificate resolver saw each request');
+    });
+
+    test('on an optional route, nothing resolved and no header passes with no claims', async () => {
+      const res = await get(`${app.url}/optional`);
+      assert.equal(res.status, 200);
+      assert.equal(res.text, '{}');
+      assert.equal((await get(`${app.url}/optional`, { 'x-token': 'not-a-jwt.at.all' })).status, 401);
+    });
+  });
+}

@@ -152,18 +152,23 @@ function nest(platform) {
 
 const byName = Object.fromEntries(frameworks.map((framework) => [framework.name, framework]));
 
-/** Every adapter, Express 5 first: the others are compared with its answers. */
+const fromHeaders = (request, name) => request.headers[name];
+
+/**
+ * Every adapter, Express 5 first: the others are compared with its answers. `header` reads a
+ * request header from what the adapter hands its resolvers (the request, the context...).
+ */
 export const adapters = [
-  { name: 'Express 5', serve: expressOrFastify(byName['Express 5']) },
-  { name: 'Express 4', serve: expressOrFastify(byName['Express 4']) },
-  { name: 'Fastify 5', serve: expressOrFastify(byName['Fastify 5']) },
-  { name: 'Fastify 4', serve: expressOrFastify(byName['Fastify 4']) },
-  { name: 'web protect()', serve: webProtect },
-  { name: 'web withProtectApi()', serve: webWithProtectApi },
-  { name: 'Hono', serve: hono },
-  { name: 'Koa 3', serve: koa('koa') },
-  { name: 'Koa 2', serve: koa('koa2') },
-  { name: 'node:http', serve: node },
-  { name: 'NestJS (Express)', serve: nest('express') },
-  { name: 'NestJS (Fastify)', serve: nest('fastify') },
+  { name: 'Express 5', serve: expressOrFastify(byName['Express 5']), header: fromHeaders },
+  { name: 'Express 4', serve: expressOrFastify(byName['Express 4']), header: fromHeaders },
+  { name: 'Fastify 5', serve: expressOrFastify(byName['Fastify 5']), header: fromHeaders },
+  { name: 'Fastify 4', serve: expressOrFastify(byName['Fastify 4']), header: fromHeaders },
+  { name: 'web protect()', serve: webProtect, header: (request, name) => request.headers.get(name) ?? undefined },
+  { name: 'web withProtectApi()', serve: webWithProtectApi, header: (request, name) => request.headers.get(name) ?? undefined },
+  { name: 'Hono', serve: hono, header: (c, name) => c.req.header(name) },
+  { name: 'Koa 3', serve: koa('koa'), header: (ctx, name) => ctx.get(name) || undefined },
+  { name: 'Koa 2', serve: koa('koa2'), header: (ctx, name) => ctx.get(name) || undefined },
+  { name: 'node:http', serve: node, header: fromHeaders },
+  { name: 'NestJS (Express)', serve: nest('express'), header: fromHeaders },
+  { name: 'NestJS (Fastify)', serve: nest('fastify'), header: fromHeaders },
 ];
