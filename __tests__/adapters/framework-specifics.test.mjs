@@ -5,7 +5,6 @@ import 'reflect-metadata';
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 
 import { serve as serveHono } from '@hono/node-server';
@@ -23,7 +22,7 @@ import { Hono } from 'hono';
 import Koa from 'koa';
 
 import { withEnv } from '../support/env.mjs';
-import { get } from '../support/frameworks.mjs';
+import { get, listening } from '../support/frameworks.mjs';
 
 const { MonoCloudValidationError, MonoCloudBackendNodeClient } = webAdapter;
 
@@ -40,18 +39,6 @@ before(async () => {
 after(async () => {
   await issuer?.close();
 });
-
-async function listening(server) {
-  if (!server.listening) await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 describe('start-up', () => {
   test('every new adapter builds its client at once: no configuration throws', async () => {

@@ -3,7 +3,6 @@
 // options. `serveWith(adapter, config, routes)` resolves to { url, close }.
 import 'reflect-metadata';
 
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -21,23 +20,11 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Hono } from 'hono';
 
-import { frameworks, serve as serveExpressOrFastify } from './frameworks.mjs';
+import { frameworks, listening, serve as serveExpressOrFastify } from './frameworks.mjs';
 
 const require = createRequire(import.meta.url);
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
-
-async function listening(server) {
-  if (!server.listening) await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 function expressOrFastify(framework) {
   return async (config, routes) => {

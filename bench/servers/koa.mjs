@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 
 import Koa from 'koa';
 
+import { announceWhenListening } from './lifecycle.mjs';
+
 const { issuer, audience } = JSON.parse(readFileSync(process.env.BENCH_FIXTURE, 'utf8'));
 const auth = process.env.BENCH_AUTH ?? 'none';
 
@@ -21,12 +23,4 @@ app.use((ctx) => {
   ctx.body = { ok: true, sub: ctx.state.claims?.sub };
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, port: server.address().port })}\n`);
-});
-server.keepAliveTimeout = 65_000;
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-});
+announceWhenListening(app.listen(0, '127.0.0.1'));
