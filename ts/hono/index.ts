@@ -7,7 +7,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
-import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
+import type {
+  OptionalProtectOptions,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+} from '../protect/types.js';
 import { describeFetchRequest, toWebResponse } from '../protect/web.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
@@ -19,14 +24,18 @@ export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue
  * The environment the middleware adds to a Hono app: `c.var.claims` (or `c.get('claims')`) holds
  * the validated claims. On an `optional` route called without a token it is `undefined`.
  */
-export interface ProtectEnv<C extends JwtClaims = AccessTokenClaims> {
+export interface ProtectEnv<C extends JwtClaims | undefined = AccessTokenClaims> {
   Variables: { claims: C };
 }
 
-/** The factory `protectApi()` returns: call it with what a route requires to get the middleware. */
-export type ProtectHonoMiddleware<C extends JwtClaims = AccessTokenClaims> = (
-  options?: ProtectOptions<C>,
-) => MiddlewareHandler<ProtectEnv<C>>;
+/**
+ * The factory `protectApi()` returns: call it with what a route requires to get the middleware.
+ * On an optional route, `c.var.claims` is typed `C | undefined`.
+ */
+export interface ProtectHonoMiddleware<C extends JwtClaims = AccessTokenClaims> {
+  (options: OptionalProtectOptions<C>): MiddlewareHandler<ProtectEnv<C | undefined>>;
+  (options?: ProtectOptions<C>): MiddlewareHandler<ProtectEnv<C>>;
+}
 
 /**
  * Builds a middleware factory over a new `MonoCloudBackendNodeClient` configured from `options`
@@ -50,13 +59,15 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   options?: ProtectApiRequestOptions<Context>,
 ): ProtectHonoMiddleware<C> {
   const protector = createProtector<Context>(clientOrOptions, options);
-  return (protectOptions) => async (c, next) => {
+  const middleware = (protectOptions?: ProtectOptions<C>): MiddlewareHandler<ProtectEnv<C | undefined>> => async (c, next) => {
     const authentication = authenticate<Context, C>(protector, describeFetchRequest(c, c.req.raw), protectOptions);
     const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     if (response) return toWebResponse(response);
     // Undefined on an optional route called without a token.
-    c.set('claims', claims as C);
+    c.set('claims', claims);
     await next();
     return undefined;
   };
+  // Only an optional route can leave claims undefined: the overloads say which it is.
+  return middleware as ProtectHonoMiddleware<C>;
 }

@@ -9,7 +9,12 @@ import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
 import { describeIncoming, incomingUrl } from '../protect/incoming.js';
 import type { ResponseDescription } from '../protect/responses.js';
-import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
+import type {
+  OptionalProtectOptions,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+} from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
 // The client, the errors and every type, including the protect option types, as the root has them.
@@ -26,11 +31,11 @@ export interface Protected<C> {
  * Otherwise it has answered the request itself (401, 403, 500 or 503 with a JSON `message`) and
  * resolves to `undefined`: the caller only returns. Never rejects.
  */
-export type ProtectRequest<C extends JwtClaims = AccessTokenClaims> = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  options?: ProtectOptions<C>,
-) => Promise<Protected<C> | undefined>;
+export interface ProtectRequest<C extends JwtClaims = AccessTokenClaims> {
+  /** On an optional route, `claims` is `undefined` when the request came without a token. */
+  (req: IncomingMessage, res: ServerResponse, options: OptionalProtectOptions<C>): Promise<Protected<C | undefined> | undefined>;
+  (req: IncomingMessage, res: ServerResponse, options?: ProtectOptions<C>): Promise<Protected<C> | undefined>;
+}
 
 function writeNodeResponse(res: ServerResponse, response: ResponseDescription): void {
   // Something else answered first: there is nothing left to say.
@@ -62,7 +67,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   options?: ProtectApiRequestOptions<IncomingMessage>,
 ): ProtectRequest<C> {
   const protector = createProtector<IncomingMessage>(clientOrOptions, options);
-  return async (req, res, protectOptions) => {
+  return async (req: IncomingMessage, res: ServerResponse, protectOptions?: ProtectOptions<C>) => {
     const authentication = authenticate<IncomingMessage, C>(
       protector,
       describeIncoming(req, req, () => incomingUrl(req)),

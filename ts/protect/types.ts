@@ -68,3 +68,6 @@ export interface ProtectOptions<C extends JwtClaims = AccessTokenClaims>
    */
   optional?: boolean;
 }
+
+/** The options of an optional route: its claims may be `undefined`, and the types say so. */
+export type OptionalProtectOptions<C extends JwtClaims = AccessTokenClaims> = ProtectOptions<C> & { optional: true };

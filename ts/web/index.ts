@@ -6,7 +6,12 @@
  */
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
-import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
+import type {
+  OptionalProtectOptions,
+  ProtectApiOptions,
+  ProtectApiRequestOptions,
+  ProtectOptions,
+} from '../protect/types.js';
 import { describeFetchRequest, toWebResponse } from '../protect/web.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
@@ -33,11 +38,16 @@ export interface WebProtector<C extends JwtClaims = AccessTokenClaims> {
    * refuses it (401, 403, 500 or 503 with the JSON body and `WWW-Authenticate` of every adapter),
    * to be returned as it is. Never rejects.
    */
+  protect(request: Request, options: OptionalProtectOptions<C>): Promise<Protected<C | undefined> | Response>;
   protect(request: Request, options?: ProtectOptions<C>): Promise<Protected<C> | Response>;
   /**
    * Wraps a route handler (`export const GET = withProtectApi(handler, { scopes })` in Next.js):
    * a refused request gets the refusal, a passing one runs `handler(request, context, claims)`.
    */
+  withProtectApi<Ctx = unknown>(
+    handler: ProtectedHandler<C | undefined, Ctx>,
+    options: OptionalProtectOptions<C>,
+  ): (request: Request, context: Ctx) => Promise<Response>;
   withProtectApi<Ctx = unknown>(
     handler: ProtectedHandler<C, Ctx>,
     options?: ProtectOptions<C>,

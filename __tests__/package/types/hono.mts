@@ -18,9 +18,16 @@ app.get('/api/me', (c) => {
 });
 app.get('/api/admin', protect({ scopes: ['admin'] }), (c) => c.json({ sub: c.var.claims.sub }));
 
-// Without declaring the env on the app, the route's middleware still types c.var.claims.
+// Without declaring the env on the app, the route's middleware still types c.var.claims, as
+// possibly undefined on an optional route.
 const plain = new Hono();
 plain.get('/x', protect({ optional: true }), (c) => c.json({ tenant: c.var.claims?.tenant ?? null }));
+plain.get('/y', protect({ scopes: ['read'] }), (c) => c.json({ tenant: c.var.claims.tenant }));
+plain.get('/z', protect({ optional: true }), (c) => {
+  // @ts-expect-error claims may be undefined on an optional route
+  const tenant: string = c.var.claims.tenant;
+  return c.text(tenant);
+});
 
 app.get('/wrong', (c) => {
   // @ts-expect-error claims are not a string

@@ -21,3 +21,11 @@ createServer(async (req, res) => {
   const tenant: string = (await protectRequest(req, res)).claims.tenant;
   res.end(tenant);
 });
+
+createServer(async (req, res) => {
+  const passed = await protectRequest(req, res, { optional: true });
+  if (!passed) return;
+  // @ts-expect-error claims may be undefined on an optional route
+  const tenant: string = passed.claims.tenant;
+  res.end(passed.claims?.tenant ?? tenant);
+});

@@ -25,8 +25,18 @@ export async function POST(request: Request): Promise<Response> {
   return Response.json({ sub });
 }
 
-const optional: ProtectOptions<TenantClaims> = { optional: true };
-void protect(new Request('http://localhost/'), optional);
+const options: ProtectOptions<TenantClaims> = { scopes: ['read'] };
+void protect(new Request('http://localhost/'), options);
+
+export async function PUT(request: Request): Promise<Response> {
+  const result = await protect(request, { optional: true });
+  if (result instanceof Response) return result;
+  // @ts-expect-error claims may be undefined on an optional route
+  const sub: string = result.claims.sub;
+  return Response.json({ sub, tenant: result.claims?.tenant ?? null });
+}
+
+export const PATCH = withProtectApi((request, context, claims) => Response.json({ sub: claims?.sub ?? null }), { optional: true });
 
 // @ts-expect-error route options are checked
 void protect(new Request('http://localhost/'), { scopes: 'read' });
