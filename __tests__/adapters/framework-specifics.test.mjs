@@ -120,6 +120,27 @@ describe('Hono', () => {
   });
 });
 
+describe('Hono off Node', () => {
+  test('without a Node request in c.env (Bun, Deno, workers, app.request) the web Request is read alike', async () => {
+    const protect = honoAdapter.protectApi(config);
+    const app = new Hono();
+    app.get('/x', protect({ scopes: ['read:things'] }), (c) => c.json({ sub: c.var.claims.sub }));
+    app.get('/maybe', protect({ optional: true }), (c) => c.json({ claims: c.var.claims }));
+    const none = await app.request('/x');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.equal(await none.text(), '{"message":"unauthorized"}');
+    assert.deepEqual(await (await app.request('/x', { headers: { authorization: `Bearer ${valid}` } })).json(), { sub: 'test-user' });
+    const duplicated = new Headers();
+    duplicated.append('authorization', 'Bearer not-a-jwt.at.all');
+    duplicated.append('authorization', `Bearer ${valid}`);
+    const refused = await app.request('/x', { headers: duplicated });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer error="invalid_token"', 'the first value, as Node reads it');
+    assert.equal(await (await app.request('/maybe')).text(), '{}');
+  });
+});
+
 describe('Koa', () => {
   test('a refusal is set on ctx: no error event, no downstream middleware, claims in ctx.state', async () => {
     const protect = koaAdapter.protectApi(config);

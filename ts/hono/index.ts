@@ -4,9 +4,11 @@
  * @packageDocumentation
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, isThenable } from '../protect/core.js';
+import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
+import { describeIncoming } from '../protect/incoming.js';
 import type {
   OptionalProtectOptions,
   ProtectApiOptions,
@@ -15,6 +17,19 @@ import type {
 } from '../protect/types.js';
 import { describeFetchRequest, toWebResponse } from '../protect/web.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
+
+/**
+ * On Node (@hono/node-server) the Node request is in `c.env.incoming`: its headers are read
+ * where they are, instead of having Hono build a whole `Headers` for one value. Both readings
+ * give the same values (Node keeps the first `Authorization`, as `describeFetchRequest` does).
+ */
+function describe(c: Context): RequestDescription<Context> {
+  const incoming = (c.env as { incoming?: Partial<IncomingMessage> } | undefined)?.incoming;
+  if (typeof incoming?.headers === 'object' && incoming.headers !== null) {
+    return describeIncoming(c, { headers: incoming.headers, method: c.req.method }, () => c.req.url);
+  }
+  return describeFetchRequest(c, c.req.raw);
+}
 
 // The client, the errors and every type, including the protect option types, as the root has them.
 export * from '../index.js';
@@ -60,7 +75,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
 ): ProtectHonoMiddleware<C> {
   const protector = createProtector<Context>(clientOrOptions, options);
   const middleware = (protectOptions?: ProtectOptions<C>): MiddlewareHandler<ProtectEnv<C | undefined>> => async (c, next) => {
-    const authentication = authenticate<Context, C>(protector, describeFetchRequest(c, c.req.raw), protectOptions);
+    const authentication = authenticate<Context, C>(protector, describe(c), protectOptions);
     const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     if (response) return toWebResponse(response);
     // Undefined on an optional route called without a token.
