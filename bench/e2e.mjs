@@ -1,5 +1,6 @@
-// End-to-end benchmark: Express 5 and Fastify 5 on 127.0.0.1, without auth, with our
-// protectApi() and (Express) with express-oauth2-jwt-bearer, loaded by autocannon from this
+// End-to-end benchmark: Express 5, Fastify 5, Hono 4, Koa 3 and NestJS (Express platform) on
+// 127.0.0.1, without auth, with our protectApi() (MonoCloudGuard for NestJS) and (Express) with
+// express-oauth2-jwt-bearer, loaded by autocannon from this
 // process while each server runs in its own child process. Variants alternate within every
 // round (A, B, C, then C, B, A, ...); each run gets a fresh server, correctness checks and an
 // unrecorded warm-up first. RS256 tokens, as in the baseline.
@@ -59,6 +60,13 @@ const VARIANTS = [
   { framework: 'fastify', auth: 'noop-hook', modes: ['single'] },
   { framework: 'fastify', auth: 'monocloud', modes: ['single', 'pool'] },
   { framework: 'fastify', auth: 'monocloud-nocache', modes: ['pool'] },
+  { framework: 'hono', auth: 'none', modes: ['single', 'pool'] },
+  { framework: 'hono', auth: 'monocloud', modes: ['single', 'pool'] },
+  { framework: 'koa', auth: 'none', modes: ['single', 'pool'] },
+  { framework: 'koa', auth: 'monocloud', modes: ['single', 'pool'] },
+  // NestJS on its Express platform.
+  { framework: 'nestjs', auth: 'none', modes: ['single', 'pool'] },
+  { framework: 'nestjs', auth: 'monocloud', modes: ['single', 'pool'] },
 ];
 
 function startServer(framework, auth, fixture) {
@@ -298,8 +306,9 @@ async function main() {
     });
   }
   const info = [];
-  for (const framework of ['express', 'fastify']) {
+  for (const framework of ['express', 'fastify', 'hono', 'koa', 'nestjs']) {
     for (const auth of ['monocloud', 'monocloud-nocache']) {
+      if (!VARIANTS.some((v) => v.framework === framework && v.auth === auth && selected(v))) continue;
       const ratio = medOf(`${framework}|${auth}|pool`, 'reqPerSec') / medOf(`${framework}|none|pool`, 'reqPerSec');
       info.push(`${framework} ${AUTH_LABEL[auth]} pool: ${fmtPct(ratio)} of no-auth`);
     }

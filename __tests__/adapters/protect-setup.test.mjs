@@ -7,6 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import * as root from '@monocloud/backend-node-rs';
 import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
+import * as honoAdapter from '@monocloud/backend-node-rs/hono';
+import * as koaAdapter from '@monocloud/backend-node-rs/koa';
+import * as nestAdapter from '@monocloud/backend-node-rs/nestjs';
+import * as nodeAdapter from '@monocloud/backend-node-rs/node';
+import * as webAdapter from '@monocloud/backend-node-rs/web';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
@@ -145,13 +150,29 @@ describe('subpath exports', () => {
     assert.equal(root.protectApi, undefined, 'the root has no protectApi');
   });
 
+  test('web, hono, koa and node export the same as express, nestjs its module, guard and decorators', () => {
+    const names = (adapter) => Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default').sort();
+    for (const adapter of [webAdapter, honoAdapter, koaAdapter, nodeAdapter]) {
+      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly].sort());
+      for (const name of [...runtime, ...adapterOnly]) {
+        if (name !== 'protectApi') assert.equal(adapter[name], expressAdapter[name], name);
+      }
+    }
+    const nestOnly = ['Claims', 'MONOCLOUD_PROTECTOR', 'MonoCloudGuard', 'MonoCloudModule', 'Protected', 'Public'];
+    assert.deepEqual(names(nestAdapter), [...runtime, ...adapterOnly.filter((name) => name !== 'protectApi'), ...nestOnly].sort());
+  });
+
   test('CommonJS and ESM share one class identity', () => {
-    for (const subpath of ['', '/express', '/fastify']) {
+    for (const subpath of ['', '/express', '/fastify', '/web', '/hono', '/koa', '/node', '/nestjs']) {
       const cjs = require(`@monocloud/backend-node-rs${subpath}`);
       for (const name of runtime) assert.equal(cjs[name], root[name], `${subpath || '.'} ${name}`);
     }
     assert.equal(require('@monocloud/backend-node-rs/express').protectApi, expressAdapter.protectApi);
     assert.equal(require('@monocloud/backend-node-rs/fastify').protectApi, fastifyAdapter.protectApi);
+    for (const [subpath, adapter] of Object.entries({ web: webAdapter, hono: honoAdapter, koa: koaAdapter, node: nodeAdapter })) {
+      assert.equal(require(`@monocloud/backend-node-rs/${subpath}`).protectApi, adapter.protectApi, subpath);
+    }
+    assert.equal(require('@monocloud/backend-node-rs/nestjs').MonoCloudGuard, nestAdapter.MonoCloudGuard);
     const error = new (require('@monocloud/backend-node-rs/fastify').MonoCloudTokenError)('x');
     assert.ok(error instanceof expressAdapter.MonoCloudTokenError);
   });
@@ -162,6 +183,16 @@ describe('subpath exports', () => {
     for (const file of ['express/index.js', 'express/respond.js', 'fastify/index.js', 'protect/core.js', 'claim-checks.js']) {
       const source = fs.readFileSync(fromRoot('dist', file), 'utf8');
       assert.doesNotMatch(source, /require\("(express|fastify)"\)/, file);
+    }
+  });
+
+  test('the new adapters require no framework at runtime, nestjs only @nestjs/common', () => {
+    const fs = require('node:fs');
+    const files = ['web/index.js', 'hono/index.js', 'koa/index.js', 'node/index.js', 'nestjs/index.js', 'protect/incoming.js', 'protect/web.js'];
+    for (const file of files) {
+      const source = fs.readFileSync(fromRoot('dist', file), 'utf8');
+      const required = [...source.matchAll(/require\(["']([^"']+)["']\)/g)].map((match) => match[1]).filter((name) => !name.startsWith('.'));
+      assert.deepEqual(required, file === 'nestjs/index.js' ? ['@nestjs/common'] : [], file);
     }
   });
 });

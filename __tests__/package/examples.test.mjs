@@ -131,4 +131,44 @@ describe('examples', () => {
       await app.stop();
     }
   });
+
+  // The same four routes in every other framework's example: public, protected, a scope, and an
+  // optional route that greets anonymous callers.
+  const sameRoutes = [
+    ['web-fetch.mjs', {}],
+    ['hono.mjs', {}],
+    ['koa.mjs', {}],
+    ['node-http.mjs', {}],
+    ['nestjs.mjs', {}],
+    ['nestjs.mjs', { PLATFORM: 'fastify' }],
+  ];
+  for (const [file, vars] of sameRoutes) {
+    test(`${file}${vars.PLATFORM ? ` (${vars.PLATFORM})` : ''}: public, protected, scope and optional routes`, async () => {
+      const app = await start(file, { ...tenantEnv(), ...vars });
+      const answer = ({ status, challenge, body }) => ({ status, challenge, body });
+      try {
+        assert.deepEqual(answer(await call(app.url, '/api/public')), { status: 200, challenge: null, body: { message: 'Public data' } });
+        assert.deepEqual(answer(await call(app.url, '/api/protected')), { status: 401, challenge: 'Bearer', body: { message: 'unauthorized' } });
+        const ok = await call(app.url, '/api/protected', await issuer.mint());
+        assert.equal(ok.status, 200);
+        assert.equal(ok.body.message, 'Protected endpoint');
+        assert.equal(ok.body.claims.sub, 'test-user');
+        assert.deepEqual(answer(await call(app.url, '/api/protected', 'not-a-jwt.at.all')), {
+          status: 401,
+          challenge: 'Bearer error="invalid_token"',
+          body: { message: 'unauthorized' },
+        });
+
+        const weak = await call(app.url, '/api/admin', await issuer.mint({ claims: { scope: 'read' } }));
+        assert.deepEqual(answer(weak), { status: 403, challenge: 'Bearer error="insufficient_scope"', body: { message: 'forbidden' } });
+        assert.equal((await call(app.url, '/api/admin', await issuer.mint({ claims: { scope: 'read write' } }))).body.claims.scope, 'read write');
+
+        assert.deepEqual((await call(app.url, '/api/greeting')).body, { message: 'Hello guest' });
+        assert.deepEqual((await call(app.url, '/api/greeting', await issuer.mint())).body, { message: 'Hello test-user' });
+        assert.equal((await call(app.url, '/api/greeting', 'not-a-jwt.at.all')).status, 401);
+      } finally {
+        await app.stop();
+      }
+    });
+  }
 });

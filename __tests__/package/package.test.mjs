@@ -308,7 +308,9 @@ describe('the packed package', { skip }, () => {
     const { files } = tarballs;
     for (const file of ['package.json', 'README.md', NATIVE_LOADER, NATIVE_TYPES, 'dist/index.js', 'dist/index.mjs',
       'dist/index.d.ts', 'dist/index.d.mts', 'dist/express/index.mjs', 'dist/fastify/index.js', 'dist/testing/index.mjs',
-      'dist/utils/index.js', 'dist/internal/index.mjs']) {
+      'dist/utils/index.js', 'dist/internal/index.mjs',
+      ...['web', 'hono', 'koa', 'node', 'nestjs'].flatMap((name) => ['js', 'mjs', 'd.ts', 'd.mts'].map((ext) => `dist/${name}/index.${ext}`)),
+      'dist/protect/web.js', 'dist/protect/incoming.js']) {
       assert.ok(files.includes(file), `${file} is missing from the tarball`);
     }
     const unexpected = files.filter((f) => /\.node$|^(src|ts|__tests__|examples|bench|fuzz|npm|target)\/|^Cargo\./.test(f));
@@ -352,7 +354,9 @@ describe('the packed package', { skip }, () => {
     const { stdout } = await run(join(BIN, 'attw'), ['--profile', 'node16', '--format', 'json', tarballs.main], { cwd: ROOT });
     const report = JSON.parse(stdout);
     const entrypoints = Object.keys(report.analysis.entrypoints);
-    assert.deepEqual(entrypoints.sort(), ['.', './express', './fastify', './internal', './package.json', './testing', './utils']);
+    assert.deepEqual(entrypoints.sort(), [
+      '.', './express', './fastify', './hono', './internal', './koa', './nestjs', './node', './package.json', './testing', './utils', './web',
+    ]);
     // `problems` groups the findings by kind.
     const problems = Object.values(report.problems ?? {}).flat();
     assert.deepEqual(problems.filter((p) => p.resolutionKind !== 'node10'), []);

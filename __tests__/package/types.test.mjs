@@ -25,6 +25,12 @@ const targets = [
   { name: 'Express 5 (@types/express 5)', files: ['express.mts', 'express.cts'], paths: {} },
   { name: 'Fastify 4', files: ['fastify.mts'], paths: { fastify: ['node_modules/fastify4/fastify.d.ts'] } },
   { name: 'Fastify 5', files: ['fastify.mts'], paths: {} },
+  { name: 'web-standard (Next.js route handlers)', files: ['web.mts'], paths: {} },
+  { name: 'Hono 4', files: ['hono.mts'], paths: {} },
+  { name: 'Koa (@types/koa)', files: ['koa.mts'], paths: {} },
+  { name: 'node:http', files: ['node.mts'], paths: {} },
+  // Only the application needs decorator options; the package is compiled without them.
+  { name: 'NestJS', files: ['nestjs.mts'], paths: {}, options: { experimentalDecorators: true, emitDecoratorMetadata: true } },
 ];
 
 let dir;
@@ -45,7 +51,7 @@ function compile(project) {
   });
 }
 
-test('the public types compile against every supported framework major', { timeout: 90_000 }, async () => {
+test('the public types compile against every supported framework major', { timeout: 180_000 }, async () => {
   const runs = targets.map(async (target, index) => {
     const paths = Object.fromEntries(Object.entries(target.paths).map(([name, files]) => [name, files.map(fromModules)]));
     const project = join(dir, `tsconfig.${index}.json`);
@@ -66,6 +72,7 @@ test('the public types compile against every supported framework major', { timeo
           types: [],
           typeRoots: [],
           paths,
+          ...target.options,
         },
         files: [fromModules('node_modules/@types/node/index.d.ts'), ...target.files.map((file) => join(fixtures, file))],
       }),

@@ -69,18 +69,20 @@ function serveExpress(framework, routes, before, log) {
     res.status(599).json({ leaked: String(err) });
   });
   return {
-    async listen() {
-      const server = app.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return {
-        url: `http://127.0.0.1:${server.address().port}`,
-        close: () =>
-          new Promise((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      };
-    },
+    listen: () => listening(app.listen(0, '127.0.0.1')),
+  };
+}
+
+/** A node:http server on 127.0.0.1 once it listens: its URL and a close that drops keep-alives. */
+export async function listening(server) {
+  if (!server.listening) await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -128,7 +130,7 @@ export function get(url, headers = {}) {
         } catch {
           body = text;
         }
-        resolve({ status: res.statusCode, headers: res.headers, body });
+        resolve({ status: res.statusCode, headers: res.headers, body, text });
       });
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`GET ${url} timed out`)));

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 
 import express from 'express';
 
+import { announceWhenListening } from './lifecycle.mjs';
+
 const { issuer, audience } = JSON.parse(readFileSync(process.env.BENCH_FIXTURE, 'utf8'));
 const auth = process.env.BENCH_AUTH ?? 'none';
 
@@ -43,13 +45,4 @@ app.use((err, req, res, next) => {
   res.status(err.status ?? 500).json({ message: err.status === 401 ? 'unauthorized' : 'error' });
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, port: server.address().port })}\n`);
-});
-// Keep-alive sockets from the load generator must not outlive the run.
-server.keepAliveTimeout = 65_000;
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-});
+announceWhenListening(app.listen(0, '127.0.0.1'));

@@ -66,7 +66,8 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
       writeExpressResponse(res, response);
       return;
     }
-    (req as AuthenticatedExpressRequest<C>).claims = claims;
+    // Undefined on an optional route called without a token.
+    (req as { claims?: C }).claims = claims;
     next();
   };
 }

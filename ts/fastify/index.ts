@@ -83,6 +83,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
       await writeFastifyResponse(reply, response);
       return;
     }
-    (request as AuthenticatedFastifyRequest<C>).claims = claims;
+    // Undefined on an optional route called without a token.
+    (request as { claims?: C }).claims = claims;
   };
 }

@@ -46,10 +46,22 @@ export interface Protector<R> {
   certificateResolver?: ClientCertificateResolver<R>;
 }
 
-/** The protect core's answer: the validated claims, or the response that refuses the request. */
+/**
+ * The protect core's answer: the validated claims, the response that refuses the request, or
+ * neither when an `optional` route was called without a token.
+ */
 export type Authentication<C> =
   | { claims: C; response?: undefined }
-  | { claims?: undefined; response: ResponseDescription };
+  | { claims?: undefined; response: ResponseDescription }
+  | { claims?: undefined; response?: undefined };
+
+// Shared and frozen: an anonymous request on an optional route allocates nothing.
+const ANONYMOUS: Authentication<never> = Object.freeze({});
+
+/** What a request without any token gets: a 401 challenge, or a pass on an optional route. */
+function withoutToken(options: { optional?: boolean } | undefined): Authentication<never> {
+  return options?.optional === true ? ANONYMOUS : { response: noTokenResponse() };
+}
 
 // Duck-typed too, so a client from another copy of the package (or a test double) is used as given.
 function isClient(value: unknown): value is MonoCloudBackendNodeClient {
@@ -110,7 +122,8 @@ function nativeRequest<R>(
 /**
  * The per-request flow: certificate, token (resolver first, then the `Authorization` header),
  * validation with the route's scopes and groups, then the route's claim checks. Never throws or
- * rejects: every failure comes back as the response to send.
+ * rejects: every failure comes back as the response to send. On an `optional` route a request
+ * with no token passes with no claims; a token that is there must still be valid.
  *
  * A route with no resolvers and no checks, on a client whose validation methods are our own,
  * takes a direct path: the header goes to Rust as it is, and a token verified before is answered
@@ -135,10 +148,10 @@ export function authenticate<R, C extends JwtClaims>(
     if (typeof authorization !== 'string') {
       // No header is no token; any other non-string throws there, answered as a bad token.
       getBearerToken(authorization);
-      return { response: noTokenResponse() };
+      return withoutToken(options);
     }
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
-    if (verdict === undefined) return { response: noTokenResponse() };
+    if (verdict === undefined) return withoutToken(options);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (isThenable<Answer>(verdict)) return verdict.then(fromAnswer<C>, refused);
     return refused(toError(verdict));
@@ -172,7 +185,7 @@ async function authenticateFully<R, C extends JwtClaims>(
     const token = resolved ?? getBearerToken(described.authorization);
     if (token !== undefined && typeof token !== 'string') throw new TypeError('An access token must be a string');
     const trimmed = token?.trim();
-    if (!trimmed) return { response: noTokenResponse() };
+    if (!trimmed) return withoutToken(options);
 
     // Called on the client object, so a subclass or an instance override is honoured.
     const claims = await client.validateAccessToken<C>(trimmed, {

@@ -61,4 +61,13 @@ export interface ProtectOptions<C extends JwtClaims = AccessTokenClaims>
   groups?: string[];
   /** Claim checks run in order once the token is valid; the first that fails decides the answer. */
   checks?: ReadonlyArray<ClaimCheck<C>>;
+  /**
+   * Let requests without any token through with no claims (`claims` is `undefined`), for routes
+   * that serve anonymous callers and signed-in ones differently. A token that is present must
+   * still be valid and meet the route's requirements: a bad one gets the usual 401 or 403.
+   */
+  optional?: boolean;
 }
+
+/** The options of an optional route: its claims may be `undefined`, and the types say so. */
+export type OptionalProtectOptions<C extends JwtClaims = AccessTokenClaims> = ProtectOptions<C> & { optional: true };
