@@ -9,7 +9,7 @@ import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/back
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { rejectsWith } from '../support/rejects.mjs';
-import { json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
+import { json, startIntrospectionIssuer } from '../support/scripted-issuer.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const EXPIRED = 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()';
@@ -33,10 +33,7 @@ let scripted;
 
 before(async () => {
   issuer = await createTestIssuer();
-  scripted = await startScriptedIssuer({
-    metadata: (url) => ({ introspection_endpoint: `${url}/introspect` }),
-    routes: { introspect: { path: '/introspect', handler: json(200, { active: true }) } },
-  });
+  scripted = await startIntrospectionIssuer();
 });
 
 after(async () => {

@@ -16,7 +16,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { now } from '../support/clock.mjs';
 import { withEnv } from '../support/env.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
-import { answer, json, startScriptedIssuer } from '../support/scripted-issuer.mjs';
+import { answer, json, startIntrospectionIssuer } from '../support/scripted-issuer.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -26,10 +26,7 @@ let scripted;
 before(async () => {
   issuer = await createTestIssuer();
   // An introspection endpoint whose answer each test sets.
-  scripted = await startScriptedIssuer({
-    metadata: (url) => ({ introspection_endpoint: `${url}/introspect` }),
-    routes: { introspect: { path: '/introspect', handler: json(200, { active: true }) } },
-  });
+  scripted = await startIntrospectionIssuer();
 });
 
 after(async () => {

@@ -251,3 +251,10 @@ export const firstThen = (n, fault, good) => {
     (calls <= n ? fault : good)(req, res, ctx);
   };
 };
+
+/** A scripted issuer with only an introspection endpoint, answering active until a test sets otherwise. */
+export const startIntrospectionIssuer = () =>
+  startScriptedIssuer({
+    metadata: (url) => ({ introspection_endpoint: `${url}/introspect` }),
+    routes: { introspect: { path: '/introspect', handler: json(200, { active: true }) } },
+  });

@@ -11,6 +11,7 @@ import { describeIncoming, incomingUrl } from '../protect/incoming.js';
 import type { ResponseDescription } from '../protect/responses.js';
 import type {
   OptionalProtectOptions,
+  Protected,
   ProtectApiOptions,
   ProtectApiRequestOptions,
   ProtectOptions,
@@ -21,10 +22,7 @@ import type { AccessTokenClaims, JwtClaims } from '../types.js';
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
 
-/** A request that passed: the validated claims (`undefined` on an optional route without a token). */
-export interface Protected<C> {
-  claims: C;
-}
+export type { Protected } from '../protect/types.js';
 
 /**
  * What `protectApi()` returns: checks one request and resolves to `{ claims }` when it passes.

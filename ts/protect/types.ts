@@ -71,3 +71,8 @@ export interface ProtectOptions<C extends JwtClaims = AccessTokenClaims>
 
 /** The options of an optional route: its claims may be `undefined`, and the types say so. */
 export type OptionalProtectOptions<C extends JwtClaims = AccessTokenClaims> = ProtectOptions<C> & { optional: true };
+
+/** A request that passed: the validated claims (`undefined` on an optional route without a token). */
+export interface Protected<C> {
+  claims: C;
+}

@@ -8,6 +8,7 @@ import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
 import type {
   OptionalProtectOptions,
+  Protected,
   ProtectApiOptions,
   ProtectApiRequestOptions,
   ProtectOptions,
@@ -19,10 +20,7 @@ import type { AccessTokenClaims, JwtClaims } from '../types.js';
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
 
-/** A request that passed: the validated claims (`undefined` on an optional route without a token). */
-export interface Protected<C> {
-  claims: C;
-}
+export type { Protected } from '../protect/types.js';
 
 /**
  * A route handler that runs once the request has passed, with the claims as its third argument
