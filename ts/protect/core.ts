@@ -11,6 +11,7 @@ import {
   type NativeRequest,
   toError,
   unwrap,
+  verdictPromise,
 } from '../native/index.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
@@ -182,6 +183,28 @@ async function authenticateFully<R, C extends JwtClaims>(
     const { request } = described;
     const clientCertificate = certificateResolver ? ((await certificateResolver(request)) ?? undefined) : undefined;
     const resolved: unknown = tokenResolver ? await tokenResolver(request) : undefined;
+    if (!validatesThroughObject(client)) {
+      // Our own validation: the request crosses whole, so DPoP proofs are checked here too.
+      const { authorization } = described;
+      let request: NativeRequest;
+      if (resolved !== undefined && resolved !== null) {
+        if (typeof resolved !== 'string') throw new TypeError('An access token must be a string');
+        const trimmed = resolved.trim();
+        if (!trimmed) return withoutToken(options);
+        request = { ...nativeRequest(described, '', options), authorization: undefined, token: trimmed };
+      } else if (typeof authorization === 'string') {
+        request = nativeRequest(described, authorization, options);
+      } else {
+        getBearerToken(authorization);
+        return withoutToken(options);
+      }
+      if (clientCertificate !== undefined) request.clientCertificate = clientCertificate;
+      const verdict = verifyRequest(client, request);
+      if (verdict === undefined) return withoutToken(options);
+      const claims = await verdictPromise<C>(verdict);
+      for (const check of options?.checks ?? []) await check.verify(claims);
+      return { claims };
+    }
     const token = resolved ?? getBearerToken(described.authorization);
     if (token !== undefined && typeof token !== 'string') throw new TypeError('An access token must be a string');
     const trimmed = token?.trim();
