@@ -192,6 +192,8 @@ async function authenticateFully<R, C extends JwtClaims>(
         const trimmed = resolved.trim();
         if (!trimmed) return withoutToken(options);
         request = { ...nativeRequest(described, '', options), authorization: undefined, token: trimmed };
+        request.method = described.method ?? '';
+        request.url ??= described.url?.();
       } else if (typeof authorization === 'string') {
         request = nativeRequest(described, authorization, options);
       } else {

@@ -243,6 +243,12 @@ impl Dpop {
             None => !request.dpop.is_empty(),
         };
         if !with_proof {
+            // `validateAccessToken(token)`: how the token was sent is unknown, so the original's
+            // answer stands; requests (protectApi, validateRequest, resolvers) always say.
+            let request_known = request.scheme.is_some() || request.method.is_some();
+            if !request_known {
+                return Ok(None);
+            }
             if jkt.is_some() {
                 let challenge = format!("Bearer error=\"invalid_token\", DPoP {}", self.algs);
                 return Err(self.refuse(

@@ -148,10 +148,12 @@ fn a_good_proof_for_a_bound_token_passes_once() {
 fn a_bound_token_without_its_proof_is_refused_unless_disabled() {
     let key = TestKey::new(Alg::ES256, "k");
     let claims = bound_to(&key);
-    for scheme in [Some(Scheme::Bearer), None] {
+    let mut resolved = request(None, &[]);
+    resolved.method = Some("GET".into());
+    for request in [request(Some(Scheme::Bearer), &[]), resolved] {
         let refused = refusal(
             dpop(Mode::Allowed)
-                .check_token(TOKEN, &claims, false, &request(scheme, &[]), now())
+                .check_token(TOKEN, &claims, false, &request, now())
                 .unwrap_err(),
         );
         assert_eq!(refused.status, 401);
@@ -161,6 +163,13 @@ fn a_bound_token_without_its_proof_is_refused_unless_disabled() {
             "Bearer error=\"invalid_token\", DPoP algs=\"ES256 RS256 EdDSA\""
         );
     }
+    // `validateAccessToken(token)` alone says nothing of the request: the original's answer.
+    let mut bare = request(None, &[]);
+    bare.method = None;
+    assert_eq!(
+        dpop(Mode::Allowed).check_token(TOKEN, &claims, false, &bare, now()),
+        Ok(None)
+    );
     let original = dpop(Mode::Disabled);
     assert_eq!(
         original.check_token(
