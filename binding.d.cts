@@ -23,7 +23,10 @@ export declare class NativeClient {
   /**
    * The client's `validateCertificateBinding`, which `validateAccessToken` hands to
    * `validateJwtAccessToken`.
+   * The `WWW-Authenticate` challenge of a request without any token when it is not plain
+   * `Bearer` (DPoP `required` mode).
    */
+  get noTokenChallenge(): string | null
   get certificateBinding(): CertificateBinding | null
   /**
    * `validateAccessToken`'s introspection path with `introspect` (the object's own

@@ -175,7 +175,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     try {
       const { authorization, dpop } = requestHeaders(request.headers);
       if (authorization === undefined || authorization === null || authorization === '') {
-        return Promise.reject(noTokenError());
+        return Promise.reject(noTokenError(this));
       }
       if (typeof authorization !== 'string') throw new MonoCloudTokenError('The Authorization header must be a string');
       const native: NativeRequest = {
@@ -191,7 +191,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         native.url = request.url;
       }
       const verdict = verifyRequest(this, native);
-      if (verdict === undefined) return Promise.reject(noTokenError());
+      if (verdict === undefined) return Promise.reject(noTokenError(this));
       return verdictPromise<T>(verdict);
     } catch (error) {
       return Promise.reject(error);
@@ -219,11 +219,20 @@ function requestHeaders(headers: ValidateRequestInput['headers']): {
   return { authorization, dpop };
 }
 
+/**
+ * The `WWW-Authenticate` challenge of a request without any token: `Bearer`, or DPoP's when the
+ * client requires DPoP. `undefined` for a client that is not one of ours.
+ */
+export function noTokenChallenge(client: MonoCloudOidcBackendClient): string | undefined {
+  const native = natives.get(client);
+  return native ? (native.noTokenChallenge ?? 'Bearer') : undefined;
+}
+
 /** The refusal of a request that carries no access token, with the answer to send. */
-function noTokenError(): MonoCloudTokenError {
+function noTokenError(client: MonoCloudOidcBackendClient): MonoCloudTokenError {
   const error = new MonoCloudTokenError('The request carries no access token', 'invalid_token');
   error.status = 401;
-  error.headers = { 'WWW-Authenticate': 'Bearer' };
+  error.headers = { 'WWW-Authenticate': noTokenChallenge(client) ?? 'Bearer' };
   return error;
 }
 

@@ -283,6 +283,8 @@ describe('dpop.mode', () => {
     try {
       const unbound = await provider.token({ alg: 'RS256' });
       refused(await get(`${app.url}/api`, { authorization: `Bearer ${unbound}` }), 401, 'DPoP algs="ES256"');
+      // No token at all: only DPoP is offered.
+      refused(await get(`${app.url}/api`), 401, 'DPoP algs="ES256"');
       const token = await boundToken(holder);
       assert.equal((await dpopGet(`${app.url}/api`, token)).status, 200);
     } finally {

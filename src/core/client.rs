@@ -85,6 +85,10 @@ impl Client {
         &self.config
     }
 
+    pub fn dpop(&self) -> &Dpop {
+        &self.dpop
+    }
+
     pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
         self.clock.set_skew(seconds)
     }

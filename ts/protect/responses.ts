@@ -21,9 +21,9 @@ function dpopResponse(status: number, headers: Record<string, string>): Response
   return { status, headers: { ...headers }, body: { message } };
 }
 
-/** The answer when the request carries no token at all. */
-export function noTokenResponse(): ResponseDescription {
-  return response(401, 'unauthorized', 'Bearer');
+/** The answer when the request carries no token at all (DPoP's challenge when it is required). */
+export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
+  return response(401, 'unauthorized', challenge);
 }
 
 /**

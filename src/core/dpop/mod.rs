@@ -138,6 +138,12 @@ impl Dpop {
         self.settings.mode
     }
 
+    /// The challenge of a request without any token, when it differs from plain `Bearer`: in
+    /// `required` mode only DPoP is offered.
+    pub fn no_token_challenge(&self) -> Option<String> {
+        (self.settings.mode == Mode::Required).then(|| format!("DPoP {}", self.algs))
+    }
+
     /// Whether a request's proof can be checked without waiting (a cache hit answers at once).
     pub fn is_synchronous(&self) -> bool {
         !self.replay.is_async()
