@@ -192,6 +192,29 @@ describe('DPoP behind a proxy: dpop.publicUrl', () => {
   }
 });
 
+describe("DPoP behind a trusted proxy: Express's trust proxy", () => {
+  for (const framework of frameworks.filter((f) => f.kind === 'express')) {
+    test(`${framework.name}: X-Forwarded-Proto and X-Forwarded-Host count only from a trusted peer`, async () => {
+      const { protectApi } = framework.adapter;
+      const trusting = await serve(framework, { '/api': [protectApi(protectOptions())()] }, {
+        before: (req, res, next) => {
+          req.app.set('trust proxy', 'loopback');
+          next();
+        },
+      });
+      try {
+        const token = await boundToken(holder);
+        const proxied = { 'x-forwarded-host': 'api.example.com:8443, inner.example.com', 'x-forwarded-proto': 'https' };
+        const publicProof = await DPoP.generateProof(holder, 'https://api.example.com:8443/api', 'GET', undefined, token);
+        const ok = await dpopGet(`${trusting.url}/api`, token, { proof: publicProof, headers: proxied });
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      } finally {
+        await trusting.close();
+      }
+    });
+  }
+});
+
 describe('server nonces and shared replay stores across clients', () => {
   const { protectApi } = frameworks[1].adapter;
   const nonceSecret = 'a-secret-shared-by-the-whole-fleet-0123456789';

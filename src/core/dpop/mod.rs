@@ -196,11 +196,13 @@ impl Dpop {
         if request.dpop.len() > 1 || request.dpop.iter().any(|proof| proof.contains(',')) {
             return malformed("A request must carry at most one DPoP proof");
         }
+        // An empty `DPoP` header carries no proof.
+        let has_proof = request.dpop.iter().any(|proof| !proof.trim().is_empty());
         match request.scheme {
-            Some(Scheme::Bearer) if !request.dpop.is_empty() => {
+            Some(Scheme::Bearer) if has_proof => {
                 malformed("A DPoP proof was sent with the Bearer scheme")
             }
-            Some(Scheme::Dpop) if request.dpop.is_empty() => {
+            Some(Scheme::Dpop) if !has_proof => {
                 malformed("The DPoP scheme was used without a DPoP proof")
             }
             _ => Ok(()),
