@@ -3,19 +3,21 @@
 //! be retried, and only until the proof's `iat` window has closed: after that the `iat` check
 //! refuses it anyway. A store that cannot answer fails the request; it never lets it through.
 
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use serde_json::{Value, json};
 
-use crate::core::cache::{AtDeadline, Deadline};
 use crate::core::callbacks::{JsCall, invoke};
 use crate::core::clock::{Now, after};
 use crate::core::error::{Error, Result};
 
-/// Proofs remembered by the built-in store. A flood beyond this evicts the oldest entries,
-/// whose proofs then depend on the `iat` window alone.
-pub const MEMORY_ENTRIES: u64 = 100_000;
+/// Proofs remembered by the built-in store: 600 new proofs a second over a whole `iat` window
+/// of 330 s, in about 20 MB. Beyond it the oldest are forgotten first (never a new one, which
+/// a cache's admission policy might refuse), and those depend on the `iat` window alone.
+pub const MEMORY_ENTRIES: usize = 200_000;
 
 /// The message of a store that failed (answered as 503, so clients retry).
 pub const STORE_FAILED: &str = "The DPoP replay store could not be reached";
@@ -25,7 +27,7 @@ pub enum ReplayStore {
     /// `replayStore: false`.
     Off,
     /// The built-in store: bounded, in this process.
-    Memory(moka::sync::Cache<[u8; 32], Reserved>),
+    Memory(MemoryStore),
     /// The user's `{ reserve(key, expiresAt) }`, shared across clients and processes.
     Callback {
         reserve: JsCall,
@@ -33,14 +35,55 @@ pub enum ReplayStore {
     },
 }
 
-#[derive(Clone)]
-pub struct Reserved {
-    evict_at: Instant,
+/// Keys in the order they were reserved, each until its moment on the monotonic clock. Proofs
+/// arrive roughly in `iat` order, so the oldest reservation is (about) the first to expire.
+pub struct MemoryStore {
+    capacity: usize,
+    seen: Mutex<Seen>,
 }
 
-impl Deadline for Reserved {
-    fn deadline(&self) -> Instant {
-        self.evict_at
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<[u8; 32]>,
+    order: VecDeque<([u8; 32], Instant)>,
+}
+
+impl MemoryStore {
+    pub fn new(capacity: usize) -> MemoryStore {
+        MemoryStore {
+            capacity: capacity.max(1),
+            seen: Mutex::default(),
+        }
+    }
+
+    /// `true` when `key` was free; it is then taken until `until`.
+    fn reserve(&self, key: [u8; 32], until: Instant) -> bool {
+        // A panic elsewhere cannot leave the set half-updated: every step below is complete.
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        while let Some((oldest, at)) = seen.order.front().copied() {
+            if at > now && seen.keys.len() < self.capacity {
+                break;
+            }
+            seen.order.pop_front();
+            seen.keys.remove(&oldest);
+        }
+        if !seen.keys.insert(key) {
+            return false;
+        }
+        seen.order.push_back((key, until));
+        true
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keys
+            .len()
     }
 }
 
@@ -62,12 +105,7 @@ fn hex(bytes: &[u8]) -> String {
 
 impl ReplayStore {
     pub fn memory() -> ReplayStore {
-        ReplayStore::Memory(
-            moka::sync::Cache::builder()
-                .max_capacity(MEMORY_ENTRIES)
-                .expire_after(AtDeadline)
-                .build(),
-        )
+        ReplayStore::Memory(MemoryStore::new(MEMORY_ENTRIES))
     }
 
     /// Whether reserving needs JavaScript (and so cannot answer synchronously).
@@ -80,10 +118,8 @@ impl ReplayStore {
     pub fn reserve_now(&self, key: [u8; 32], expires_ms: f64, now: Now) -> Option<bool> {
         match self {
             ReplayStore::Off => Some(true),
-            ReplayStore::Memory(entries) => {
-                let evict_at = after(Instant::now(), now.until(expires_ms));
-                let entry = entries.entry(key).or_insert_with(|| Reserved { evict_at });
-                Some(entry.is_fresh())
+            ReplayStore::Memory(store) => {
+                Some(store.reserve(key, after(Instant::now(), now.until(expires_ms))))
             }
             ReplayStore::Callback { .. } => None,
         }
@@ -131,6 +167,26 @@ mod tests {
             Some(true)
         );
         assert_ne!(replay_key("a", "bc"), replay_key("ab", "c"));
+    }
+
+    /// Past its capacity the store forgets its oldest keys, never refuses to remember a new one.
+    #[test]
+    fn the_memory_store_is_bounded_and_keeps_the_newest() {
+        let store = MemoryStore::new(3);
+        let later = Instant::now() + Duration::from_secs(60);
+        let keys: Vec<[u8; 32]> = (0..5).map(|i| replay_key("t", &format!("j{i}"))).collect();
+        for key in &keys {
+            assert!(store.reserve(*key, later));
+        }
+        assert_eq!(store.entry_count(), 3);
+        assert!(!store.reserve(keys[4], later), "the newest is remembered");
+        assert!(store.reserve(keys[0], later), "the oldest was forgotten");
+        // Expired reservations go first.
+        let expired = MemoryStore::new(10);
+        assert!(expired.reserve(keys[0], Instant::now()));
+        assert!(expired.reserve(keys[1], later));
+        assert_eq!(expired.entry_count(), 1);
+        assert!(expired.reserve(keys[0], later));
     }
 
     #[test]

@@ -434,3 +434,71 @@ fn token_errors_of_dpop_requests_get_dpop_challenges() {
         Error::Token { .. }
     ));
 }
+
+/// Where a proof's time goes: `cargo test --release dpop::tests::timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing diagnostics"]
+fn timing() {
+    use std::time::Instant;
+    let d = dpop(Mode::Allowed);
+    let key = TestKey::new(Alg::ES256, "k");
+    let claims = bound_to(&key);
+    let proofs: Vec<String> = (0..2000)
+        .map(|i| proof_by(&key, json!({ "jti": format!("j{i}") })))
+        .collect();
+    let t = Instant::now();
+    for proof in &proofs {
+        let request = request(Some(Scheme::Dpop), &[proof]);
+        let ticket = d
+            .check_token(TOKEN, &claims, false, &request, now())
+            .unwrap()
+            .unwrap();
+        d.reserve_now(ticket, now()).unwrap().unwrap();
+    }
+    eprintln!("check + reserve: {:?} per proof", t.elapsed() / 2000);
+    let htu = htu::normalise(URL).unwrap();
+    let expected = proof::Expected {
+        algorithms: &Alg::ALL,
+        method: "GET",
+        htu: &htu,
+        access_token: TOKEN,
+        now_seconds: NOW_MS / 1000.0,
+        iat_offset: 300.0,
+        iat_leeway: 30.0,
+    };
+    let t = Instant::now();
+    for proof in &proofs {
+        proof::verify(proof, &expected).unwrap();
+    }
+    eprintln!("proof::verify: {:?} per proof", t.elapsed() / 2000);
+}
+
+#[test]
+#[ignore = "timing diagnostics"]
+fn timing_ecdsa() {
+    use crate::core::jose::b64url_decode;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey, UnparsedPublicKey};
+    use std::time::Instant;
+    let key = TestKey::new(Alg::ES256, "k");
+    let jwk = key.jwk();
+    let x = b64url_decode(jwk["x"].as_str().unwrap()).unwrap();
+    let y = b64url_decode(jwk["y"].as_str().unwrap()).unwrap();
+    let mut point = vec![4u8];
+    point.extend(x);
+    point.extend(y);
+    let message = b"header.payload";
+    let signature = key.sign_bytes(message);
+    let t = Instant::now();
+    for _ in 0..2000 {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+            .verify(message, &signature)
+            .unwrap();
+    }
+    eprintln!("unparsed: {:?}", t.elapsed() / 2000);
+    let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).unwrap();
+    let t = Instant::now();
+    for _ in 0..2000 {
+        parsed.verify_sig(message, &signature).unwrap();
+    }
+    eprintln!("parsed: {:?}", t.elapsed() / 2000);
+}
