@@ -29,6 +29,12 @@ const targets = [
   { name: 'Hono 4', files: ['hono.mts'], paths: {} },
   { name: 'Koa (@types/koa)', files: ['koa.mts'], paths: {} },
   { name: 'node:http', files: ['node.mts'], paths: {} },
+  // Seed 004's programs as written (examples/intelliauth/), and the intelliauth types.
+  {
+    name: 'IntelliAuth (seed 004, Express 5)',
+    files: ['intelliauth.mts', '../../../examples/intelliauth/seed-004.mts', '../../../examples/intelliauth/seed-004-per-route.mts'],
+    paths: {},
+  },
   // Only the application needs decorator options; the package is compiled without them.
   { name: 'NestJS', files: ['nestjs.mts'], paths: {}, options: { experimentalDecorators: true, emitDecoratorMetadata: true } },
 ];
