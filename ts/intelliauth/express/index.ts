@@ -7,7 +7,7 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import { MonoCloudOidcBackendClient } from '../../client.js';
-import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../../errors.js';
+import { MonoCloudHttpError, MonoCloudTokenError, MonoCloudValidationError } from '../../errors.js';
 import { getBearerToken } from '../../native/index.js';
 import { tenantBase } from '../management.js';
 import type { IntelliAuthUser, RequireSessionOptions } from '../types.js';
@@ -41,7 +41,7 @@ function refuse(res: Response, status: number, error: string, description: strin
  * Express middleware that lets a request through only with a valid bearer token for
  * `audience` from `tenantUrl`, and puts its verified claims on `req.user`. Mount it app-wide
  * (`app.use(requireSession(...))`) or per route. Without a valid token the answer is 401; when
- * the tenant cannot be reached, 503.
+ * the tenant cannot be reached, 503; when it refuses the check itself, 500.
  */
 export function requireSession(options: RequireSessionOptions): (req: Request, res: Response, next: NextFunction) => Promise<void> {
   if (!options || typeof options !== 'object') {
@@ -87,10 +87,12 @@ export function requireSession(options: RequireSessionOptions): (req: Request, r
     } catch (error) {
       if (error instanceof MonoCloudTokenError) {
         refuse(res, 401, 'invalid_token', error.message);
-      } else if (error instanceof MonoCloudHttpError || error instanceof MonoCloudOPError) {
+      } else if (error instanceof MonoCloudHttpError) {
         res.setHeader('Retry-After', '5');
         refuse(res, 503, 'temporarily_unavailable', 'The tenant could not be reached to check the token');
       } else {
+        // The tenant refused the check itself (MonoCloudOPError: the introspecting client's
+        // credentials), or the configuration is wrong: the server's problem, not the caller's.
         refuse(res, 500, 'server_error', 'The token could not be checked');
       }
       return;
