@@ -6,6 +6,9 @@
 //!
 //! Every expiry decision reads the caller's clock (`Date.now()`, see `core::clock`); waits
 //! between retries and the pause after a failed background refresh are monotonic.
+//!
+//! Tokens are Bearer tokens. DPoP-bound tokens (RFC 9449: a proof on the token request and on
+//! each call, nonces) are not requested yet; they belong here once the core has DPoP proofs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -294,16 +297,22 @@ impl TokenClient {
             let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             slots.get(&request).cloned()
         };
-        if let Some(slot) = slot {
+        // Only the caller that still holds the refused token clears it: when many requests
+        // were refused together, the others must not drop the replacement the first one got.
+        let held = slot.is_some_and(|slot| {
             let mut state = slot.state();
-            if state
+            let held = state
                 .token
                 .as_ref()
-                .is_some_and(|token| token.access_token == access_token)
-            {
+                .is_some_and(|token| token.access_token == access_token);
+            if held {
                 state.token = None;
                 state.outcome = None;
             }
+            held
+        });
+        if !held {
+            return;
         }
         if let Some(delete) = self.shared.as_ref().and_then(|s| s.delete.as_ref()) {
             let key = self.shared_key(&request);

@@ -69,9 +69,9 @@ export class ManagementClient {
     // The grant runs now; its failure waits for the first call rather than going unhandled.
     this.#first = this.#tokens.getAccessToken(this.#tokenOptions);
     this.#first.catch(() => undefined);
-    this.users = { get: (id) => this.#json(`users/${encodeURIComponent(required(id, 'id'))}`) };
+    this.users = { get: async (id) => this.#json(`users/${encodeURIComponent(required(id, 'id'))}`) };
     this.applications = {
-      list: (listOptions) => {
+      list: async (listOptions) => {
         const limit = listOptions?.limit;
         if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
           throw new MonoCloudValidationError('"limit" must be a positive integer');

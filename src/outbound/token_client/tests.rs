@@ -290,6 +290,11 @@ async fn an_invalidated_token_is_replaced() {
     client.invalidate(scopes(&[]), &first.access_token).await;
     let second = client.access_token(scopes(&[]), at(1.0)).await.unwrap();
     assert_eq!(second.access_token, "second");
+    // A late caller refused with the first token does not drop the second.
+    client.invalidate(scopes(&[]), &first.access_token).await;
+    let still = client.access_token(scopes(&[]), at(2.0)).await.unwrap();
+    assert_eq!(still.access_token, "second");
+    assert_eq!(issuer.count(), 2);
 }
 
 #[test]
