@@ -148,3 +148,87 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         has_cache,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(members: &[(&str, Input)]) -> Input {
+        Input::Object(
+            members
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_shared_variables_and_the_token_client_own_are_read() {
+        let env: Env = [
+            (
+                "MONOCLOUD_BACKEND_TENANT_DOMAIN",
+                "https://tenant.example.com/",
+            ),
+            ("MONOCLOUD_BACKEND_CLIENT_ID", "orders"),
+            ("MONOCLOUD_BACKEND_CLIENT_SECRET", "s3cret"),
+            ("MONOCLOUD_BACKEND_TOKEN_REFRESH_SKEW", "30"),
+            ("MONOCLOUD_BACKEND_TOKEN_REQUEST_RETRIES", "0"),
+            // The backend client's own options mean nothing here, valid or not.
+            ("MONOCLOUD_BACKEND_AUDIENCE", "not a uri"),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+        let config = resolve(&options(&[]), &env).unwrap();
+        assert_eq!(config.issuer, "https://tenant.example.com");
+        assert_eq!(config.client_id, "orders");
+        assert_eq!(
+            config.client_auth_method,
+            ClientAuthMethod::ClientSecretPost
+        );
+        assert_eq!((config.refresh_skew, config.retries), (30.0, 0));
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let given = resolve(&options(&[("refreshSkew", Input::Number(5.0))]), &env).unwrap();
+        assert_eq!(given.refresh_skew, 5.0);
+    }
+
+    #[test]
+    fn problems_are_named() {
+        let tenant = (
+            "tenantDomain",
+            Input::Str("https://tenant.example.com".into()),
+        );
+        let message = |members: &[(&str, Input)]| {
+            resolve(&options(members), &Env::new())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(message(&[tenant.clone()]), "\"clientId\" is required");
+        let id = ("clientId", Input::Str("c".into()));
+        assert!(
+            message(&[tenant.clone(), id.clone(), ("retries", Input::Number(11.0))])
+                .contains("\"retries\"")
+        );
+        assert!(
+            message(&[
+                tenant.clone(),
+                id.clone(),
+                (
+                    "clientAuthMethod",
+                    Input::Str("self_signed_tls_client_auth".into())
+                )
+            ])
+            .contains("tlsClientCertificate")
+        );
+        assert!(
+            message(&[
+                (
+                    "tenantDomain",
+                    Input::Str("http://tenant.example.com".into())
+                ),
+                id
+            ])
+            .contains("https")
+        );
+    }
+}
