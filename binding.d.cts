@@ -57,6 +57,11 @@ export declare class NativeTokenClient {
    * `Date.now()`.
    */
   getAccessToken(options?: TokenOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  /**
+   * The cached token as JSON text, answered at once, when it is valid and not yet due for a
+   * refresh; otherwise `null`, and the caller takes `getAccessToken`.
+   */
+  freshAccessToken(options?: TokenOptions | undefined | null, now?: number | undefined | null): string | null
   /** Forgets a token an API refused, so that the next call fetches another. */
   invalidate(accessToken: string, options?: TokenOptions | undefined | null): Promise<void>
 }

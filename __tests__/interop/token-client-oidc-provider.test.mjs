@@ -292,6 +292,50 @@ describe('token client: a fleet and fetch()', () => {
     assert.deepEqual(events.filter((e) => e.type === 'token_fetched').map((e) => e.source), ['issuer', 'shared_cache', 'shared_cache']);
   });
 
+  test('a shared cache that throws is a miss: the issuer still answers', async () => {
+    const events = [];
+    const cache = {
+      async get() { throw new Error('cache down'); },
+      async set() { throw new Error('cache down'); },
+      async delete() { throw new Error('cache down'); },
+    };
+    const tokens = basicClient(op, { cache, onEvent: (e) => events.push(e) });
+    const token = await tokens.getAccessToken({ resource: AUDIENCE });
+    assert.equal(jwtPayload(token.accessToken).aud, AUDIENCE);
+    const cacheErrors = events.filter((e) => e.type === 'token_error' && e.during === 'shared_cache');
+    assert.equal(cacheErrors.length, 2, 'the failed get and set are reported');
+  });
+
+  test('fetch takes a Request, keeping its method, headers and body', async () => {
+    const tokens = basicClient(op);
+    const seen = [];
+    const api = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', () => {
+        seen.push({ method: req.method, authorization: req.headers.authorization, extra: req.headers['x-extra'], body });
+        if (seen.length === 1) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer realm="api", error="invalid_token"' });
+          res.end();
+          return;
+        }
+        res.end('ok');
+      });
+    });
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    try {
+      const request = new Request(`http://127.0.0.1:${api.address().port}/x`, { method: 'PUT', body: 'payload', headers: { 'x-extra': 'kept' } });
+      const response = await tokens.fetch(request, undefined, { resource: AUDIENCE });
+      assert.equal(await response.text(), 'ok');
+      assert.deepEqual(seen.map((s) => [s.method, s.extra, s.body]), [['PUT', 'kept', 'payload'], ['PUT', 'kept', 'payload']]);
+      assert.notEqual(seen[0].authorization, seen[1].authorization);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
   test('fetch attaches the token, and after a 401 invalid_token retries once with a new one', async () => {
     const tokens = basicClient(op);
     const seen = [];

@@ -94,6 +94,20 @@ impl NativeTokenClient {
         answer(result.map(|token| token.answer_json()))
     }
 
+    /// The cached token as JSON text, answered at once, when it is valid and not yet due for a
+    /// refresh; otherwise `null`, and the caller takes `getAccessToken`.
+    #[napi(catch_unwind)]
+    pub fn fresh_access_token(
+        &self,
+        options: Option<TokenOptions>,
+        now: Option<f64>,
+    ) -> Option<String> {
+        let request = options.unwrap_or_default().request();
+        self.core
+            .fresh(&request, Now::before_any_wait(now))
+            .map(|token| token.answer_json())
+    }
+
     /// Forgets a token an API refused, so that the next call fetches another.
     #[napi]
     pub async fn invalidate(&self, access_token: String, options: Option<TokenOptions>) {

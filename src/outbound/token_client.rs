@@ -272,6 +272,17 @@ impl TokenClient {
         slot
     }
 
+    /// The cached token for `request` when it is valid and not yet due for a refresh: what a
+    /// caller can be answered without waiting on anything. `None` sends it to `access_token`.
+    pub fn fresh(&self, request: &TokenRequest, now: Now) -> Option<Arc<CachedToken>> {
+        let slot = {
+            let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.get(request)?.clone()
+        };
+        let token = slot.state().token.clone()?;
+        (token.valid_at(now) && !token.due_at(now)).then_some(token)
+    }
+
     /// A valid token for `request`: the cached one (starting its refresh in the background
     /// when due), or a new one shared with every concurrent caller.
     pub async fn access_token(

@@ -126,11 +126,18 @@ async fn a_cached_token_is_reused_until_it_is_due() {
         Duration::ZERO,
     );
     let client = token_client(&issuer, &[]);
+    assert!(client.fresh(&scopes(&["a"]), at(0.0)).is_none());
     let first = client.access_token(scopes(&["a"]), at(0.0)).await.unwrap();
     let again = client
         .access_token(scopes(&["a"]), at(200.0))
         .await
         .unwrap();
+    assert_eq!(
+        client.fresh(&scopes(&["a"]), at(200.0)),
+        Some(first.clone())
+    );
+    // Due (60 s before expiry): the caller goes the long way, which refreshes.
+    assert!(client.fresh(&scopes(&["a"]), at(241.0)).is_none());
     assert_eq!(first.access_token, "t1");
     assert_eq!(again.access_token, "t1");
     assert_eq!(issuer.count(), 1);
