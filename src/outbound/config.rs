@@ -203,7 +203,10 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        assert_eq!(message(&[tenant.clone()]), "\"clientId\" is required");
+        assert_eq!(
+            message(std::slice::from_ref(&tenant)),
+            "\"clientId\" is required"
+        );
         let id = ("clientId", Input::Str("c".into()));
         assert!(
             message(&[tenant.clone(), id.clone(), ("retries", Input::Number(11.0))])
