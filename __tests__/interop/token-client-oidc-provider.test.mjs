@@ -175,6 +175,31 @@ describe('token client: caching and resource indicators', () => {
     assert.equal(tokenRequests(op) - start, 3);
   });
 
+  test("expiry follows the caller's clock, Date.now() (fake timers move it)", async (t) => {
+    const tokens = basicClient(op);
+    const first = await tokens.getAccessToken({ resource: AUDIENCE });
+    const start = tokenRequests(op);
+    // Date is faked for the whole process (the in-process issuer too); timers and sockets are not.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    t.mock.timers.tick(200_000);
+    assert.equal((await tokens.getAccessToken({ resource: AUDIENCE })).accessToken, first.accessToken);
+    assert.equal(tokenRequests(op) - start, 0);
+    t.mock.timers.tick(101_000);
+    const second = await tokens.getAccessToken({ resource: AUDIENCE });
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal(tokenRequests(op) - start, 1);
+    assert.ok(second.expiresAt > Date.now() + 290_000, 'counted from the fake clock');
+    t.mock.timers.reset();
+  });
+
+  test('bad token options are a MonoCloudValidationError', async () => {
+    const tokens = basicClient(op);
+    await rejectsWith(tokens.getAccessToken({ scopes: 5 }), MonoCloudValidationError);
+    await rejectsWith(tokens.getAccessToken({ resource: [AUDIENCE, 1] }), MonoCloudValidationError);
+    await rejectsWith(tokens.getAccessToken({ audience: {} }), MonoCloudValidationError);
+    await rejectsWith(tokens.getAccessToken('read'), MonoCloudValidationError);
+  });
+
   test('100 concurrent callers make one token request', async () => {
     const tokens = basicClient(op);
     const start = tokenRequests(op);
