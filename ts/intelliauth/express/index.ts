@@ -27,11 +27,14 @@ declare global {
 /** A compact JWS: three base64url segments. Anything else is an opaque token. */
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
+/** RFC 6750 §3: `error_description` is printable ASCII without `"` and `\`. */
+const headerSafe = (text: string): string => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, ' ');
+
 function refuse(res: Response, status: number, error: string, description: string): void {
   if (status === 401) {
     res.setHeader(
       'WWW-Authenticate',
-      error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer',
+      error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${headerSafe(description)}"` : 'Bearer',
     );
   }
   res.status(status).json({ error, error_description: description });
