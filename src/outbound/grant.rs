@@ -292,6 +292,70 @@ mod tests {
         }
     }
 
+    fn config(method: &str, extra: &[(&str, &str)]) -> TokenClientConfig {
+        use crate::core::config::{Env, Input};
+        let mut members = vec![
+            (
+                "tenantDomain".to_owned(),
+                Input::Str("https://t.example".into()),
+            ),
+            ("clientId".to_owned(), Input::Str("c".into())),
+            ("clientSecret".to_owned(), Input::Str("s".into())),
+            ("clientAuthMethod".to_owned(), Input::Str(method.into())),
+        ];
+        members.extend(
+            extra
+                .iter()
+                .map(|(n, v)| (n.to_string(), Input::Str(v.to_string()))),
+        );
+        crate::outbound::config::resolve(&Input::Object(members), &Env::new()).unwrap()
+    }
+
+    #[test]
+    fn certificate_methods_use_the_mtls_alias_of_the_token_endpoint() {
+        let metadata = Metadata {
+            document: serde_json::json!({
+                "token_endpoint": "https://t.example/token",
+                "mtls_endpoint_aliases": { "token_endpoint": "https://mtls.t.example/token" },
+                "mtls_additional_endpoint_aliases": {
+                    "store-a": { "token_endpoint": "https://a.t.example/token" }
+                }
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        };
+        let pem = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----";
+        let tls = [("tlsClientCertificate", pem), ("tlsClientKey", pem)];
+        let endpoint =
+            |config: &TokenClientConfig| token_endpoint(&metadata, config).unwrap().to_owned();
+        assert_eq!(
+            endpoint(&config("client_secret_basic", &[])),
+            "https://t.example/token"
+        );
+        assert_eq!(
+            endpoint(&config("spiffe_jwt", &[])),
+            "https://t.example/token"
+        );
+        for method in [
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+            "spiffe_x509",
+        ] {
+            assert_eq!(
+                endpoint(&config(method, &tls)),
+                "https://mtls.t.example/token"
+            );
+        }
+        let with_store = [tls[0], tls[1], ("trustStoreId", "store-a")];
+        assert_eq!(
+            endpoint(&config("tls_client_auth", &with_store)),
+            "https://a.t.example/token"
+        );
+        let missing = [tls[0], tls[1], ("trustStoreId", "store-b")];
+        assert!(token_endpoint(&metadata, &config("tls_client_auth", &missing)).is_err());
+    }
+
     #[test]
     fn requests_with_the_same_parts_in_another_order_are_one() {
         let a = TokenRequest::new(

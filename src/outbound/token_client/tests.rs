@@ -313,3 +313,37 @@ fn backoff_doubles_up_to_its_cap() {
     }
     assert!(backoff(3) >= FIRST_BACKOFF * 2);
 }
+
+#[tokio::test]
+async fn the_request_carries_the_client_authentication_and_the_token_options() {
+    let issuer = Issuer::new(&[(200, &[], &token_answer("t", Some(300)))], Duration::ZERO);
+    let client = token_client(
+        &issuer,
+        &[
+            ("clientAuthMethod", Input::Str("spiffe_jwt".into())),
+            ("clientSecret", Input::Str("the-svid".into())),
+        ],
+    );
+    let request = TokenRequest::new(
+        vec!["b".into(), "a".into()],
+        vec!["https://r1".into(), "https://r2".into()],
+        Some("aud-1".into()),
+    );
+    client.access_token(request, at(0.0)).await.unwrap();
+    let form = issuer.forms.lock().unwrap()[0].clone();
+    for part in [
+        "grant_type=client_credentials",
+        "scope=a+b",
+        "resource=https%3A%2F%2Fr1",
+        "resource=https%3A%2F%2Fr2",
+        "audience=aud-1",
+        "client_id=client-1",
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-spiffe",
+        "client_assertion=the-svid",
+    ] {
+        assert!(
+            form.split('&').any(|field| field == part),
+            "{part} in {form}"
+        );
+    }
+}
