@@ -194,6 +194,26 @@ describe('requireSession', () => {
     }
   });
 
+  test('a tenant that cannot be reached is 503, not 401', async () => {
+    const probe = createServer();
+    const dead = await listen(probe);
+    await close(probe);
+    const server = createServer(
+      express()
+        .use(requireSession({ tenantUrl: dead, audience: SEED_AUDIENCE }))
+        .get('/me', (req, res) => res.json(req.user)),
+    );
+    const url = await listen(server);
+    try {
+      const response = await call(`${url}/me`, await op.token({ resource: BANKING_INDICATOR }));
+      assert.equal(response.status, 503);
+      assert.ok(response.headers.get('retry-after'));
+      assert.equal((await response.json()).error, 'temporarily_unavailable');
+    } finally {
+      await close(server);
+    }
+  });
+
   test('the audience is any non-empty string; a bad configuration throws at once', () => {
     assert.throws(() => requireSession({ tenantUrl: op.issuer, audience: '' }), MonoCloudValidationError);
     assert.throws(() => requireSession({ tenantUrl: op.issuer }), MonoCloudValidationError);

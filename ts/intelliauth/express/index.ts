@@ -58,6 +58,8 @@ export function requireSession(options: RequireSessionOptions): (req: Request, r
     throw new MonoCloudValidationError('checkRevocation needs the clientId (and clientSecret) of a client that may introspect');
   }
   const client = new MonoCloudOidcBackendClient(tenantBase(options.tenantUrl), audience, {
+    // The positional client has no timeout by default; a middleware must not wait forever.
+    responseTimeout: 10_000,
     ...(clientId === undefined ? {} : { clientId }),
     ...(clientSecret === undefined ? {} : { clientSecret }),
     ...(clientAuthMethod === undefined ? {} : { clientAuthMethod }),
