@@ -54,6 +54,27 @@ describe('DPoP test helpers', () => {
     }
   });
 
+  it('a token a resolver found needs its proof too; routes with claim checks check proofs', async () => {
+    const { requiredScopes } = await import('@monocloud/backend-node-rs/express');
+    const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
+    const app = await serve(frameworks[1], {
+      '/resolved': [protectApi(client, { tokenResolver: (req) => req.headers['x-token'] })()],
+      '/checked': [protectApi(client)({ checks: [requiredScopes('read:things')] })],
+    });
+    try {
+      const key = generateDpopKey();
+      const token = await issuer.mint({ dpopKey: key });
+      const proof = (path) => createDpopProof({ key, method: 'GET', url: `${app.url}${path}`, accessToken: token });
+      assert.equal((await get(`${app.url}/resolved`, { 'x-token': token })).status, 401);
+      assert.equal((await get(`${app.url}/resolved`, { 'x-token': token, dpop: proof('/resolved') })).status, 200);
+      assert.equal((await get(`${app.url}/checked`, { authorization: `Bearer ${token}` })).status, 401);
+      const checked = await get(`${app.url}/checked`, { authorization: `DPoP ${token}`, dpop: proof('/checked') });
+      assert.equal(checked.status, 200, JSON.stringify(checked.body));
+    } finally {
+      await app.close();
+    }
+  });
+
   it('mintOpaque({ dpopKey }) answers introspection with cnf.jkt and token_type DPoP', async () => {
     const client = new MonoCloudBackendNodeClient(issuer.clientOptions);
     const key = generateDpopKey('EdDSA');

@@ -193,22 +193,22 @@ async function authenticateFully<R, C extends JwtClaims>(
     if (!validatesThroughObject(client)) {
       // Our own validation: the request crosses whole, so DPoP proofs are checked here too.
       const { authorization } = described;
-      let request: NativeRequest;
+      let native: NativeRequest;
       if (resolved !== undefined && resolved !== null) {
         if (typeof resolved !== 'string') throw new TypeError('An access token must be a string');
         const trimmed = resolved.trim();
         if (!trimmed) return withoutToken(options, protector.noTokenChallenge);
-        request = { ...nativeRequest(described, '', options), authorization: undefined, token: trimmed };
-        request.method = described.method ?? '';
-        request.url ??= described.url?.();
+        native = { ...nativeRequest(described, '', options), authorization: undefined, token: trimmed };
+        native.method = described.method ?? '';
+        native.url ??= described.url?.();
       } else if (typeof authorization === 'string') {
-        request = nativeRequest(described, authorization, options);
+        native = nativeRequest(described, authorization, options);
       } else {
         getBearerToken(authorization);
         return withoutToken(options, protector.noTokenChallenge);
       }
-      if (clientCertificate !== undefined) request.clientCertificate = clientCertificate;
-      const verdict = verifyRequest(client, request);
+      if (clientCertificate !== undefined) native.clientCertificate = clientCertificate;
+      const verdict = verifyRequest(client, native);
       if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
       const claims = await verdictPromise<C>(verdict);
       for (const check of options?.checks ?? []) await check.verify(claims);
