@@ -99,40 +99,58 @@ impl Client {
 
     /// The verdict on a request whose JWT was verified before, without waiting on anything:
     /// `None` when it must go the long way (`verify`). Scopes, groups, binding and the clock are
-    /// checked afresh.
+    /// checked afresh. A request with a DPoP proof goes the long way too: its signature check
+    /// runs on the worker threads, not on JavaScript's (see `cached_verdict`).
     pub fn verify_cached(
         &self,
         token: Option<&str>,
         request: &Request,
     ) -> Option<Result<Arc<str>>> {
-        let requirements = &request.requirements;
+        let now = Now::before_any_wait(request.now_ms);
+        if self.dpop.mode() != dpop::Mode::Disabled
+            && let Err(error) = self.dpop.check_shape(request)
+        {
+            self.events.rejected(&error);
+            return Some(Err(error));
+        }
+        let checked = self.cached_verdict(token, request, now, false)?;
+        if let Err(error) = &checked {
+            self.events.rejected(error);
+        }
+        Some(checked)
+    }
+
+    /// A verified token's verdict from the cache, or `None` when it is not there (or cannot be
+    /// answered here: a proof to check while `with_proofs` is false, or a replay store in
+    /// JavaScript). Everything that can change between two uses is checked again, the DPoP
+    /// proof and binding included: the cache saves the token's signature, never the proof's.
+    fn cached_verdict(
+        &self,
+        token: Option<&str>,
+        request: &Request,
+        now: Now,
+        with_proofs: bool,
+    ) -> Option<Result<Arc<str>>> {
         let verified = self.verified.as_ref()?;
         let token = token?;
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
-        let now = Now::before_any_wait(request.now_ms);
-        let dpop_on = self.dpop.mode() != dpop::Mode::Disabled;
-        if dpop_on && let Err(error) = self.dpop.check_shape(request) {
-            self.events.rejected(&error);
-            return Some(Err(error));
-        }
         let entry = verified.get(token, now)?;
         if entry.generation != self.keys.generation() {
             return None;
         }
-        let proof_involved = dpop_on
+        let proof_involved = self.dpop.mode() != dpop::Mode::Disabled
             && (entry.has_cnf
                 || request.scheme == Some(Scheme::Dpop)
                 || !request.dpop.is_empty()
                 || self.dpop.mode() == dpop::Mode::Required);
-        // A shared replay store is JavaScript, which cannot be awaited here.
-        if proof_involved && !self.dpop.is_synchronous() {
+        if proof_involved && !(with_proofs && self.dpop.is_synchronous()) {
             return None;
         }
         self.events.emit(Event::CacheHit { cache: "token" });
         let checked = entry
-            .check(requirements, &self.config, &self.clock, now)
+            .check(&request.requirements, &self.config, &self.clock, now)
             .and_then(|()| {
                 if !proof_involved {
                     return Ok(());
@@ -149,9 +167,6 @@ impl Client {
                 }
             })
             .map_err(|error| self.dpop.answer_token_error(error, request));
-        if let Err(error) = &checked {
-            self.events.rejected(error);
-        }
         Some(checked.map(|()| entry.json.clone()))
     }
 
@@ -175,6 +190,15 @@ impl Client {
         now: Now,
     ) -> Result<Claims> {
         self.dpop.check_shape(request)?;
+        if let Some(cached) = self.cached_verdict(token, request, now, true) {
+            let json = cached?;
+            let map = serde_json::from_str(&json)
+                .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
+            return Ok(Claims {
+                json: json.to_string(),
+                map,
+            });
+        }
         let (claims, route) = self
             .dispatch(token, &request.requirements, now)
             .await
@@ -532,8 +556,8 @@ mod tests {
 
     /// A verified-token cache hit saves the token's signature check, never the proof's: the
     /// binding, the proof and its one-time use are checked on every hit.
-    #[test]
-    fn cache_hits_check_the_proof_and_binding_every_time() {
+    #[tokio::test]
+    async fn cache_hits_check_the_proof_and_binding_every_time() {
         use crate::core::claims::{Granted, Lifetime};
         use crate::core::dpop::tests::{NOW_MS, TOKEN, URL, bound_to, proof_by};
         use crate::core::jose::Alg;
@@ -542,12 +566,12 @@ mod tests {
 
         let client = client_with(&[]);
         let key = TestKey::new(Alg::ES256, "k");
-        let claims = Value::Object(bound_to(&key)).to_string();
+        let claims_text = Value::Object(bound_to(&key)).to_string();
         let now = Now::from_caller(Some(NOW_MS));
         client.verified.as_ref().unwrap().insert(
             TOKEN,
             Verified {
-                json: claims.as_str().into(),
+                json: claims_text.as_str().into(),
                 lifetime: Lifetime {
                     exp: None,
                     nbf: None,
@@ -568,28 +592,31 @@ mod tests {
             scheme: Some(scheme),
             ..Request::default()
         };
-        let code = |answer: Option<Result<Arc<str>>>| match answer {
-            Some(Err(Error::Dpop(refusal))) => refusal.code.as_str(),
+        let code = |answer: Result<Claims>| match answer {
+            Err(Error::Dpop(refusal)) => refusal.code.as_str(),
             other => panic!("not a DPoP refusal: {other:?}"),
         };
+        // Proofs are checked off JavaScript's thread: the synchronous answer declines them.
+        let bearer = request(Scheme::Bearer, vec![]);
+        assert!(client.verify_cached(Some(TOKEN), &bearer).is_none());
         // Stolen and sent as Bearer.
-        let bearer = client.verify_cached(Some(TOKEN), &request(Scheme::Bearer, vec![]));
-        assert_eq!(code(bearer), "invalid_token");
+        assert_eq!(
+            code(client.verify(Some(TOKEN), &bearer).await),
+            "invalid_token"
+        );
         let proof = proof_by(&key, serde_json::json!({}));
         let good = request(Scheme::Dpop, vec![proof]);
-        assert!(matches!(
-            client.verify_cached(Some(TOKEN), &good),
-            Some(Ok(_))
-        ));
+        let claims = client.verify(Some(TOKEN), &good).await.unwrap();
+        assert_eq!(claims.json, claims_text);
         assert_eq!(
-            code(client.verify_cached(Some(TOKEN), &good)),
+            code(client.verify(Some(TOKEN), &good).await),
             "invalid_dpop_proof"
         );
         // Another key's proof.
         let thief = TestKey::new(Alg::ES256, "t");
         let stolen = request(Scheme::Dpop, vec![proof_by(&thief, serde_json::json!({}))]);
         assert_eq!(
-            code(client.verify_cached(Some(TOKEN), &stolen)),
+            code(client.verify(Some(TOKEN), &stolen).await),
             "invalid_token"
         );
     }
