@@ -141,7 +141,7 @@ impl Client {
             return None;
         }
         let proof_involved = self.dpop.mode() != dpop::Mode::Disabled
-            && (entry.has_cnf
+            && (entry.has_jkt
                 || request.scheme == Some(Scheme::Dpop)
                 || !request.dpop.is_empty()
                 || self.dpop.mode() == dpop::Mode::Required);
@@ -155,7 +155,7 @@ impl Client {
                 if !proof_involved {
                     return Ok(());
                 }
-                let claims = if entry.has_cnf {
+                let claims = if entry.has_jkt {
                     serde_json::from_str(&entry.json)
                         .map_err(|_| Error::token("Failed to parse JWT Payload"))?
                 } else {
@@ -578,6 +578,7 @@ mod tests {
                 },
                 scopes: Granted::Scopes(vec![]),
                 has_cnf: true,
+                has_jkt: true,
                 generation: client.keys.generation(),
                 until_ms: NOW_MS + 60_000.0,
                 evict_at: std::time::Instant::now() + std::time::Duration::from_secs(60),
