@@ -147,6 +147,13 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   tenantDomain: string;
   /** The API's identifier, the `aud` tokens must carry. Env `MONOCLOUD_BACKEND_AUDIENCE`. */
   audience: string;
+  /**
+   * The exact `iss` tokens must carry when it is not `tenantDomain` without its trailing slash
+   * (e.g. `https://tenant.example.com/`); discovery still starts from `tenantDomain`.
+   */
+  issuer?: string;
+  /** More `aud` values accepted besides `audience`; any one matches. */
+  audiences?: string[];
   /** Introspect JWTs too instead of validating them locally. Default `false`. */
   introspectJwtTokens?: boolean;
   /** Default `when_present`. */

@@ -22,6 +22,8 @@ pub struct Requirements {
 pub struct Expectations<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
+    /// Accepted besides `audience`.
+    pub other_audiences: &'a [String],
     /// Seconds since the epoch.
     pub now: f64,
     pub clock_skew: f64,
@@ -87,9 +89,11 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
     {
         return Err(Error::token("Invalid subject"));
     }
+    let accepted =
+        |aud: &str| aud == expect.audience || expect.other_audiences.iter().any(|o| o == aud);
     let audience_ok = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == expect.audience,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(expect.audience)),
+        Some(Value::String(aud)) => accepted(aud),
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str().is_some_and(accepted)),
         _ => false,
     };
     if !audience_ok {

@@ -384,8 +384,13 @@ impl Client {
         claims::check_standard(
             claims,
             &Expectations {
-                issuer: &self.config.issuer,
+                issuer: self
+                    .config
+                    .expected_issuer
+                    .as_deref()
+                    .unwrap_or(&self.config.issuer),
                 audience: &self.config.audience,
+                other_audiences: &self.config.other_audiences,
                 // After whatever this call waited for, as the original reads its clock.
                 now: now.later().seconds(),
                 clock_skew: self.clock.skew(),

@@ -9,6 +9,7 @@ fn expect() -> Expectations<'static> {
     Expectations {
         issuer: ISSUER,
         audience: AUDIENCE,
+        other_audiences: &[],
         now: NOW,
         clock_skew: 0.0,
         clock_tolerance: 60.0,
@@ -192,4 +193,17 @@ fn groups() {
         }
     ));
     assert_eq!(err.to_string(), "Token is missing required groups");
+}
+
+#[test]
+fn any_of_the_other_audiences_matches() {
+    let others = ["https://second.example".to_owned()];
+    let e = Expectations {
+        other_audiences: &others,
+        ..expect()
+    };
+    assert!(check_standard(&with(json!({ "aud": "https://second.example" })), &e).is_ok());
+    assert!(check_standard(&with(json!({ "aud": ["x", "https://second.example"] })), &e).is_ok());
+    assert!(check_standard(&with(json!({ "aud": "https://third.example" })), &e).is_err());
+    assert!(check_standard(&with(json!({ "aud": "https://second.example" })), &expect()).is_err());
 }

@@ -56,6 +56,11 @@ pub struct Config {
     /// The normalised tenant URL: the discovery base and the expected `iss`.
     pub issuer: String,
     pub audience: String,
+    /// The `iss` tokens must carry when it is not `issuer` (the tenant URL), e.g. with its
+    /// trailing slash kept; discovery still uses `issuer`.
+    pub expected_issuer: Option<String>,
+    /// `aud` values accepted besides `audience` (any one matches).
+    pub other_audiences: Vec<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<ClientSecret>,
     pub client_auth_method: ClientAuthMethod,
@@ -129,6 +134,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     if node && !is_uri(&audience) {
         return Err(invalid("audience", "must be a valid uri"));
     }
+    let expected_issuer = string("issuer")?;
+    let other_audiences = audience_list(&value("audiences"))?;
     let client_id = string("clientId")?;
     let method = value("clientAuthMethod");
     let wanted = match &method {
@@ -182,6 +189,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     Ok(Config {
         issuer,
         audience,
+        expected_issuer,
+        other_audiences,
         client_id,
         client_secret,
         client_auth_method,
@@ -277,6 +286,22 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
 
 /// An array of names, or names separated by white space (the environment's form). `none` and
 /// HMAC algorithms are refused by name: a proof must be signed with a private key.
+/// `audiences`: absent, or an array of non-empty strings.
+fn audience_list(value: &Input) -> Result<Vec<String>> {
+    const FIELD: &str = "audiences";
+    match value {
+        Input::Missing | Input::Null => Ok(Vec::new()),
+        Input::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Input::Str(aud) if !aud.is_empty() => Ok(aud.clone()),
+                _ => Err(invalid(FIELD, "must contain only non-empty strings")),
+            })
+            .collect(),
+        _ => Err(invalid(FIELD, "must be an array of strings")),
+    }
+}
+
 fn dpop_algorithms(value: &Input) -> Result<Vec<Alg>> {
     const FIELD: &str = "dpop.algorithms";
     let names: Vec<String> = match value {

@@ -657,3 +657,38 @@ fn dpop_misconfigurations_are_validation_errors() {
     let env_secret = env(&[("DPOP_NONCE_SECRET", "short")]);
     assert!(message(&base(&[]), &env_secret).contains("32 bytes"));
 }
+
+#[test]
+fn expected_issuer_and_other_audiences() {
+    let config = node(
+        &base(&[
+            ("issuer", s("https://tenant.example.com/")),
+            (
+                "audiences",
+                Input::Array(vec![s("https://a.example"), s("https://b.example")]),
+            ),
+        ]),
+        &Env::new(),
+    )
+    .unwrap();
+    // Discovery keeps the tenant URL; only the `iss` comparison takes the override.
+    assert_eq!(config.issuer, "https://tenant.example.com");
+    assert_eq!(
+        config.expected_issuer.as_deref(),
+        Some("https://tenant.example.com/")
+    );
+    assert_eq!(
+        config.other_audiences,
+        ["https://a.example", "https://b.example"]
+    );
+    let plain = node(&base(&[]), &Env::new()).unwrap();
+    assert!(plain.expected_issuer.is_none() && plain.other_audiences.is_empty());
+    assert_eq!(
+        message(&base(&[("audiences", s("https://a.example"))]), &Env::new()),
+        message(
+            &base(&[("audiences", Input::Array(vec![Input::Number(1.0)]))]),
+            &Env::new()
+        )
+        .replace("contain only non-empty strings", "be an array of strings")
+    );
+}
