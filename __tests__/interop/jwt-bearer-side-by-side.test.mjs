@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 
 import express from 'express';
+import { SignJWT } from 'jose';
 import * as original from 'express-oauth2-jwt-bearer';
 
 import * as ours from '@monocloud/backend-node-rs/jwt-bearer';
@@ -228,6 +229,57 @@ describe('the same answers as express-oauth2-jwt-bearer', () => {
     assertSame(await bothAnswer(custom, { headers: { authorization: `Bearer ${await mint()}` } }), 'custom validator refuses');
     const passes = { ...base(), validators: { tenant: async (value) => value === 't1' } };
     assertSame(await bothAnswer(passes, { headers: { authorization: `Bearer ${await mint({ claims: { tenant: 't1' } })}` } }), 'custom validator passes');
+  });
+});
+
+describe('HS256 with a secret (the pinned symmetric mode)', () => {
+  const SECRET = 'a-shared-secret-of-enough-length-for-hs256';
+  const options = () => ({ issuer: issuer.url, secret: SECRET, tokenSigningAlg: 'HS256', audience: issuer.audience });
+  const hs = (claims = {}, { alg = 'HS256', secret = SECRET, expiresIn = 300 } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: issuer.url, aud: issuer.audience, sub: 'svc', iat: now, exp: now + expiresIn, ...claims })
+      .setProtectedHeader({ alg, typ: 'JWT' })
+      .sign(new TextEncoder().encode(secret));
+  };
+
+  test('a token signed with the secret passes; no key set or metadata is fetched', async () => {
+    issuer.resetCounters();
+    const answers = await bothAnswer(options(), { headers: { authorization: `Bearer ${await hs()}` } });
+    assertSame(answers, 'HS256');
+    assert.equal(answers.ours.status, 200);
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+  });
+
+  test('another secret, an expired token, a wrong audience: the same refusals', async () => {
+    assertSame(await bothAnswer(options(), { headers: { authorization: `Bearer ${await hs({}, { secret: 'another-secret-of-enough-length-000' })}` } }), 'HS256 wrong secret');
+    assertSame(await bothAnswer(options(), { headers: { authorization: `Bearer ${await hs({}, { expiresIn: -60 })}` } }), 'HS256 expired');
+    assertSame(await bothAnswer(options(), { headers: { authorization: `Bearer ${await hs({ aud: 'https://x.example' })}` } }), 'HS256 audience');
+  });
+
+  test('a public-key token, or another HMAC algorithm, is refused in this mode without any fetch', async () => {
+    issuer.resetCounters();
+    for (const token of [await issuer.mint(), await hs({}, { alg: 'HS384' })]) {
+      const answers = await bothAnswer(options(), { headers: { authorization: `Bearer ${token}` } });
+      // Deliberate difference: the description names the check in our words ("unsupported JWS
+      // "alg" identifier") where that library repeats jose's or its validator's.
+      for (const side of ['original', 'ours']) {
+        assert.equal(answers[side].status, 401);
+        assert.equal(answers[side].body.className, 'InvalidTokenError');
+        assert.equal(answers[side].body.code, 'invalid_token');
+      }
+    }
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+  });
+
+  test('the secret is not accepted for a public-key algorithm, and HMAC tokens are refused elsewhere', async () => {
+    assert.throws(() => ours.auth({ ...options(), tokenSigningAlg: 'RS256' }), /HS256, HS384, HS512/);
+    const answers = await bothAnswer(
+      { issuerBaseURL: issuer.url, audience: issuer.audience },
+      { headers: { authorization: `Bearer ${await hs()}` } },
+    );
+    assert.equal(answers.ours.status, 401);
+    assert.equal(answers.original.status, 401);
+    assert.equal(answers.ours.body.code, 'invalid_token');
   });
 });
 

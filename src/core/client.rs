@@ -25,6 +25,7 @@ use super::introspection::request::introspect;
 use super::introspection::{MemoryStore, Store};
 use super::jwt::{self, Claims};
 use super::keys::{KeySet, RemoteKeySet};
+use super::pinned_secret::PinnedSecret;
 use super::request::Request;
 use super::text::js_trim;
 use super::verified::VerifiedTokens;
@@ -51,6 +52,8 @@ pub struct Client {
     verified: Option<VerifiedTokens>,
     /// DPoP proofs, nonces and replay (RFC 9449).
     dpop: Dpop,
+    /// The pinned symmetric mode (`hmacSecret`): JWTs are verified with it alone.
+    pinned: Option<PinnedSecret>,
 }
 
 impl Client {
@@ -60,7 +63,12 @@ impl Client {
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
         let introspection_store = introspection_store(&config, &callbacks);
+        let pinned = config
+            .pinned_secret
+            .as_ref()
+            .map(|(alg, secret)| PinnedSecret::new(*alg, secret));
         Ok(Client {
+            pinned,
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
             events: Events::new(callbacks.events),
             clock: ClockSettings::new(config.clock_skew, config.clock_tolerance),
@@ -343,6 +351,13 @@ impl Client {
         now: Now,
     ) -> Result<Claims> {
         let token = non_blank(token)?;
+        if let Some(pinned) = &self.pinned {
+            // No key set: the secret is the only key, and nothing is fetched.
+            let claims = pinned.verify(token)?;
+            self.check_standard(&claims.map, true, now)?;
+            self.check_requirements(&claims.map, requirements, binding)?;
+            return Ok(claims);
+        }
         let jws = jwt::parse(token)?;
         let claims = match keys {
             Some(keys) => {

@@ -35,8 +35,16 @@ pub fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
 
-/// Steps that need no key: shape, header, `crit`, `alg`, signature encoding.
-pub fn parse(token: &str) -> Result<Jws<'_>> {
+/// A compact JWS split into its parts, with the header decoded.
+pub struct Parts<'t> {
+    pub header: Map<String, Value>,
+    pub signing_input: &'t str,
+    pub payload: &'t str,
+    pub signature: &'t str,
+}
+
+/// Size, the three parts and the header object: the steps every verifier starts with.
+pub fn split(token: &str) -> Result<Parts<'_>> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Error::token(TOO_LARGE));
     }
@@ -48,7 +56,22 @@ pub fn parse(token: &str) -> Result<Jws<'_>> {
             "JWT access token must have a header, payload and signature",
         ));
     };
-    let header = decode_object(header, "Header")?;
+    Ok(Parts {
+        header: decode_object(header, "Header")?,
+        signing_input: &token[..token.len() - signature.len() - 1],
+        payload,
+        signature,
+    })
+}
+
+/// Steps that need no key: shape, header, `crit`, `alg`, signature encoding.
+pub fn parse(token: &str) -> Result<Jws<'_>> {
+    let Parts {
+        header,
+        signing_input,
+        payload,
+        signature,
+    } = split(token)?;
     if header.contains_key("crit") {
         return Err(Error::token("Unexpected JWT \"crit\" header parameter"));
     }
@@ -62,14 +85,10 @@ pub fn parse(token: &str) -> Result<Jws<'_>> {
     Ok(Jws {
         alg,
         kid: header.get("kid").cloned(),
-        signing_input: &token[..token.len() - signature_len(token)],
+        signing_input,
         payload,
         signature,
     })
-}
-
-fn signature_len(token: &str) -> usize {
-    token.len() - token.rfind('.').expect("three parts were found")
 }
 
 impl Jws<'_> {
@@ -84,13 +103,17 @@ impl Jws<'_> {
 
     /// The payload, unverified.
     pub fn claims(&self) -> Result<Claims> {
-        let bytes = b64url_decode(self.payload)
-            .ok_or_else(|| Error::token("Failed to parse JWT Payload"))?;
-        let json =
-            String::from_utf8(bytes).map_err(|_| Error::token("Failed to parse JWT Payload"))?;
-        let map = parse_object(&json, "Payload")?;
-        Ok(Claims { json, map })
+        decode_payload(self.payload)
     }
+}
+
+/// A payload segment as claims.
+pub fn decode_payload(payload: &str) -> Result<Claims> {
+    let bytes =
+        b64url_decode(payload).ok_or_else(|| Error::token("Failed to parse JWT Payload"))?;
+    let json = String::from_utf8(bytes).map_err(|_| Error::token("Failed to parse JWT Payload"))?;
+    let map = parse_object(&json, "Payload")?;
+    Ok(Claims { json, map })
 }
 
 fn decode_object(segment: &str, part: &str) -> Result<Map<String, Value>> {

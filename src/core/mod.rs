@@ -20,6 +20,9 @@ pub mod keys;
 // Compact JWS access tokens: parse, verify, read the claims.
 pub mod jwt;
 
+// JWTs signed with one shared secret (HS256/384/512), a mode of its own.
+pub mod pinned_secret;
+
 // RFC 7662 introspection: the request, the answer, the store and its cache policy.
 pub mod introspection;
 

@@ -88,7 +88,10 @@ export interface AuthOptions {
   issuer?: string;
   /** The key set's URL, instead of the discovered one. Env `JWKS_URI`. */
   jwksUri?: string;
-  /** Not supported here: refused at start-up. Env `SECRET`. */
+  /**
+   * A shared secret: tokens signed with it and `tokenSigningAlg` (HS256/384/512) only; no key
+   * set is fetched and public-key tokens are refused. Env `SECRET`.
+   */
   secret?: string;
   /** The one algorithm tokens may be signed with. Env `TOKEN_SIGNING_ALG`. */
   tokenSigningAlg?: string;
@@ -146,6 +149,7 @@ interface Settings {
   jwksUri: string | undefined;
   audiences: string[];
   tokenSigningAlg: string | undefined;
+  secret: string | undefined;
   clockTolerance: number;
   maxTokenAge: number | undefined;
   strict: boolean;
@@ -193,7 +197,6 @@ function settingsOf(opts: AuthOptions): Settings {
   );
   // Not built yet here: refused loudly rather than half-supported.
   assert(!mcd, "'mcd' (several issuers) is not supported by this package yet");
-  assert(!secret, "'secret' (HS256/384/512 tokens) is not supported by this package yet");
   assert(!publicKey, "'publicKey' is not supported by this package; use 'jwksUri'");
 
   const dpop = opts.dpop;
@@ -222,6 +225,7 @@ function settingsOf(opts: AuthOptions): Settings {
     jwksUri: jwksUri || undefined,
     audiences,
     tokenSigningAlg: tokenSigningAlg || undefined,
+    secret: secret || undefined,
     clockTolerance: opts.clockTolerance ?? 5,
     maxTokenAge: opts.maxTokenAge,
     strict: opts.strict ?? false,
@@ -299,6 +303,7 @@ function nativeFor(settings: Settings, metadata: Metadata | undefined): Verifier
       issuer,
       audience,
       audiences,
+      ...(settings.secret ? { hmacSecret: settings.secret, hmacAlg: settings.tokenSigningAlg } : {}),
       clockTolerance: settings.clockTolerance,
       jwksCacheDuration: seconds,
       metadataCacheDuration: seconds,

@@ -25,6 +25,7 @@ use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey};
 use super::dpop;
 use super::error::{Error, Result};
 use super::jose::Alg;
+use super::pinned_secret::HmacAlg;
 use super::text::js_trim;
 
 pub use self::input::Input;
@@ -61,6 +62,8 @@ pub struct Config {
     pub expected_issuer: Option<String>,
     /// `aud` values accepted besides `audience` (any one matches).
     pub other_audiences: Vec<String>,
+    /// The pinned symmetric mode: the one HMAC algorithm and its secret.
+    pub pinned_secret: Option<(HmacAlg, Redacted<Vec<u8>>)>,
     pub client_id: Option<String>,
     pub client_secret: Option<ClientSecret>,
     pub client_auth_method: ClientAuthMethod,
@@ -136,6 +139,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     }
     let expected_issuer = string("issuer")?;
     let other_audiences = audience_list(&value("audiences"))?;
+    let pinned_secret = pinned_secret(string("hmacSecret")?, string("hmacAlg")?)?;
     let client_id = string("clientId")?;
     let method = value("clientAuthMethod");
     let wanted = match &method {
@@ -191,6 +195,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         audience,
         expected_issuer,
         other_audiences,
+        pinned_secret,
         client_id,
         client_secret,
         client_auth_method,
@@ -286,6 +291,25 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
 
 /// An array of names, or names separated by white space (the environment's form). `none` and
 /// HMAC algorithms are refused by name: a proof must be signed with a private key.
+/// `hmacSecret` and `hmacAlg` come together; the secret is not blank.
+fn pinned_secret(
+    secret: Option<String>,
+    alg: Option<String>,
+) -> Result<Option<(HmacAlg, Redacted<Vec<u8>>)>> {
+    match (secret, alg) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid("hmacAlg", "is required with hmacSecret")),
+        (None, Some(_)) => Err(invalid("hmacSecret", "is required with hmacAlg")),
+        (Some(secret), _) if secret.is_empty() => {
+            Err(invalid("hmacSecret", "is not allowed to be empty"))
+        }
+        (Some(secret), Some(alg)) => {
+            let alg = HmacAlg::parse(&alg).ok_or_else(|| one_of("hmacAlg", &HmacAlg::NAMES))?;
+            Ok(Some((alg, Redacted(secret.into_bytes()))))
+        }
+    }
+}
+
 /// `audiences`: absent, or an array of non-empty strings.
 fn audience_list(value: &Input) -> Result<Vec<String>> {
     const FIELD: &str = "audiences";

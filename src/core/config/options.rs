@@ -85,12 +85,14 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 36] = [
+pub const OPTIONS: [Row; 38] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
     row("issuer",                       None,                                       Text,                       D::None,                            Same,                                        "The exact `iss` tokens must carry, when it is not the tenant URL without its trailing slash (e.g. `https://tenant.example.com/`); discovery still starts from `tenantDomain`."),
     row("audiences",                    None,                                       Text,                       D::None,                            Same,                                        "More `aud` values a token may carry instead of `audience`: an array of strings, any one of which matches."),
+    row("hmacSecret",                   None,                                       Text,                       D::None,                            Same,                                        "A shared secret: JWTs must be signed with it and `hmacAlg`; no key set is fetched and public-key tokens are refused."),
+    row("hmacAlg",                      None,                                       Text,                       D::None,                            Same,                                        "The one HMAC algorithm (HS256, HS384 or HS512) of `hmacSecret` tokens."),
     row("clientId",                     Some("CLIENT_ID"),                          Text,                       D::None,                            Same,                                        "The client that introspects; without one, only JWTs are validated."),
     row("clientSecret",                 Some("CLIENT_SECRET"),                      Text,                       D::None,                            Same,                                        "A shared secret or JWT-SVID; for private_key_jwt a private JWK (object or JSON text)."),
     row("clientAuthMethod",             Some("CLIENT_AUTH_METHOD"),                 Text,                       D::Text("client_secret_post"),      Oidc::Default(D::Text("client_secret_basic")), "How the client authenticates at the introspection endpoint."),
@@ -284,9 +286,9 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 28);
+        assert_eq!(OPTION_NAMES.len(), 30);
         assert_eq!(
-            &OPTION_NAMES[7..10],
+            &OPTION_NAMES[9..12],
             ["trustStoreId", "groupOptions", "clockSkew"]
         );
         for row in &OPTIONS {

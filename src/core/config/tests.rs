@@ -692,3 +692,29 @@ fn expected_issuer_and_other_audiences() {
         .replace("contain only non-empty strings", "be an array of strings")
     );
 }
+
+#[test]
+fn hmac_secret_and_alg_come_together() {
+    let with = |extra: &[(&str, Input)]| message(&base(extra), &Env::new());
+    assert_eq!(
+        with(&[("hmacSecret", s("k"))]),
+        "\"hmacAlg\" is required with hmacSecret"
+    );
+    assert_eq!(
+        with(&[("hmacAlg", s("HS256"))]),
+        "\"hmacSecret\" is required with hmacAlg"
+    );
+    assert_eq!(
+        with(&[("hmacSecret", s("k")), ("hmacAlg", s("RS256"))]),
+        "\"hmacAlg\" must be one of [HS256, HS384, HS512]"
+    );
+    let config = node(
+        &base(&[("hmacSecret", s("k")), ("hmacAlg", s("HS384"))]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.pinned_secret.map(|(alg, _)| alg),
+        Some(HmacAlg::HS384)
+    );
+}
