@@ -360,3 +360,89 @@ describe('start-up', () => {
     assert.equal(new ours.InvalidProofError().status, 400);
   });
 });
+
+describe('mcd: several issuers', () => {
+  let second;
+  let third;
+  let stranger; // counts every request made to it
+  let strangerHits = 0;
+
+  before(async () => {
+    second = await createTestIssuer({ algs: ['ES256'] });
+    third = await createTestIssuer();
+    const { createServer } = await import('node:http');
+    stranger = createServer((req, res) => {
+      strangerHits += 1;
+      res.end('{}');
+    });
+    stranger.listen(0, '127.0.0.1');
+    await once(stranger, 'listening');
+  });
+
+  after(async () => {
+    await second?.close();
+    await third?.close();
+    stranger?.close();
+  });
+
+  const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
+
+  test('tokens from each listed issuer pass; a third is refused with no request made to it', async () => {
+    const options = { mcd: { issuers: [issuer.url, { issuer: second.url }] }, audience: issuer.audience };
+    third.resetCounters();
+    for (const token of [await issuer.mint(), await second.mint()]) {
+      const answers = await bothAnswer(options, bearer(token));
+      assertSame(answers, 'listed issuer');
+      assert.equal(answers.ours.status, 200);
+    }
+    const refused = await bothAnswer(options, bearer(await third.mint()));
+    assertSame(refused, 'unlisted issuer');
+    assert.equal(refused.ours.body.message, 'Token issuer is not allowed');
+    assert.deepEqual(third.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+  });
+
+  test('a resolver decides per request; a flood of random issuers makes no network calls', async () => {
+    const resolverCalls = [];
+    const options = {
+      audience: issuer.audience,
+      mcd: {
+        issuers: (context) => {
+          resolverCalls.push(context.url.pathname);
+          return context.headers['x-tenant'] === 'two' ? [second.url] : [issuer.url];
+        },
+      },
+    };
+    const lib = ours;
+    const base = await appFor(lib, options);
+    assert.equal((await call(base, { headers: { authorization: `Bearer ${await second.mint()}`, 'x-tenant': 'two' } })).status, 200);
+    assert.equal((await call(base, { headers: { authorization: `Bearer ${await second.mint()}` } })).status, 401);
+    assert.ok(resolverCalls.length >= 2);
+
+    const flood = await appFor(ours, { audience: issuer.audience, mcd: { issuers: [issuer.url] } });
+    const strangerUrl = `http://127.0.0.1:${stranger.address().port}`;
+    for (let i = 0; i < 200; i += 1) {
+      const token = await issuer.mint({ claims: { iss: `${strangerUrl}/tenant-${i}` } });
+      const answer = await call(flood, bearer(token));
+      assert.equal(answer.status, 401);
+      assert.equal(answer.body.message, 'Token issuer is not allowed');
+    }
+    assert.equal(strangerHits, 0);
+  });
+
+  test("mcd's configuration errors", () => {
+    for (const mcd of [
+      { issuers: [{ issuer: 'https://a.example', secret: 's' }] },
+      { issuers: [{ issuer: 'https://a.example', secret: 's', alg: 'RS256' }] },
+      { issuers: [{ issuer: 'https://a.example', alg: 'HS256' }] },
+    ]) {
+      let theirs;
+      try {
+        original.auth({ mcd, audience: 'x' });
+      } catch (error) {
+        theirs = error;
+      }
+      assert.ok(theirs);
+      assert.throws(() => ours.auth({ mcd, audience: 'x' }), { message: theirs.message });
+    }
+  });
+});

@@ -115,8 +115,8 @@ export interface AuthOptions {
   dpop?: DPoPOptions;
   /** Not used: set `HTTPS_PROXY` and `NODE_EXTRA_CA_CERTS` instead. */
   agent?: unknown;
-  /** Not supported yet: refused at start-up. */
-  mcd?: unknown;
+  /** Several issuers: a list, or a resolver per request, each issuer with its own discovery and keys. */
+  mcd?: MultipleIssuersOptions;
   /** Not supported: refused at start-up. */
   publicKey?: unknown;
 }
@@ -196,7 +196,7 @@ function settingsOf(opts: AuthOptions): Settings {
     `You must supply one of ${SYMMETRIC_ALGS.join(', ')} for 'tokenSigningAlg' to validate symmetrically signed tokens`,
   );
   // Not built yet here: refused loudly rather than half-supported.
-  assert(!mcd, "'mcd' (several issuers) is not supported by this package yet");
+  if (mcd) assert((mcd as MultipleIssuersOptions).issuers, "Invalid MCD configuration: 'issuers' is required");
   assert(!publicKey, "'publicKey' is not supported by this package; use 'jwksUri'");
 
   const dpop = opts.dpop;
@@ -280,38 +280,50 @@ async function discover(base: string, timeoutDuration: number): Promise<Metadata
   throw new Error('Failed to fetch authorization server metadata');
 }
 
-/** The native verifier, once the issuer is known, and what discovery said about algorithms. */
+/** Where one issuer's tokens are checked against: the single issuer of `auth()`, or one of `mcd`. */
+interface Source {
+  issuerBaseURL: string | undefined;
+  issuer: string | undefined;
+  jwksUri: string | undefined;
+  secret: string | undefined;
+  alg: string | undefined;
+  /** `mcd`'s discovered issuer must match the token's (normalised). */
+  mustMatch?: string;
+}
+
+/** The native verifier, once the issuer is known, and the default checks for its algorithms. */
 interface Verifier {
   native: NativeClient;
   verifiers: RequestVerifiers;
-  allowedSigningAlgs: string[] | undefined;
+  checks: Record<string, Check>;
 }
 
-function nativeFor(settings: Settings, metadata: Metadata | undefined): Verifier {
-  const issuer = settings.issuer ?? metadata?.issuer;
+function nativeFor(settings: Settings, source: Source, metadata: Metadata | undefined): Verifier {
+  const issuer = source.issuer ?? metadata?.issuer;
   if (!issuer) throw new Error("'issuer' not found in authorization server metadata");
-  const jwksUri = settings.jwksUri ?? metadata?.jwks_uri;
+  const jwksUri = source.jwksUri ?? metadata?.jwks_uri;
   // The document the core works from: the discovered one with the configured overrides. Later
   // refreshes discover again (and keep the overrides).
   const document = { ...metadata, issuer, jwks_uri: jwksUri };
   const seconds = settings.cacheMaxAge / 1000;
   const [audience, ...audiences] = settings.audiences;
+  const base = source.issuerBaseURL;
   const native = createNative(
     'oidc',
     {
-      tenantDomain: settings.issuerBaseURL ?? issuer,
+      tenantDomain: base ?? issuer,
       issuer,
       audience,
       audiences,
-      ...(settings.secret ? { hmacSecret: settings.secret, hmacAlg: settings.tokenSigningAlg } : {}),
+      ...(source.secret ? { hmacSecret: source.secret, hmacAlg: source.alg } : {}),
       clockTolerance: settings.clockTolerance,
       jwksCacheDuration: seconds,
       metadataCacheDuration: seconds,
       responseTimeout: Math.max(settings.timeoutDuration, 1000),
       metadataResolver: async () => {
-        if (!settings.issuerBaseURL) return document;
-        const fresh = await discover(settings.issuerBaseURL, settings.timeoutDuration);
-        return { ...fresh, issuer, jwks_uri: settings.jwksUri ?? fresh.jwks_uri };
+        if (!base) return document;
+        const fresh = await discover(base, settings.timeoutDuration);
+        return { ...fresh, issuer, jwks_uri: source.jwksUri ?? fresh.jwks_uri };
       },
       dpop: {
         mode: !settings.dpopEnabled ? 'disabled' : settings.dpopRequired ? 'required' : 'allowed',
@@ -322,7 +334,175 @@ function nativeFor(settings: Settings, metadata: Metadata | undefined): Verifier
     } as never,
     {},
   );
-  return { native, verifiers: native.requestVerifiers(), allowedSigningAlgs: metadata?.id_token_signing_alg_values_supported };
+  const checks = defaultChecks(settings, source.alg, metadata?.id_token_signing_alg_values_supported);
+  return { native, verifiers: native.requestVerifiers(), checks };
+}
+
+/**
+ * One trusted issuer's verifier. Discovery waits for the first token of this issuer, as in that
+ * library; a failure is that request's answer and the next request tries again.
+ */
+class Trusted {
+  private verifier: Verifier | undefined;
+  private pending: Promise<Verifier> | undefined;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly source: Source,
+  ) {
+    // Without discovery the core is built now, so a bad option throws at start-up.
+    if (!source.issuerBaseURL) this.verifier = nativeFor(settings, source, undefined);
+  }
+
+  ready(): Verifier | Promise<Verifier> {
+    if (this.verifier) return this.verifier;
+    const { settings, source } = this;
+    this.pending ??= discover(source.issuerBaseURL as string, settings.timeoutDuration).then(
+      (metadata) => {
+        if (source.mustMatch !== undefined && normaliseIssuer(metadata.issuer) !== source.mustMatch) {
+          throw new Error('Discovery metadata issuer does not match token issuer');
+        }
+        return (this.verifier = nativeFor(settings, source, metadata));
+      },
+      (error: unknown) => {
+        this.pending = undefined;
+        throw error;
+      },
+    );
+    return this.pending.catch((error: unknown) => {
+      this.pending = undefined;
+      throw error instanceof UnauthorizedError ? error : new InvalidTokenError(error instanceof Error ? error.message : String(error));
+    });
+  }
+}
+
+/**
+ * An issuer URL in that library's comparison form: https:// when no scheme, lower-case host,
+ * no default port, no trailing slash. Userinfo, a query or a fragment are refused.
+ */
+function normaliseIssuer(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(/^https?:\/\//i.test(url) ? url : `https://${url}`);
+  } catch {
+    return url;
+  }
+  if (parsed.protocol === 'http:' && process.env.NODE_ENV === 'production') {
+    throw new InvalidRequestError('HTTP issuer URL detected in production environment. Use HTTPS for security.');
+  }
+  if (parsed.username || parsed.password) throw new InvalidRequestError('Invalid issuer URL: URLs must not contain userinfo (username:password)');
+  if (parsed.search) throw new InvalidRequestError('Invalid issuer URL: URLs must not contain query parameters');
+  if (parsed.hash) throw new InvalidRequestError('Invalid issuer URL: URLs must not contain fragments');
+  // URL already drops the scheme's default port and lower-cases the host.
+  const path = parsed.pathname === '/' ? '' : parsed.pathname.replace(/\/$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
+}
+
+/** One `mcd` issuer: its URL, or `{ issuer, jwksUri?, secret?, alg? }`. */
+export type IssuerConfig = string | { issuer: string; jwksUri?: string; secret?: string; alg?: string; publicKey?: unknown };
+
+/** What an `mcd.issuers` resolver is given. */
+export interface IssuerResolverContext {
+  url: URL;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface MultipleIssuersOptions {
+  /** The trusted issuers, or a function deciding them per request. */
+  issuers: IssuerConfig | IssuerConfig[] | ((context: IssuerResolverContext) => IssuerConfig[] | Promise<IssuerConfig[]>);
+}
+
+/** That library's per-issuer configuration checks (plain `Error`s, as it throws them). */
+function checkIssuerConfig(config: IssuerConfig, thrown: (message: string) => Error): void {
+  if (typeof config === 'string') return;
+  const { issuer, secret, jwksUri, alg, publicKey } = config;
+  if (publicKey && jwksUri) throw thrown(`Issuer '${issuer}' provides both 'publicKey' and 'jwksUri'. These are mutually exclusive.`);
+  if (publicKey && secret) throw thrown(`Issuer '${issuer}' provides both 'publicKey' and 'secret'. Use 'publicKey' for asymmetric and 'secret' for symmetric verification.`);
+  if (alg && SYMMETRIC_ALGS.includes(alg) && !secret) {
+    throw thrown(`Issuer '${issuer}' specifies symmetric algorithm '${alg}' but no secret provided. Either provide a secret or use an asymmetric algorithm (${ASYMMETRIC_ALGS.join(', ')}).`);
+  }
+  if (secret && alg && ASYMMETRIC_ALGS.includes(alg)) {
+    throw thrown(`Issuer '${issuer}' provides a secret but specifies asymmetric algorithm '${alg}'. Symmetric algorithms are: ${SYMMETRIC_ALGS.join(', ')}.`);
+  }
+  if (secret && !alg) throw thrown(`Issuer '${issuer}' provides a secret but no 'alg' specified. Specify one of: ${SYMMETRIC_ALGS.join(', ')}.`);
+  if (publicKey) throw thrown(`Issuer '${issuer}': 'publicKey' is not supported by this package; use 'jwksUri'`);
+}
+
+/** The `iss` of a token, read without verification, only to pick the issuer to verify it with. */
+function unverifiedIssuer(token: string): string {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  let iss: unknown;
+  try {
+    iss = (JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+  } catch {
+    throw new InvalidTokenError('Invalid JWT');
+  }
+  if (typeof iss !== 'string' || iss === '') throw new InvalidTokenError("Token missing required 'iss' claim");
+  return iss;
+}
+
+// A resolver may name new issuers on every request: their verifiers are kept in a bounded map.
+const MAX_RESOLVED_ISSUERS = 100;
+
+/**
+ * `mcd`: one verifier per trusted issuer, each with its own discovery, keys and caches, chosen by
+ * the token's `iss` before anything is fetched. A token from any other issuer is refused
+ * without a network call.
+ */
+class Issuers {
+  private readonly byIssuer = new Map<string, Trusted>();
+  private readonly fixed: Map<string, IssuerConfig> | undefined;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly mcd: MultipleIssuersOptions,
+  ) {
+    const { issuers } = mcd;
+    if (typeof issuers !== 'function') {
+      this.fixed = new Map();
+      for (const config of Array.isArray(issuers) ? issuers : [issuers]) {
+        checkIssuerConfig(config, (message) => new Error(`Configuration error: ${message}`));
+        this.fixed.set(normaliseIssuer(typeof config === 'string' ? config : config.issuer), config);
+      }
+    }
+  }
+
+  pick(token: string, req: Request): Trusted | Promise<Trusted> {
+    const iss = unverifiedIssuer(token);
+    const normalised = normaliseIssuer(iss);
+    if (this.fixed) return this.trusted(iss, normalised, this.fixed.get(normalised));
+    const resolver = this.mcd.issuers as (context: IssuerResolverContext) => IssuerConfig[] | Promise<IssuerConfig[]>;
+    const context: IssuerResolverContext = { url: new URL(`${req.protocol}://${hostOf(req)}${req.originalUrl ?? req.url}`), headers: req.headers };
+    return Promise.resolve(resolver(context)).then((resolved) => {
+      if (!Array.isArray(resolved)) throw new InvalidRequestError('Issuer resolver function must return an array');
+      if (resolved.length === 0) throw new InvalidTokenError('No issuers configured for token validation');
+      const config = resolved.find((candidate) => normaliseIssuer(typeof candidate === 'string' ? candidate : candidate.issuer) === normalised);
+      if (config !== undefined) checkIssuerConfig(config, (message) => new InvalidTokenError(message));
+      return this.trusted(iss, normalised, config);
+    });
+  }
+
+  private trusted(iss: string, normalised: string, config: IssuerConfig | undefined): Trusted {
+    if (config === undefined) throw new InvalidTokenError('Token issuer is not allowed');
+    const key = `${normalised}\n${typeof config === 'string' ? '' : JSON.stringify(config)}`;
+    let trusted = this.byIssuer.get(key);
+    if (trusted === undefined) {
+      const detail = typeof config === 'string' ? { issuer: config } : config;
+      const fixedKeys = Boolean(detail.secret || detail.jwksUri);
+      trusted = new Trusted(this.settings, {
+        issuerBaseURL: fixedKeys ? undefined : iss,
+        issuer: fixedKeys ? iss : undefined,
+        jwksUri: detail.jwksUri,
+        secret: detail.secret,
+        alg: detail.alg,
+        mustMatch: normalised,
+      });
+      if (this.byIssuer.size >= MAX_RESOLVED_ISSUERS) this.byIssuer.delete(this.byIssuer.keys().next().value as string);
+      this.byIssuer.set(key, trusted);
+    }
+    return trusted;
+  }
 }
 
 // The core's words for the common refusals, in the words that library uses (jose's and its own).
@@ -472,8 +652,8 @@ type Check = (value: unknown, payload: JWTPayload, header: JWTHeader) => boolean
  * `iat`, and the types of `sub`, `client_id`, `jti`. `iss`, `aud`, `exp` and `nbf` were checked
  * in the core already.
  */
-function defaultChecks(settings: Settings, allowedSigningAlgs: string[] | undefined): Record<string, Check> {
-  const { strict, maxTokenAge, clockTolerance, tokenSigningAlg } = settings;
+function defaultChecks(settings: Settings, tokenSigningAlg: string | undefined, allowedSigningAlgs: string[] | undefined): Record<string, Check> {
+  const { strict, maxTokenAge, clockTolerance } = settings;
   const optionalString = (value: unknown): boolean => (value === undefined && !strict) || typeof value === 'string';
   return {
     alg: (alg) =>
@@ -526,23 +706,21 @@ export function auth(opts: AuthOptions = {}): Handler {
   const settings = settingsOf(opts);
   const authRequired = opts.authRequired !== false;
   const hasCustom = Object.keys(settings.validators).length > 0;
-  // Without discovery the core is built now, so a bad option throws at start-up.
-  let verifier: Verifier | undefined = settings.issuerBaseURL ? undefined : nativeFor(settings, undefined);
-  let pending: Promise<Verifier> | undefined;
-  let checks: Record<string, Check> | undefined;
+  const issuers = opts.mcd ? new Issuers(settings, opts.mcd) : undefined;
+  const single = issuers
+    ? undefined
+    : new Trusted(settings, {
+        issuerBaseURL: settings.issuerBaseURL,
+        issuer: settings.issuer,
+        jwksUri: settings.jwksUri,
+        secret: settings.secret,
+        alg: settings.tokenSigningAlg,
+      });
 
-  // Discovery waits for the first request, as in that library; a failure is that request's
-  // answer and the next request tries again.
-  const ready = (): Verifier | Promise<Verifier> => {
-    if (verifier) return verifier;
-    pending ??= discover(settings.issuerBaseURL as string, settings.timeoutDuration).then(
-      (metadata) => (verifier = nativeFor(settings, metadata)),
-      (error: unknown) => {
-        pending = undefined;
-        throw new InvalidTokenError(error instanceof Error ? error.message : String(error));
-      },
-    );
-    return pending;
+  const ready = (req: Request, found: Found): Verifier | Promise<Verifier> => {
+    if (single) return single.ready();
+    const picked = (issuers as Issuers).pick(found.token, req);
+    return isThenable<Trusted>(picked) ? Promise.resolve(picked).then((trusted) => trusted.ready()) : picked.ready();
   };
 
   const finish = async (found: Found, answer: string | Failure, ready: Verifier): Promise<AuthResult> => {
@@ -553,10 +731,9 @@ export function auth(opts: AuthOptions = {}): Handler {
   const complete = (found: Found, answer: string, ready: Verifier): AuthResult | Promise<AuthResult> => {
     const payload = cachedClaims<JWTPayload>(answer);
     const header = headerOf(found.token);
-    checks ??= defaultChecks(settings, ready.allowedSigningAlgs);
     const result: AuthResult = { header, payload, token: found.token };
-    if (hasCustom) return runValidators(payload, header, checks, settings.validators).then(() => result);
-    runDefaultChecks(payload, header, checks);
+    if (hasCustom) return runValidators(payload, header, ready.checks, settings.validators).then(() => result);
+    runDefaultChecks(payload, header, ready.checks);
     return result;
   };
 
@@ -613,7 +790,7 @@ export function auth(opts: AuthOptions = {}): Handler {
       found = findToken(req, settings.dpopEnabled);
       checkShape(req, found, settings);
       const current = found;
-      const instance = ready();
+      const instance = ready(req, current);
       const outcome = isThenable<Verifier>(instance)
         ? Promise.resolve(instance).then((resolved) => verify(req, current, resolved))
         : verify(req, current, instance);
