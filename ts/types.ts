@@ -154,6 +154,13 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   issuer?: string;
   /** More `aud` values accepted besides `audience`; any one matches. */
   audiences?: string[];
+  /**
+   * A pinned symmetric mode, with `hmacAlg`: JWTs must be signed with this shared secret; no key
+   * set is fetched and public-key tokens are refused.
+   */
+  hmacSecret?: string;
+  /** The one HMAC algorithm of `hmacSecret` tokens. */
+  hmacAlg?: 'HS256' | 'HS384' | 'HS512';
   /** Introspect JWTs too instead of validating them locally. Default `false`. */
   introspectJwtTokens?: boolean;
   /** Default `when_present`. */

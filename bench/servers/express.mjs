@@ -1,6 +1,6 @@
 // Express 5 server for the end-to-end benchmark, one process per run.
 //   BENCH_FIXTURE  JSON file written by bench/e2e.mjs: { issuer, audience, ... }
-//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0 | auth0-dpop
+//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0 | auth0-dpop | jwt-bearer
 // Prints one JSON line {"ready":true,"port":N} on stdout once it listens on 127.0.0.1.
 import { readFileSync } from 'node:fs';
 
@@ -29,6 +29,10 @@ if (auth === 'monocloud' || auth === 'monocloud-nocache') {
   const { auth: oauth2 } = await import('express-oauth2-jwt-bearer');
   // DPoP is on by default in our protectApi(); that library needs it enabled.
   guard = oauth2({ issuerBaseURL: issuer, audience, ...(auth === 'auth0-dpop' ? { dpop: { enabled: true } } : {}) });
+} else if (auth === 'jwt-bearer') {
+  // The one-import migration: that library's API on our verifier, configured the same way.
+  const { auth: jwtBearer } = await import('@monocloud/backend-node-rs/jwt-bearer');
+  guard = jwtBearer({ issuerBaseURL: issuer, audience });
 } else if (auth !== 'none') {
   throw new Error(`unknown BENCH_AUTH ${auth}`);
 }

@@ -109,7 +109,7 @@ export interface AuthOptions {
   timeoutDuration?: number;
   /** Milliseconds the discovery document and key set are kept. Default 600000. */
   cacheMaxAge?: number;
-  /** Accepted for compatibility; a key set is refetched for an unknown `kid` at most once per its cache window. */
+  /** Accepted for compatibility; the key set is refetched for an unknown `kid` at most every 30 s. */
   cooldownDuration?: number;
   /** DPoP (RFC 9449). */
   dpop?: DPoPOptions;
@@ -538,18 +538,26 @@ function errorOf(failure: Failure): UnauthorizedError {
 
 const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+// Hosts seen valid before, so that the usual request skips the pattern.
+const validHosts = new Set<string>();
+
 /** The host the client addressed, by Express's `trust proxy` rules; invalid ones are refused. */
 function hostOf(req: Request): string {
-  const trust: unknown = req.app?.get?.('trust proxy fn');
-  let host = req.get?.('x-forwarded-host');
-  if (!host || typeof trust !== 'function' || !trust(req.socket?.remoteAddress, 0)) host = req.get?.('host');
-  else {
-    const comma = host.indexOf(',');
-    if (comma !== -1) host = host.slice(0, comma).trimEnd();
+  const { headers } = req;
+  let host = headers.host;
+  const forwarded = headers['x-forwarded-host'];
+  if (typeof forwarded === 'string' && forwarded !== '') {
+    const trust: unknown = req.app?.get?.('trust proxy fn');
+    if (typeof trust === 'function' && trust(req.socket?.remoteAddress, 0)) {
+      const comma = forwarded.indexOf(',');
+      host = comma === -1 ? forwarded : forwarded.slice(0, comma).trimEnd();
+    }
   }
-  if (typeof host !== 'string' || !HOST.test(host) || Number(host.split(':').pop()) > 65535) {
-    throw new InvalidRequestError('Invalid Host header');
-  }
+  if (typeof host !== 'string') throw new InvalidRequestError('Invalid Host header');
+  if (validHosts.has(host)) return host;
+  if (!HOST.test(host) || Number(host.split(':').pop()) > 65535) throw new InvalidRequestError('Invalid Host header');
+  if (validHosts.size >= 64) validHosts.clear();
+  validHosts.add(host);
   return host;
 }
 
@@ -566,15 +574,21 @@ interface Found {
 /** The one token of the request (RFC 6750 §2), or the refusal that library gives. */
 function findToken(req: Request, dpopEnabled: boolean): Found {
   const authorization = req.headers.authorization;
-  const scheme = typeof authorization === 'string' ? authorization.split(' ')[0]?.toLowerCase() : undefined;
+  let scheme: string | undefined;
   let fromHeader: string | undefined;
   if (typeof authorization === 'string') {
-    if (authorization.split(' ').length !== 2) throw new InvalidRequestError('', false);
+    const space = authorization.indexOf(' ');
+    // Exactly two parts: one space, and not at either end.
+    if (space <= 0 || space === authorization.length - 1 || authorization.indexOf(' ', space + 1) !== -1) {
+      throw new InvalidRequestError('', false);
+    }
+    scheme = authorization.slice(0, space).toLowerCase();
     fromHeader = TOKEN.exec(authorization)?.[2];
   }
   const found: Found[] = [];
   if (fromHeader) found.push({ token: fromHeader, location: 'header', scheme });
-  const query = req.query as Record<string, unknown> | undefined;
+  // Express parses the query string on every read of req.query: skip it when there is none.
+  const query = (req.url ?? '').includes('?') ? (req.query as Record<string, unknown> | undefined) : undefined;
   if (typeof query?.access_token === 'string') found.push({ token: query.access_token, location: 'query', scheme });
   const body = req.body as Record<string, unknown> | undefined;
   const bodyToken = typeof body?.access_token === 'string' ? body.access_token : undefined;
@@ -778,14 +792,24 @@ export function auth(opts: AuthOptions = {}): Handler {
 
   return (req, _res, next) => {
     let found: Found | undefined;
-    const authorization = req.headers.authorization;
-    const scheme = typeof authorization === 'string' ? authorization.split(' ')[0]?.toLowerCase() : undefined;
     const refuse = (error: unknown): void => {
-      if (!authRequired) next();
-      else next(withChallenges(error, settings, found, scheme));
+      if (!authRequired) {
+        next();
+        return;
+      }
+      const authorization = req.headers.authorization;
+      const scheme = typeof authorization === 'string' ? authorization.split(' ')[0]?.toLowerCase() : undefined;
+      next(withChallenges(error, settings, found, scheme));
     };
     try {
       hostOf(req);
+    } catch (error) {
+      // Refused before the token is looked at, with the bare challenge of the error itself.
+      if (authRequired) next(error);
+      else next();
+      return;
+    }
+    try {
       if (typeof req.method !== 'string' || req.method.length === 0) throw new InvalidRequestError('Invalid HTTP method received in request');
       found = findToken(req, settings.dpopEnabled);
       checkShape(req, found, settings);
