@@ -446,3 +446,79 @@ describe('mcd: several issuers', () => {
     }
   });
 });
+
+describe('discovery', () => {
+  let asOnly; // serves only RFC 8414 metadata, naming the test issuer's key set
+  let broken; // serves no metadata at all
+  let asOnlyUrl;
+  let brokenUrl;
+  const hits = { oidc: 0, oauth: 0, broken: 0 };
+
+  before(async () => {
+    const { createServer } = await import('node:http');
+    const jwksUri = (await fetch(`${issuer.url}/.well-known/openid-configuration`).then((r) => r.json())).jwks_uri;
+    asOnly = createServer((req, res) => {
+      if (req.url === '/.well-known/oauth-authorization-server') {
+        hits.oauth += 1;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ issuer: asOnlyUrl, jwks_uri: jwksUri }));
+        return;
+      }
+      if (req.url === '/.well-known/openid-configuration') hits.oidc += 1;
+      res.statusCode = 404;
+      res.end();
+    });
+    asOnly.listen(0, '127.0.0.1');
+    await once(asOnly, 'listening');
+    asOnlyUrl = `http://127.0.0.1:${asOnly.address().port}`;
+    broken = createServer((req, res) => {
+      hits.broken += 1;
+      res.statusCode = 500;
+      res.end();
+    });
+    broken.listen(0, '127.0.0.1');
+    await once(broken, 'listening');
+    brokenUrl = `http://127.0.0.1:${broken.address().port}`;
+  });
+
+  after(() => {
+    asOnly?.close();
+    broken?.close();
+  });
+
+  test('OpenID metadata first, then OAuth 2.0 authorization server metadata', async () => {
+    const token = await issuer.mint({ claims: { iss: asOnlyUrl } });
+    const answers = await bothAnswer({ issuerBaseURL: asOnlyUrl, audience: issuer.audience }, { headers: { authorization: `Bearer ${token}` } });
+    assertSame(answers, 'RFC 8414 metadata');
+    assert.equal(answers.ours.status, 200);
+    assert.ok(hits.oidc >= 2 && hits.oauth >= 2, JSON.stringify(hits));
+  });
+
+  test('an issuer without metadata: 401 invalid_token, and the next request tries again', async () => {
+    const options = { issuerBaseURL: brokenUrl, audience: issuer.audience };
+    const answers = await bothAnswer(options, { headers: { authorization: `Bearer ${await issuer.mint()}` } });
+    assertSame(answers, 'no metadata');
+    assert.equal(answers.ours.body.message, 'Failed to fetch authorization server metadata');
+    const base = await appFor(ours, options);
+    const before = hits.broken;
+    await call(base, { headers: { authorization: `Bearer ${await issuer.mint()}` } });
+    await call(base, { headers: { authorization: `Bearer ${await issuer.mint()}` } });
+    assert.equal(hits.broken - before, 4, 'two forms of metadata, tried again on the second request');
+  });
+
+  test('an invalid Host header is a 400 before the token is looked at', async () => {
+    const { request } = await import('node:http');
+    for (const lib of [original, ours]) {
+      const base = new URL(await appFor(lib, { issuerBaseURL: issuer.url, audience: issuer.audience }));
+      const answer = await new Promise((resolve, reject) => {
+        const req = request({ host: base.hostname, port: base.port, path: '/any', headers: { host: 'bad host/x' } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'] });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual(answer, { status: 400, challenge: 'Bearer realm="api", error="invalid_request", error_description="Invalid Host header"' });
+    }
+  });
+});
