@@ -173,9 +173,31 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * Default 300. Env `MONOCLOUD_BACKEND_STALE_IF_ERROR_DURATION`.
    */
   staleIfErrorDuration?: number;
+  /**
+   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey): introspection
+   * answers (unless `introspectionCacheDuration` is 0) and revocations are shared by every
+   * instance that names it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   */
+  store?: string;
+  /** Prefix of every key and channel in `store`. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
+  storePrefix?: string;
+  /**
+   * Milliseconds a call to `store` may take before its fault rule applies (introspection asks
+   * the issuer; revocation checks use what this instance knows). Default 50.
+   * Env `MONOCLOUD_BACKEND_REDIS_TIMEOUT`.
+   */
+  storeTimeout?: number;
   /** Called for every {@link MonoCloudEvent}; never given a token or a secret. */
   onEvent?: (event: MonoCloudEvent) => void;
+  /** Called when a revocation takes effect on this instance, made here or heard from the fleet. */
+  onRevoked?: (revocation: { by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' }) => void;
 }
+
+/** What `client.revoke()` refuses from now on: one token, every token with a `jti`, or a subject's tokens issued so far. */
+export type Revocation = ({ token: string } | { jti: string } | { sub: string }) & {
+  /** Seconds since the epoch the revocation lasts until; default the JWT's `exp`, else a day. */
+  expiresAt?: number;
+};
 
 /** What a client reports to `onEvent`, for logs, metrics and alerts. */
 export type MonoCloudEvent =
@@ -196,4 +218,10 @@ export type MonoCloudEvent =
       message: string;
       status: number | null;
     }
-  | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number };
+  | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number }
+  | {
+      type: 'store_error';
+      operation: 'introspection_get' | 'introspection_set' | 'revoke' | 'revocations';
+      message: string;
+    }
+  | { type: 'revoked'; by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' };

@@ -84,6 +84,10 @@ pub struct Config {
     /// Seconds past expiry that the last good discovery document and key set are still used
     /// when the issuer fails to give new ones.
     pub stale_if_error_duration: f64,
+    /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
+    pub store_url: Option<String>,
+    pub store_prefix: String,
+    pub store_timeout_ms: f64,
 }
 
 impl Config {
@@ -172,6 +176,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
+    let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
+    let store_prefix = string("storePrefix")?.unwrap_or_default();
+    let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
 
     Ok(Config {
@@ -199,6 +206,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         tls_identity,
         token_cache_max_entries,
         stale_if_error_duration,
+        store_url,
+        store_prefix,
+        store_timeout_ms,
     })
 }
 

@@ -1,0 +1,228 @@
+// A fleet sharing one real redis-server (and valkey-server where installed): instances in
+// separate Node processes share introspection answers and revocations; faults of the store
+// (stopped, slowed, restarted) follow the documented rules and never make a request hang.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { MonoCloudBackendNodeClient, MonoCloudTokenError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
+import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+
+import { startInstance, stopFleet, until } from '../support/fleet.mjs';
+import { redisBinaries, startRedis } from '../support/redis-server.mjs';
+
+const STORE_TIMEOUT_MS = 50;
+
+after(stopFleet);
+
+for (const binary of redisBinaries()) {
+  describe(`a fleet on ${binary}`, () => {
+    let issuer;
+    let redis;
+    let a;
+    let b;
+    const options = () => ({
+      ...issuer.clientOptions,
+      store: redis.url,
+      storePrefix: 'fleet-test:',
+      storeTimeout: STORE_TIMEOUT_MS,
+      introspectionCacheDuration: 60,
+    });
+
+    before(async () => {
+      issuer = await createTestIssuer();
+      redis = await startRedis({ binary });
+      [a, b] = await Promise.all([startInstance(options()), startInstance(options())]);
+    });
+
+    after(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      await redis?.close();
+      await issuer?.close();
+    });
+
+    test('an introspection answer fetched by one instance serves the other; no key holds the token', async () => {
+      const token = issuer.mintOpaque({ sub: 'opaque-user', scope: 'read:things' });
+      issuer.resetCounters();
+      const first = await a.validate(token);
+      assert.equal(first.ok, true, JSON.stringify(first));
+      assert.equal((await a.validate(token)).ok, true);
+      assert.equal(issuer.requests.introspection, 1);
+      const other = await b.validate(token);
+      assert.equal(other.ok, true, JSON.stringify(other));
+      assert.equal(other.sub, 'opaque-user');
+      assert.equal(issuer.requests.introspection, 1, 'the second instance did not ask the issuer');
+      const keys = await redis.command(['KEYS', '*']);
+      assert.ok(keys.some((key) => key.startsWith('fleet-test:introspection:')), JSON.stringify(keys));
+      for (const key of keys) assert.ok(!key.includes(token), 'a key holds the token');
+      const ttl = await redis.command(['PTTL', keys.find((key) => key.startsWith('fleet-test:introspection:'))]);
+      assert.ok(ttl > 0 && ttl <= 60_000, `ttl ${ttl}`);
+    });
+
+    test('a revoked opaque token is refused by the other instance within a second', async () => {
+      const token = issuer.mintOpaque({ sub: 'to-revoke' });
+      assert.equal((await b.validate(token)).ok, true);
+      assert.equal((await a.call('revoke', { revocation: { token } })).shared, true);
+      const refused = await until(async () => {
+        const answer = await b.validate(token);
+        return !answer.ok && answer;
+      }, { withinMs: 1_000 });
+      assert.ok(refused.value, 'still accepted after a second');
+      assert.equal(refused.value.code, 'inactive_token');
+      assert.match(refused.value.message, /revoked/);
+      assert.ok(refused.ms < 1_000, `${refused.ms} ms`);
+      const { revoked } = await b.call('events');
+      assert.deepEqual(revoked, [{ by: 'token', origin: 'fleet' }]);
+    });
+
+    test('a revoked JWT is refused by the other instance within a second, from its verified-token cache too', async () => {
+      const jwt = await issuer.mint({ claims: { sub: 'jwt-user' } });
+      const other = await issuer.mint({ claims: { sub: 'jwt-user-2' } });
+      for (let i = 0; i < 3; i += 1) assert.equal((await b.validate(jwt)).ok, true);
+      assert.equal((await a.call('revoke', { revocation: { token: jwt } })).shared, true);
+      const refused = await until(async () => !(await b.validate(jwt)).ok, { withinMs: 1_000 });
+      assert.equal(refused.value, true, 'still accepted after a second');
+      assert.equal((await a.validate(jwt)).ok, false, 'the revoking instance refuses at once');
+      assert.equal((await b.validate(other)).ok, true, 'other tokens are not affected');
+    });
+
+    test('revoking a jti or a subject reaches the fleet; a subject\'s later tokens are accepted', async () => {
+      const byJti = await issuer.mint({ claims: { sub: 'jti-user', jti: 'jti-42' } });
+      const bySub = await issuer.mint({ claims: { sub: 'carol' } });
+      assert.equal((await b.validate(byJti)).ok, true);
+      assert.equal((await b.validate(bySub)).ok, true);
+      await a.call('revoke', { revocation: { jti: 'jti-42' } });
+      await a.call('revoke', { revocation: { sub: 'carol' } });
+      assert.equal((await until(async () => !(await b.validate(byJti)).ok, { withinMs: 1_000 })).value, true);
+      assert.equal((await until(async () => !(await b.validate(bySub)).ok, { withinMs: 1_000 })).value, true);
+      // iat has a one-second granularity: a token issued after the revocation's second is new.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const later = await issuer.mint({ claims: { sub: 'carol' } });
+      assert.equal((await b.validate(later)).ok, true);
+    });
+
+    test('an instance started after a revocation refuses the token (it reads what was revoked)', async () => {
+      const jwt = await issuer.mint({ claims: { sub: 'late' } });
+      await a.call('revoke', { revocation: { token: jwt } });
+      const c = await startInstance(options());
+      try {
+        const refused = await until(async () => !(await c.validate(jwt)).ok, { withinMs: 1_000 });
+        assert.equal(refused.value, true);
+      } finally {
+        await c.stop();
+      }
+    });
+
+    test('the store stopped: introspection asks the issuer, revocations known here still hold, nothing waits', async () => {
+      const revokedBefore = issuer.mintOpaque({ sub: 'revoked-before' });
+      await a.call('revoke', { revocation: { token: revokedBefore } });
+      await until(async () => !(await b.validate(revokedBefore)).ok, { withinMs: 1_000 });
+      await b.call('events');
+      await redis.stop();
+      try {
+        const token = issuer.mintOpaque({ sub: 'while-down' });
+        issuer.resetCounters();
+        const first = await b.validate(token);
+        assert.equal(first.ok, true, JSON.stringify(first));
+        assert.ok(first.ms < 1_000, `${first.ms} ms`);
+        const second = await b.validate(token);
+        assert.equal(second.ok, true);
+        assert.equal(issuer.requests.introspection, 2, 'without the store every answer comes from the issuer');
+        assert.equal((await b.validate(revokedBefore)).ok, false, 'a revocation this instance knows still holds');
+        const revokedWhileDown = await issuer.mint({ claims: { sub: 'revoked-while-down' } });
+        const answer = await b.call('revoke', { revocation: { token: revokedWhileDown } });
+        assert.equal(answer.shared, false, 'the fleet could not be told');
+        assert.equal((await b.validate(revokedWhileDown)).ok, false, 'refused here all the same');
+        const { events } = await b.call('events');
+        const operations = new Set(events.filter((e) => e.type === 'store_error').map((e) => e.operation));
+        for (const operation of ['introspection_get', 'revoke', 'revocations']) {
+          assert.ok(operations.has(operation), `no store_error for ${operation}: ${JSON.stringify(events)}`);
+        }
+        for (const event of events) assert.ok(!JSON.stringify(event).includes(token), 'an event holds the token');
+      } finally {
+        await redis.start();
+      }
+    });
+
+    test('the store slowed (DEBUG SLEEP): requests are bounded by the store timeout and answered by the issuer', async () => {
+      const token = issuer.mintOpaque({ sub: 'while-slow' });
+      issuer.resetCounters();
+      const busy = redis.slow(1.5);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const answers = await Promise.all([a.validate(token), b.validate(token)]);
+      for (const answer of answers) {
+        assert.equal(answer.ok, true, JSON.stringify(answer));
+        assert.ok(answer.ms < 600, `waited ${answer.ms} ms`);
+      }
+      assert.equal(issuer.requests.introspection, 2, 'each asked the issuer');
+      await busy;
+    });
+
+    test('the store restarted: sharing and revocations resume by themselves', async () => {
+      await redis.stop();
+      await redis.start();
+      const token = issuer.mintOpaque({ sub: 'after-restart' });
+      // The connection comes back on its own; the first calls after a restart may miss.
+      const shared = await until(async () => {
+        issuer.resetCounters();
+        const fresh = issuer.mintOpaque({ sub: 'probe' });
+        await a.validate(fresh);
+        await b.validate(fresh);
+        return issuer.requests.introspection === 1;
+      }, { withinMs: 5_000, everyMs: 100 });
+      assert.equal(shared.value, true, 'answers are shared again');
+      assert.equal((await b.validate(token)).ok, true);
+      const listening = await until(async () => {
+        const jwt = await issuer.mint({ claims: { sub: 'after-restart-jwt' } });
+        await b.validate(jwt);
+        await a.call('revoke', { revocation: { token: jwt } });
+        return (await until(async () => !(await b.validate(jwt)).ok, { withinMs: 1_000 })).value;
+      }, { withinMs: 6_000, everyMs: 100 });
+      assert.equal(listening.value, true, 'revocations reach the other instance again');
+    });
+  });
+}
+
+describe('revoke without a store', () => {
+  let issuer;
+  before(async () => {
+    issuer = await createTestIssuer();
+  });
+  after(() => issuer?.close());
+
+  test('refuses the token on this instance (JWT from the verified cache, opaque from the built-in cache), tells onRevoked', async () => {
+    const revoked = [];
+    const client = new MonoCloudBackendNodeClient({
+      ...issuer.clientOptions,
+      introspectionCacheMaxEntries: 100,
+      onRevoked: (revocation) => revoked.push(revocation),
+    });
+    const jwt = await issuer.mint();
+    const opaque = issuer.mintOpaque();
+    await client.validateAccessToken(jwt);
+    await client.validateAccessToken(opaque);
+    assert.deepEqual(await client.revoke({ token: jwt }), { shared: false });
+    assert.deepEqual(await client.revoke({ token: opaque }), { shared: false });
+    await assert.rejects(client.validateAccessToken(jwt), (e) => e instanceof MonoCloudTokenError && /revoked/.test(e.message));
+    await assert.rejects(client.validateAccessToken(opaque), (e) => e instanceof MonoCloudTokenError && e.code === 'inactive_token');
+    assert.deepEqual(revoked, [
+      { by: 'token', origin: 'local' },
+      { by: 'token', origin: 'local' },
+    ]);
+    assert.equal((await client.validateAccessToken(await issuer.mint())).sub, 'test-user');
+  });
+
+  test('bad revocations are validation errors, and never echo the token', async () => {
+    const client = new MonoCloudBackendNodeClient({ ...issuer.clientOptions });
+    for (const bad of [undefined, {}, { token: '' }, { token: 1 }, { token: 'a', sub: 'b' }, { jti: 'x', expiresAt: 'soon' }]) {
+      await assert.rejects(client.revoke(bad), (e) => e instanceof MonoCloudValidationError && !e.message.includes('secret-value'));
+    }
+  });
+
+  test('a store option that is not a redis URL is refused at construction; an unreachable one is not', () => {
+    assert.throws(
+      () => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store: 'http://127.0.0.1:6379' }),
+      (e) => e instanceof MonoCloudValidationError && /redis:\/\//.test(e.message),
+    );
+    assert.doesNotThrow(() => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store: 'redis://127.0.0.1:1' }));
+  });
+});
