@@ -9,6 +9,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { startInstance, stopFleet, until } from '../support/fleet.mjs';
 import { redisBinaries, startRedis } from '../support/redis-server.mjs';
+import { sendJson, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 const STORE_TIMEOUT_MS = 50;
 
@@ -181,6 +182,76 @@ for (const binary of redisBinaries()) {
     });
   });
 }
+
+describe('outbound tokens shared through the store', () => {
+  let redis;
+  let tokenIssuer;
+  let issued = 0;
+  const fleet = [];
+
+  before(async () => {
+    redis = await startRedis();
+    tokenIssuer = await startScriptedIssuer({
+      metadata: (url) => ({ token_endpoint: `${url}/token` }),
+      routes: {
+        token: {
+          path: '/token',
+          // Slow enough that every instance asks while the first request is out.
+          handler: (_req, res, ctx) => {
+            issued += 1;
+            const token = `m2m-${issued}`;
+            ctx.later(300, () => sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 300 }));
+          },
+        },
+      },
+    });
+    const tokenOptions = {
+      tenantDomain: tokenIssuer.url,
+      clientId: 'worker',
+      clientSecret: 'worker-secret',
+      store: redis.url,
+      storePrefix: 'm2m-test:',
+    };
+    const backend = { tenantDomain: tokenIssuer.url, audience: 'https://api.example.com' };
+    fleet.push(...(await Promise.all(Array.from({ length: 10 }, () => startInstance(backend, { tokenOptions })))));
+  });
+
+  after(async () => {
+    await Promise.all(fleet.map((instance) => instance.stop()));
+    await redis?.close();
+    await tokenIssuer?.close();
+  });
+
+  test('ten processes asking at once get one token from the issuer', async () => {
+    // Each instance connects in the background as it starts; give the ten (on a small machine)
+    // a moment to be connected, as a fleet is before its first outbound call.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const answers = await Promise.all(fleet.map((instance) => instance.call('getAccessToken', {}, { timeoutMs: 10_000 })));
+    const tokens = new Set(answers.map((answer) => answer.token?.accessToken ?? JSON.stringify(answer)));
+    assert.deepEqual([...tokens], ['m2m-1']);
+    assert.equal(tokenIssuer.counts.token, 1, 'one request reached the issuer');
+    const keys = await redis.command(['KEYS', 'm2m-test:*']);
+    assert.equal(keys.length, 1, JSON.stringify(keys));
+    assert.ok(!keys[0].includes('m2m-1') && !keys[0].includes('worker'));
+  });
+
+  test('with the store stopped, each process still gets a token from the issuer, without hanging', async () => {
+    await redis.stop();
+    try {
+      const fresh = await startInstance(
+        { tenantDomain: tokenIssuer.url, audience: 'https://api.example.com' },
+        { tokenOptions: { tenantDomain: tokenIssuer.url, clientId: 'worker', clientSecret: 'worker-secret', store: redis.url, storePrefix: 'm2m-test:' } },
+      );
+      const started = performance.now();
+      const answer = await fresh.call('getAccessToken', {}, { timeoutMs: 5_000 });
+      assert.match(answer.token?.accessToken ?? JSON.stringify(answer), /^m2m-/);
+      assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+      await fresh.stop();
+    } finally {
+      await redis.start();
+    }
+  });
+});
 
 describe('revoke without a store', () => {
   let issuer;

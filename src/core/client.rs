@@ -69,6 +69,9 @@ impl Client {
             )),
             None => None,
         };
+        if let Some(shared) = &shared {
+            shared.connect_in_background();
+        }
         let introspection_store = introspection_store(&config, &callbacks, shared.as_ref());
         let events = Events::new(callbacks.events);
         let verified = (config.token_cache_max_entries > 0).then(|| {

@@ -7,6 +7,7 @@
 
 pub mod revocation;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
@@ -37,6 +38,9 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+/// How long one connection attempt may take (in the background; no request waits for it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// A connection to the shared store, opened on first use.
@@ -62,6 +66,17 @@ impl SharedStore {
             prefix: prefix.to_string(),
             timeout: Duration::from_millis(timeout_ms.max(1.0) as u64),
         })
+    }
+
+    /// Opens the connection in the background (when a runtime is at hand), so that the first
+    /// requests find it ready instead of spending their timeout on connecting.
+    pub fn connect_in_background(self: &Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = self.clone();
+            runtime.spawn(async move {
+                let _ = store.connection().await;
+            });
+        }
     }
 
     pub fn timeout(&self) -> Duration {
@@ -98,8 +113,10 @@ impl SharedStore {
         let connection = self
             .connection
             .get_or_try_init(|| async {
+                // Each caller is bounded by `timeout` (see `run`); connecting may take longer
+                // than one call's bound, so that a busy machine still gets connected.
                 let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(self.timeout)
+                    .set_connection_timeout(self.timeout.max(CONNECT_TIMEOUT))
                     .set_response_timeout(self.timeout)
                     // Reconnection runs in the background after a loss; a call never waits for
                     // more than one attempt.
