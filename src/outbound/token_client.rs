@@ -26,9 +26,9 @@ use crate::core::clock::Now;
 use crate::core::discovery::Discovery;
 use crate::core::error::{Error, Result};
 use crate::core::events::{Event, Events, class_name};
-use crate::store::{SharedStore, StoreError};
 use crate::core::http::{Http, Identity};
 use crate::core::jose::b64url_encode;
+use crate::store::{SharedStore, StoreError};
 
 /// How long a token whose answer has no `expires_in` is used, at most.
 pub const LIFETIME_WHEN_UNKNOWN: Duration = Duration::from_secs(60);
@@ -501,7 +501,9 @@ impl TokenClient {
             }
             _ => None,
         };
-        let result = self.fetch_from_issuer(request, now, background, &report).await;
+        let result = self
+            .fetch_from_issuer(request, now, background, &report)
+            .await;
         if let Some((store, lock, holder)) = lock
             && let Err(error) = store.delete_if(&lock, &holder).await
         {
@@ -609,11 +611,7 @@ impl TokenClient {
     fn store_key(&self, store: &SharedStore, request: &TokenRequest) -> String {
         store.key(
             "token",
-            &[
-                &self.config.issuer,
-                &self.config.client_id,
-                &request.key(),
-            ],
+            &[&self.config.issuer, &self.config.client_id, &request.key()],
         )
     }
 

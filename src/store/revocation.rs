@@ -429,7 +429,10 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn local() -> (Arc<Revocations>, Arc<Mutex<Vec<[u8; 32]>>>) {
+    /// The token keys the revocations asked the caches to forget.
+    type Forgotten = Arc<Mutex<Vec<[u8; 32]>>>;
+
+    fn local() -> (Arc<Revocations>, Forgotten) {
         let forgotten = Arc::new(Mutex::new(Vec::new()));
         let sink = forgotten.clone();
         let revocations = Revocations::new(

@@ -85,7 +85,7 @@ impl Store {
                 if value.get("active") == Some(&Value::Bool(false)) {
                     seconds = seconds.min(SHARED_INACTIVE_SECONDS);
                 }
-                if !(seconds > 0.0) {
+                if seconds.is_nan() || seconds <= 0.0 {
                     return Ok(());
                 }
                 let key = store.key("introspection", &[scope, token]);
