@@ -211,6 +211,9 @@ describe('outbound tokens shared through the store', () => {
       clientSecret: 'worker-secret',
       store: redis.url,
       storePrefix: 'm2m-test:',
+      // Ten Node processes starting on a small machine: a generous bound, so that this test
+      // is about the lock, not about the store's timeout (the fault tests cover that).
+      storeTimeout: 1_000,
     };
     const backend = { tenantDomain: tokenIssuer.url, audience: 'https://api.example.com' };
     fleet.push(...(await Promise.all(Array.from({ length: 10 }, () => startInstance(backend, { tokenOptions })))));

@@ -646,9 +646,16 @@ impl TokenClient {
                     }
                 }
                 Ok(None) => {
-                    // The holder gave up (failed or expired): stop waiting.
+                    // No lock any more: the holder stored its token just now (read it once
+                    // more), or gave up (failed, or its lock expired): stop waiting.
                     if matches!(store.get(&lock).await, Ok(None)) {
-                        return None;
+                        return match store.get(&key).await {
+                            Ok(Some(text)) => serde_json::from_str(&text)
+                                .ok()
+                                .and_then(|value| CachedToken::from_shared(&value))
+                                .filter(|token| !token.due_at(now.later())),
+                            _ => None,
+                        };
                     }
                 }
                 Err(error) => {
