@@ -13,14 +13,16 @@ import { join } from 'node:path';
 
 import autocannon from 'autocannon';
 
+import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { startRedis } from '../__tests__/support/redis-server.mjs';
-import { BENCH_DIR, envNumber, fmtFixed, fmtInt, fmtPct, log, median, table, writeReport } from './common.mjs';
+import { BENCH_DIR, envNumber, fmtFixed, fmtInt, fmtPct, log, median, percentile, table, writeReport } from './common.mjs';
 
 const DURATION = envNumber('BENCH_FLEET_DURATION', 8);
 const ROUNDS = envNumber('BENCH_FLEET_ROUNDS', 2);
 const CONNECTIONS = envNumber('BENCH_FLEET_CONNECTIONS', 32);
+const SEQUENTIAL = envNumber('BENCH_FLEET_SEQUENTIAL', 5_000);
 const VARIANTS = ['none', 'memory', 'shared'];
 const LABELS = {
   none: 'no introspection cache (issuer asked every time)',
@@ -65,6 +67,19 @@ async function load(port, token, duration) {
   });
 }
 
+/** One caller, one at a time: what a single cache hit costs, in microseconds. */
+async function sequential(issuer, options, token) {
+  const client = new MonoCloudBackendNodeClient({ ...issuer.clientOptions, ...options });
+  await client.validateAccessToken(token);
+  const samples = [];
+  for (let i = 0; i < SEQUENTIAL; i += 1) {
+    const started = performance.now();
+    await client.validateAccessToken(token);
+    samples.push((performance.now() - started) * 1000);
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
 async function main() {
   log(`fleet: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} connections`);
   const issuer = await createTestIssuer();
@@ -95,6 +110,10 @@ async function main() {
       }
     }
     checks.sharedHitsAskNoIssuer = runs.shared.every((r) => r.introspections === 0);
+    checks.sequential = {
+      memory: await sequential(issuer, { introspectionCacheMaxEntries: 100 }, token),
+      shared: await sequential(issuer, { store: redis.url }, token),
+    };
   } finally {
     await redis.close();
     await issuer.close();
@@ -116,6 +135,11 @@ async function main() {
     `## Fleet — Express 5, one opaque token, autocannon -c ${CONNECTIONS} -d ${DURATION}, ${ROUNDS} rounds, medians`,
     '',
     table(['introspection answered by', 'req/s', 'p99 ms', 'vs no cache', 'introspections in a run', 'non-2xx'], rows),
+    '',
+    `One caller, ${fmtInt(SEQUENTIAL)} sequential \`validateAccessToken\` calls of the same opaque token, in process: ` +
+      `memory hit p50 ${fmtFixed(checks.sequential?.memory.p50)} µs / p99 ${fmtFixed(checks.sequential?.memory.p99)} µs; ` +
+      `shared-store hit p50 ${fmtFixed(checks.sequential?.shared.p50)} µs / p99 ${fmtFixed(checks.sequential?.shared.p99)} µs ` +
+      '(one GET to redis-server on 127.0.0.1 through the `redis` crate).',
     '',
     'The DPoP replay check with the store is not measured yet: DPoP is not part of this build.',
   ];

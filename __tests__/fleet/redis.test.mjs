@@ -283,6 +283,9 @@ describe('revoke without a store', () => {
       { by: 'token', origin: 'local' },
     ]);
     assert.equal((await client.validateAccessToken(await issuer.mint())).sub, 'test-user');
+    // The methods the original has refuse it too.
+    await assert.rejects(client.validateJwtAccessToken(jwt), /revoked/);
+    await assert.rejects(client.introspectAccessToken(opaque), /revoked/);
   });
 
   test('bad revocations are validation errors, and never echo the token', async () => {

@@ -272,6 +272,10 @@ impl Client {
     ) -> Result<Claims> {
         let claims = self.introspect_answer(token, now).await?;
         self.check_claims(&claims, requirements, binding, false, now)?;
+        if let Some(token) = token {
+            self.revocations
+                .check(token, || Some(Claimed::Map(&claims)))?;
+        }
         Ok(claims_of(claims))
     }
 
