@@ -637,10 +637,7 @@ impl TokenClient {
             tokio::time::sleep(LOCK_POLL).await;
             match store.get(&key).await {
                 Ok(Some(text)) => {
-                    let token = serde_json::from_str(&text)
-                        .ok()
-                        .and_then(|value| CachedToken::from_shared(&value))
-                        .filter(|token| !token.due_at(now.later()));
+                    let token = stored_token(&text, now);
                     if token.is_some() {
                         return token;
                     }
@@ -650,10 +647,7 @@ impl TokenClient {
                     // more), or gave up (failed, or its lock expired): stop waiting.
                     if matches!(store.get(&lock).await, Ok(None)) {
                         return match store.get(&key).await {
-                            Ok(Some(text)) => serde_json::from_str(&text)
-                                .ok()
-                                .and_then(|value| CachedToken::from_shared(&value))
-                                .filter(|token| !token.due_at(now.later())),
+                            Ok(Some(text)) => stored_token(&text, now),
                             _ => None,
                         };
                     }
@@ -673,10 +667,7 @@ impl TokenClient {
             SharedCache::Store(store) => {
                 let key = self.store_key(store, request);
                 return match store.get(&key).await {
-                    Ok(text) => text
-                        .and_then(|text| serde_json::from_str(&text).ok())
-                        .and_then(|value| CachedToken::from_shared(&value))
-                        .filter(|token| !token.due_at(now.later())),
+                    Ok(text) => text.and_then(|text| stored_token(&text, now)),
                     Err(error) => {
                         self.store_error("token_get", &error);
                         None
@@ -728,6 +719,14 @@ impl TokenClient {
             self.report_error(request, &error, 1, false, "shared_cache");
         }
     }
+}
+
+/// A token another instance stored, while it is not yet due; anything malformed is a miss.
+fn stored_token(text: &str, now: Now) -> Option<CachedToken> {
+    serde_json::from_str(text)
+        .ok()
+        .and_then(|value| CachedToken::from_shared(&value))
+        .filter(|token| !token.due_at(now.later()))
 }
 
 /// A lock holder's name: random, so that only the holder releases its lock.
