@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { MonoCloudBackendNodeClient, MonoCloudTokenError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
+import { makeTestCertificates } from '../support/certificates.mjs';
 import { withEnv } from '../support/env.mjs';
 import { startInstance, stopFleet, until } from '../support/fleet.mjs';
 import { redisBinaries, startRedis } from '../support/redis-server.mjs';
@@ -271,6 +272,47 @@ describe('outbound tokens shared through the store', { skip: NO_SERVER }, () => 
     } finally {
       await redis.start();
     }
+  });
+});
+
+describe('a store over TLS (rediss://)', { skip: NO_SERVER }, () => {
+  let certificates;
+  let redis;
+  let issuer;
+  const instances = [];
+
+  before(async () => {
+    certificates = makeTestCertificates();
+    const { certPath, keyPath } = certificates.server;
+    redis = await startRedis({ tls: { certPath, keyPath, ca: certificates.ca.cert } });
+    issuer = await createTestIssuer();
+  });
+
+  after(async () => {
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await redis?.close();
+    await issuer?.close();
+    certificates?.remove();
+  });
+
+  test('instances that trust the server share answers over TLS; one that does not asks the issuer', async () => {
+    assert.match(redis.url, /^rediss:\/\//);
+    const options = { ...issuer.clientOptions, store: redis.url, storeTimeout: 1_000 };
+    // The CA is trusted the way the system's roots are read (SSL_CERT_FILE), as a deployment would.
+    const trusting = { env: { SSL_CERT_FILE: certificates.ca.certPath } };
+    const [a, b] = await Promise.all([startInstance(options, trusting), startInstance(options, trusting)]);
+    const stranger = await startInstance({ ...options, storeTimeout: 200 });
+    instances.push(a, b, stranger);
+    const token = issuer.mintOpaque({ sub: 'over-tls' });
+    issuer.resetCounters();
+    assert.equal((await a.validate(token)).ok, true);
+    assert.equal((await b.validate(token)).ok, true);
+    assert.equal(issuer.requests.introspection, 1, 'the second instance read the answer over TLS');
+    const answer = await stranger.validate(token);
+    assert.equal(answer.ok, true, 'an untrusted store is a miss, never a refusal');
+    assert.equal(issuer.requests.introspection, 2);
+    const { events } = await stranger.call('events');
+    assert.ok(events.some((e) => e.type === 'store_error'), JSON.stringify(events));
   });
 });
 

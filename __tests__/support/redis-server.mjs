@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,10 +26,13 @@ async function freePort() {
   return port;
 }
 
-/** Sends one command and resolves with its reply (string, number, array, null), or rejects. */
-export function redisCommand(port, args, { timeoutMs = 2_000 } = {}) {
+/**
+ * Sends one command and resolves with its reply (string, number, array, null), or rejects.
+ * `ca` (PEM) speaks TLS, trusting that CA.
+ */
+export function redisCommand(port, args, { timeoutMs = 2_000, ca } = {}) {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = ca ? connectTls({ port, host: '127.0.0.1', ca }) : connect(port, '127.0.0.1');
     let buffer = Buffer.alloc(0);
     const timer = setTimeout(() => {
       socket.destroy();
@@ -41,7 +45,7 @@ export function redisCommand(port, args, { timeoutMs = 2_000 } = {}) {
       else resolve(value);
     };
     socket.on('error', (error) => finish(error));
-    socket.on('connect', () => {
+    socket.on(ca ? 'secureConnect' : 'connect', () => {
       const parts = [`*${args.length}\r\n`];
       for (const arg of args) parts.push(`$${Buffer.byteLength(String(arg))}\r\n${arg}\r\n`);
       socket.write(parts.join(''));
@@ -92,11 +96,13 @@ function parseReply(buffer, offset) {
 }
 
 /**
- * Starts `binary` (redis-server by default). The handle has `url`, `port`, `command(args)`,
+ * Starts `binary` (redis-server by default); with `tls` ({ certPath, keyPath, ca }: the server's
+ * certificate and key files, the CA's PEM) it listens only for TLS, and `url` is `rediss://`.
+ * The handle has `url`, `port`, `command(args)`,
  * `stop()`, `start()` (again, same port and directory), `slow(seconds)` (DEBUG SLEEP, not
  * awaited: the server is busy for that long) and `close()` (stop and remove the directory).
  */
-export async function startRedis({ binary = 'redis-server' } = {}) {
+export async function startRedis({ binary = 'redis-server', tls } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'monocloud-redis-'));
   const port = await freePort();
   let child;
@@ -106,7 +112,9 @@ export async function startRedis({ binary = 'redis-server' } = {}) {
     child = spawn(
       binary,
       [
-        '--port', String(port),
+        ...(tls
+          ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certPath, '--tls-key-file', tls.keyPath, '--tls-auth-clients', 'no']
+          : ['--port', String(port)]),
         '--bind', '127.0.0.1',
         '--dir', dir,
         '--save', '',
@@ -123,7 +131,7 @@ export async function startRedis({ binary = 'redis-server' } = {}) {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
       try {
-        if ((await redisCommand(port, ['PING'], { timeoutMs: 500 })) === 'PONG') return;
+        if ((await redisCommand(port, ['PING'], { timeoutMs: 500, ca: tls?.ca })) === 'PONG') return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -145,10 +153,11 @@ export async function startRedis({ binary = 'redis-server' } = {}) {
   return {
     binary,
     port,
-    url: `redis://127.0.0.1:${port}`,
-    command: (args, options) => redisCommand(port, args, options),
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
+    command: (args, options) => redisCommand(port, args, { ca: tls?.ca, ...options }),
     /** Busy for `seconds`: every client waits (the command's own reply is not awaited). */
-    slow: (seconds) => redisCommand(port, ['DEBUG', 'SLEEP', String(seconds)], { timeoutMs: seconds * 1000 + 2_000 }).catch(() => {}),
+    slow: (seconds) =>
+      redisCommand(port, ['DEBUG', 'SLEEP', String(seconds)], { timeoutMs: seconds * 1000 + 2_000, ca: tls?.ca }).catch(() => {}),
     start,
     stop,
     async close() {
