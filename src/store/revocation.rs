@@ -170,15 +170,13 @@ impl Revocations {
         if denied.len() != before {
             self.recount(&denied);
         }
-        let fresh = match denied.get(key) {
-            // A later revocation of a subject covers more tokens.
-            Some(known) => known.revoked_at < denial.revoked_at || known.until < denial.until,
-            None => true,
-        };
-        if !fresh {
-            return;
-        }
+        // What is already known (this instance's own message coming back, or the index read
+        // again after a reconnection) changes nothing and is not announced again. A later
+        // revocation of a subject covers more tokens; a longer one lasts longer.
         let merged = match denied.get(key) {
+            Some(known) if known.revoked_at >= denial.revoked_at && known.until >= denial.until => {
+                return;
+            }
             Some(known) => Denial {
                 revoked_at: known.revoked_at.max(denial.revoked_at),
                 until: known.until.max(denial.until),
@@ -299,15 +297,7 @@ impl Revocations {
                             revoked_at,
                             until: until_ms / 1000.0,
                         };
-                        let known = self
-                            .denied
-                            .read()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get(key)
-                            .is_some_and(|d| d.revoked_at >= revoked_at && d.until >= denial.until);
-                        if !known {
-                            self.add(key, denial, "fleet");
-                        }
+                        self.add(key, denial, "fleet");
                     }
                 }
                 true
@@ -505,6 +495,30 @@ mod tests {
             .await
             .unwrap();
         assert!(revocations.check(&jwt, || None).is_err());
+    }
+
+    /// This instance's own message coming back, or the index read again, is no new revocation.
+    #[tokio::test]
+    async fn a_known_revocation_is_announced_once() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let revocations = Revocations::new(
+            None,
+            Events::new(Some(Arc::new(move |text: String| {
+                sink.lock().unwrap().push(text)
+            }))),
+            Box::new(|_| {}),
+        );
+        let now = now_seconds();
+        let key = Revoked::Sub("dave").entry_key();
+        let message = format!("{key} {now} {}", now + 60.0);
+        revocations.apply_message(&message);
+        revocations.apply_message(&message);
+        assert_eq!(heard.lock().unwrap().len(), 1);
+        // A later revocation of the same subject covers more tokens: it counts.
+        revocations.apply_message(&format!("{key} {} {}", now + 5.0, now + 60.0));
+        assert_eq!(heard.lock().unwrap().len(), 2);
+        assert!(heard.lock().unwrap()[0].contains(r#""origin":"fleet""#));
     }
 
     #[test]
