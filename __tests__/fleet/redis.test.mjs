@@ -4,8 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { MonoCloudBackendNodeClient, MonoCloudTokenError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
-import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import {
+  MonoCloudBackendNodeClient,
+  MonoCloudHttpError,
+  MonoCloudTokenError,
+  MonoCloudValidationError,
+} from '@monocloud/backend-node-rs';
+import { createDpopProof, createTestIssuer, generateDpopKey } from '@monocloud/backend-node-rs/testing';
 
 import { makeTestCertificates } from '../support/certificates.mjs';
 import { withEnv } from '../support/env.mjs';
@@ -118,6 +123,26 @@ for (const binary of BINARIES) {
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       const later = await issuer.mint({ claims: { sub: 'carol' } });
       assert.equal((await b.validate(later)).ok, true);
+    });
+
+    test('a DPoP proof accepted by one instance is refused as a replay by the other', async () => {
+      const key = generateDpopKey();
+      const token = await issuer.mint({ claims: { sub: 'dpop-user' }, dpopKey: key });
+      const url = 'https://api.example.com/things';
+      const request = (proof) => ({ method: 'GET', url, headers: { authorization: `DPoP ${token}`, dpop: proof } });
+      const proof = createDpopProof({ key, method: 'GET', url, accessToken: token });
+      const first = await a.call('validateRequest', { request: request(proof) });
+      assert.equal(first.ok, true, JSON.stringify(first));
+      const replayed = await b.call('validateRequest', { request: request(proof) });
+      assert.equal(replayed.ok, false);
+      assert.equal(replayed.code, 'invalid_dpop_proof');
+      assert.match(replayed.message, /used before/);
+      const fresh = await b.call('validateRequest', { request: request(createDpopProof({ key, method: 'GET', url, accessToken: token })) });
+      assert.equal(fresh.ok, true, JSON.stringify(fresh));
+      const keys = await redis.command(['KEYS', 'fleet-test:dpop:*']);
+      assert.equal(keys.length, 2);
+      const ttl = await redis.command(['PTTL', keys[0]]);
+      assert.ok(ttl > 0 && ttl <= 330_000, `ttl ${ttl}`);
     });
 
     test('an instance started after a revocation refuses the token (it reads what was revoked)', async () => {
@@ -361,6 +386,30 @@ describe('revoke without a store', () => {
       (e) => e instanceof MonoCloudValidationError && /redis:\/\//.test(e.message),
     );
     assert.doesNotThrow(() => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store: 'redis://127.0.0.1:1' }));
+  });
+
+  test('a DPoP proof the store cannot reserve: 503 by default, passes with onStoreError allow', async () => {
+    const key = generateDpopKey();
+    const token = await issuer.mint({ dpopKey: key });
+    const url = 'https://api.example.com/things';
+    const request = () => ({
+      method: 'GET',
+      url,
+      headers: { authorization: `DPoP ${token}`, dpop: createDpopProof({ key, method: 'GET', url, accessToken: token }) },
+    });
+    const events = [];
+    const unreachable = { ...issuer.clientOptions, store: 'redis://127.0.0.1:1', storeTimeout: 30, onEvent: (e) => events.push(e) };
+    const rejecting = new MonoCloudBackendNodeClient(unreachable);
+    const started = performance.now();
+    await assert.rejects(rejecting.validateRequest(request()), (e) => e instanceof MonoCloudHttpError && /replay store/.test(e.message));
+    assert.ok(performance.now() - started < 1_000);
+    assert.ok(events.some((e) => e.type === 'store_error' && e.operation === 'dpop_reserve'), JSON.stringify(events));
+    const allowing = new MonoCloudBackendNodeClient({ ...unreachable, dpop: { onStoreError: 'allow' } });
+    assert.equal((await allowing.validateRequest(request())).sub, 'test-user');
+    assert.throws(
+      () => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, dpop: { onStoreError: 'ignore' } }),
+      (e) => e instanceof MonoCloudValidationError && /onStoreError/.test(e.message),
+    );
   });
 
   test('the store options are read from MONOCLOUD_BACKEND_REDIS_*, and checked', async () => {

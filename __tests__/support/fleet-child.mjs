@@ -2,6 +2,7 @@
 // a MonoCloudTokenClient) configured from FLEET_OPTIONS / FLEET_TOKEN_OPTIONS (JSON), driven by
 // one JSON command a line on stdin and answering one JSON line each on stdout:
 //   { id, op: 'validate', token }          → { id, ok, sub?, code?, message?, ms }
+//   { id, op: 'validateRequest', request } → { id, ok, sub?, name?, code?, status?, message? }
 //   { id, op: 'revoke', revocation }       → { id, shared } or { id, error }
 //   { id, op: 'events' }                   → { id, events, revoked }
 //   { id, op: 'getAccessToken' }           → { id, token } or { id, error }
@@ -32,6 +33,14 @@ async function run(command) {
         return { id, ok: true, sub: claims.sub, ms: performance.now() - started };
       } catch (error) {
         return { id, ok: false, code: error.code, message: error.message, ms: performance.now() - started };
+      }
+    }
+    if (op === 'validateRequest') {
+      try {
+        const claims = await client.validateRequest(command.request);
+        return { id, ok: true, sub: claims.sub };
+      } catch (error) {
+        return { id, ok: false, name: error.name, code: error.code, status: error.status, message: error.message };
       }
     }
     if (op === 'revoke') return { id, ...(await client.revoke(command.revocation)) };
