@@ -136,6 +136,7 @@ describe('subpath exports', () => {
     'MonoCloudHttpError',
     'MonoCloudOPError',
     'MonoCloudOidcBackendClient',
+    'MonoCloudRefusalError',
     'MonoCloudTokenError',
     'MonoCloudValidationError',
   ];

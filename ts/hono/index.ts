@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type {
   OptionalProtectOptions,
@@ -74,14 +75,17 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   options?: ProtectApiRequestOptions<Context>,
 ): ProtectHonoMiddleware<C> {
   const protector = createProtector<Context>(clientOrOptions, options);
-  const middleware = (protectOptions?: ProtectOptions<C>): MiddlewareHandler<ProtectEnv<C | undefined>> => async (c, next) => {
-    const authentication = authenticate<Context, C>(protector, describe(c), protectOptions);
-    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
-    if (response) return toWebResponse(response);
-    // Undefined on an optional route called without a token.
-    c.set('claims', claims);
-    await next();
-    return undefined;
+  const middleware = (protectOptions?: ProtectOptions<C>): MiddlewareHandler<ProtectEnv<C | undefined>> => {
+    checkRouteOptions(protectOptions, 'protect(options)');
+    return async (c, next) => {
+      const authentication = authenticate<Context, C>(protector, describe(c), protectOptions);
+      const { claims, response } = isThenable(authentication) ? await authentication : authentication;
+      if (response) return toWebResponse(response);
+      // Undefined on an optional route called without a token.
+      c.set('claims', claims);
+      await next();
+      return undefined;
+    };
   };
   // Only an optional route can leave claims undefined: the overloads say which it is.
   return middleware as ProtectHonoMiddleware<C>;

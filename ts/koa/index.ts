@@ -7,6 +7,7 @@ import type { Context, Next } from 'koa';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -49,18 +50,21 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   options?: ProtectApiRequestOptions<Context>,
 ): ProtectKoaMiddleware<C> {
   const protector = createProtector<Context>(clientOrOptions, options);
-  return (protectOptions) => async (ctx, next) => {
-    const described = describeIncoming(ctx, ctx.req, () => ctx.href);
-    const authentication = authenticate<Context, C>(protector, described, protectOptions);
-    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
-    if (response) {
-      ctx.status = response.status;
-      ctx.set(response.headers);
-      ctx.body = response.body;
-      return;
-    }
-    // Undefined on an optional route called without a token.
-    (ctx.state as { claims?: C }).claims = claims;
-    await next();
+  return (protectOptions) => {
+    checkRouteOptions(protectOptions, 'protect(options)');
+    return async (ctx, next) => {
+      const described = describeIncoming(ctx, ctx.req, () => ctx.href);
+      const authentication = authenticate<Context, C>(protector, described, protectOptions);
+      const { claims, response } = isThenable(authentication) ? await authentication : authentication;
+      if (response) {
+        ctx.status = response.status;
+        ctx.set(response.headers);
+        ctx.body = response.body;
+        return;
+      }
+      // Undefined on an optional route called without a token.
+      (ctx.state as { claims?: C }).claims = claims;
+      await next();
+    };
   };
 }
