@@ -78,6 +78,11 @@ export class MonoCloudRefusalError extends MonoCloudAuthBaseError {
   readonly body: { message: string };
   /** Whether the message is safe to show the caller (4xx), as `http-errors` marks it. */
   readonly expose: boolean;
+  /**
+   * The `error` of the `WWW-Authenticate` challenge (`invalid_token`, `insufficient_scope`);
+   * `undefined` when there is none (no token at all, 500, 503).
+   */
+  readonly code: string | undefined;
 
   constructor(
     response: { status: number; headers: Record<string, string>; body: { message: string } },
@@ -90,6 +95,7 @@ export class MonoCloudRefusalError extends MonoCloudAuthBaseError {
     this.headers = { ...response.headers };
     this.body = { ...response.body };
     this.expose = response.status < 500;
+    this.code = /error="([^"]*)"/.exec(this.headers['WWW-Authenticate'] ?? '')?.[1];
     if (cause !== undefined) this.cause = cause;
   }
 }
