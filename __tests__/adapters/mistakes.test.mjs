@@ -3,6 +3,7 @@
 // them (never the binding's conversion text), unknown option names get one warning, and
 // Express can hand refusals to the error middleware users already wrote.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 
@@ -18,6 +19,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { withEnv } from '../support/env.mjs';
 import { frameworks, get, listening } from '../support/frameworks.mjs';
+import { fromRoot } from '../support/paths.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -211,6 +213,18 @@ describe('unknown option names get one warning naming the closest known one (ite
     ]);
     assert.ok(unknown.includes('new MonoCloudBackendNodeClient(): unknown option "issuerBaseURL" is ignored. Did you mean "tenantDomain"?'));
     assert.ok(unknown.includes('new MonoCloudOidcBackendClient(): unknown option "clockTolerence" is ignored. Did you mean "clockTolerance"?'));
+  });
+
+  test('every option of the options table (src/core/config/options.rs) is known: no warning', async () => {
+    const table = readFileSync(fromRoot('src', 'core', 'config', 'options.rs'), 'utf8');
+    const names = [...new Set([...table.matchAll(/^\s*row\("([A-Za-z.]+)"/gm)].map((m) => m[1].split('.')[0]))];
+    assert.ok(names.length > 20 && names.includes('groupOptions') && names.includes('onEvent'), names.join());
+    const given = Object.fromEntries(names.map((name) => [name, undefined]));
+    new MonoCloudBackendNodeClient({ ...given, ...options() });
+    expressAdapter.protectApi({ ...given, ...options(), tokenResolver: undefined, certificateResolver: undefined, passErrorsToNext: false });
+    await settled();
+    const unknown = warningsWith('MONOCLOUD_UNKNOWN_OPTION').map((w) => w.message);
+    for (const name of names) assert.ok(!unknown.some((m) => m.includes(`unknown option "${name}"`)), name);
   });
 
   test('protectApi options: resolvers and adapter options are known, a typo is named once', async () => {
