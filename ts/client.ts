@@ -99,14 +99,19 @@ export class MonoCloudOidcBackendClient {
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */
   setClockSkew(clockSkew: number): void {
-    checkNumberArgument(clockSkew, 'setClockSkew(clockSkew): clockSkew');
-    usage(() => nativeOf(this).setClockSkew(clockSkew));
+    // A MonoCloudValidationError, as the setter's other refusals are.
+    usage(() => {
+      checkNumberArgument(clockSkew, 'setClockSkew(clockSkew): clockSkew');
+      nativeOf(this).setClockSkew(clockSkew);
+    });
   }
 
   /** Seconds of grace on `exp` and `nbf`. */
   setClockTolerance(clockTolerance: number): void {
-    checkNumberArgument(clockTolerance, 'setClockTolerance(clockTolerance): clockTolerance');
-    usage(() => nativeOf(this).setClockTolerance(clockTolerance));
+    usage(() => {
+      checkNumberArgument(clockTolerance, 'setClockTolerance(clockTolerance): clockTolerance');
+      nativeOf(this).setClockTolerance(clockTolerance);
+    });
   }
 
   /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */

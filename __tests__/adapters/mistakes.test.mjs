@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 
-import { MonoCloudBackendNodeClient, MonoCloudOidcBackendClient, MonoCloudRefusalError } from '@monocloud/backend-node-rs';
+import { MonoCloudBackendNodeClient, MonoCloudOidcBackendClient, MonoCloudRefusalError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
 import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
 import * as honoAdapter from '@monocloud/backend-node-rs/hono';
@@ -187,8 +187,10 @@ describe('client arguments are typed errors, never the binding\'s text (item 2)'
         return true;
       });
     }
-    assert.throws(() => client.setClockSkew('x'), (e) => e instanceof TypeError && /setClockSkew\(clockSkew\): clockSkew must be a finite number, got a string/.test(e.message));
-    assert.throws(() => client.setClockTolerance(undefined), (e) => e instanceof TypeError && /clockTolerance must be a finite number/.test(e.message));
+    // The setters keep the class their other refusals have.
+    assert.throws(() => client.setClockSkew('x'), (e) => e instanceof MonoCloudValidationError && /setClockSkew\(clockSkew\): clockSkew must be a finite number, got a string/.test(e.message));
+    assert.throws(() => client.setClockTolerance(undefined), (e) => e instanceof MonoCloudValidationError && /clockTolerance must be a finite number, got undefined/.test(e.message));
+    assert.throws(() => client.setClockTolerance(Number.NaN), (e) => e instanceof MonoCloudValidationError && /got NaN/.test(e.message));
     // Good arguments still work.
     assert.equal((await client.validateAccessToken(token, { scopes: ['read:things'], groups: null })).sub, 'test-user');
   });

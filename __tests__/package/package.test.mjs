@@ -263,8 +263,8 @@ describe('the packed package', { skip }, () => {
     await mkdir(packDir);
     await mkdir(app);
 
-    // --ignore-scripts: the tree is already built; `prepare` would rebuild it.
-    const [packed] = JSON.parse((await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: ROOT })).stdout);
+    // With its scripts, as `npm publish` packs: prepack takes `prepare` out, so nothing is rebuilt.
+    const [packed] = JSON.parse((await npm(['pack', '--json', '--pack-destination', packDir], { cwd: ROOT })).stdout);
     tarballs.main = join(packDir, packed.filename);
     tarballs.files = packed.files.map((f) => f.path);
 
@@ -324,7 +324,7 @@ describe('the packed package', { skip }, () => {
   test('the published manifest runs nothing at install time', async () => {
     const { stdout } = await run('tar', ['-xOf', tarballs.main, 'package/package.json']);
     const scripts = JSON.parse(stdout).scripts ?? {};
-    for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(scripts[hook], undefined, hook);
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(scripts[hook], undefined, hook);
   });
 
   test('every napi target has a platform package wired as an optional dependency of the same version', () => {

@@ -4,8 +4,9 @@
 
 /** How a value reads in a message: its kind, never its content (it may be a token). */
 export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const type = typeof value;
   return type === 'object' ? 'an object' : `a ${type}`;
 }
