@@ -69,6 +69,23 @@ async function statuses(app) {
 }
 
 describe('the factory used as the middleware (item 1: it never hangs)', () => {
+  // First: the client protectApi builds for itself, from the environment, is kept once built.
+  for (const name of ['Express 5', 'Fastify 5']) {
+    test(`${name}: protectApi itself as the middleware without any configuration answers 500 and says why`, async () => {
+      const framework = frameworks.find((f) => f.name === name);
+      const app = await withEnv({}, () => appWith(framework, useFactory(framework, framework.adapter.protectApi)));
+      try {
+        const none = await withEnv({}, () => get(`${app.url}/x`));
+        assert.equal(none.status, 500);
+        assert.deepEqual(none.body, { message: 'internal server error' });
+      } finally {
+        await app.close();
+      }
+      await settled();
+      assert.ok(warningsWith('MONOCLOUD_PROTECT_FACTORY_MISUSE').some((w) => /Building a client from the environment failed: MonoCloudValidationError: "tenantDomain" is required/.test(w.message)));
+    });
+  }
+
   for (const framework of frameworks) {
     test(`${framework.name}: app.use(protect) / addHook(protect) protects as protect() would`, async () => {
       const protect = framework.adapter.protectApi(options());
@@ -102,6 +119,41 @@ describe('the factory used as the middleware (item 1: it never hangs)', () => {
       }
     });
   }
+
+  test('Koa: app.use(protect) and app.use(protectApi) protect as protect() would', async () => {
+    const Koa = require('koa');
+    for (const guard of [koaAdapter.protectApi(options()), koaAdapter.protectApi]) {
+      const app = new Koa();
+      app.use(guard);
+      app.use((ctx) => {
+        ctx.body = { sub: ctx.state.claims.sub };
+      });
+      const server = await withEnv(env(), () => listening(app.listen(0, '127.0.0.1')));
+      try {
+        const { none, good, bad } = await withEnv(env(), () => statuses(server));
+        assert.deepEqual([none.status, none.headers['www-authenticate']], [401, 'Bearer']);
+        assert.deepEqual([good.status, good.body], [200, { sub: 'test-user' }]);
+        assert.equal(bad.status, 401);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test('Hono: app.use(protect) and app.use(protectApi) protect as protect() would', async () => {
+    const { Hono } = await import('hono');
+    for (const guard of [honoAdapter.protectApi(options()), honoAdapter.protectApi]) {
+      const app = new Hono();
+      app.use(guard);
+      app.get('/x', (c) => c.json({ sub: c.var.claims.sub }));
+      await withEnv(env(), async () => {
+        const none = await app.request('http://127.0.0.1/x');
+        assert.deepEqual([none.status, none.headers.get('www-authenticate')], [401, 'Bearer']);
+        const good = await app.request('http://127.0.0.1/x', { headers: { authorization: `Bearer ${await issuer.mint()}` } });
+        assert.deepEqual([good.status, await good.json()], [200, { sub: 'test-user' }]);
+      });
+    }
+  });
 
   test('each misuse is reported once, with a code, however many requests it sees', async () => {
     await settled();

@@ -106,11 +106,11 @@ function protectApiCalledAsMiddleware(req: Request, res: Response, next: NextFun
   try {
     fromEnvironment ??= middlewareOver(createProtector<Request>(undefined, undefined), undefined);
   } catch (error) {
-    warnMisuse('express-protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
+    warnMisuse('express', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
     writeExpressResponse(res, internalErrorResponse());
     return Promise.resolve();
   }
-  warnMisuse('express-protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
+  warnMisuse('express', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
   return fromEnvironment(req, res, next);
 }
 
@@ -148,7 +148,8 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
     if (isRequestCall(protectOptions, more[0])) {
       // `app.use(protect)`: Express hands the factory the request; answer it as protect() would.
       warnMisuse(
-        'express-factory',
+        'express',
+        'factory',
         'The function protectApi() returns is a factory: use `app.use(protect())` (or ' +
           '`protect({ scopes: [...] })`), not `app.use(protect)`. Requests are protected as protect() would.',
       );

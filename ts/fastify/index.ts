@@ -93,11 +93,11 @@ async function protectApiCalledAsHook(request: FastifyRequest, reply: FastifyRep
   try {
     fromEnvironment ??= hookOver(createProtector<FastifyRequest>(undefined, undefined), undefined);
   } catch (error) {
-    warnMisuse('fastify-protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
+    warnMisuse('fastify', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
     await writeFastifyResponse(reply, internalErrorResponse());
     return;
   }
-  warnMisuse('fastify-protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
+  warnMisuse('fastify', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
   await fromEnvironment(request, reply);
 }
 
@@ -133,7 +133,8 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
       // `addHook('onRequest', protect)`: Fastify hands the factory the request; answer it as
       // protect() would, through the promise (never `done`).
       warnMisuse(
-        'fastify-factory',
+        'fastify',
+        'factory',
         "The function protectApi() returns is a factory: use `addHook('onRequest', protect())` or " +
           '`{ onRequest: protect() }`, not `protect` itself. Requests are protected as protect() would.',
       );

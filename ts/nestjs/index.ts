@@ -143,7 +143,7 @@ export interface MonoCloudModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
 }
 
 function protectorOf(options: MonoCloudModuleOptions | undefined): Protector<NestHttpRequest> {
-  return createProtector<NestHttpRequest>(options, undefined);
+  return createProtector<NestHttpRequest>(options, undefined, [], 'MonoCloudModule.forRoot()');
 }
 
 const shared = [MONOCLOUD_PROTECTOR, MonoCloudBackendNodeClient, MonoCloudGuard];

@@ -20,6 +20,15 @@ export function isResponseLike(value: unknown): boolean {
   return ['send', 'setHeader', 'header', 'writeHead'].some((name) => typeof response[name] === 'function');
 }
 
+/** Whether a factory was called as Koa or Hono middleware: `(context, next)`. */
+export function isContextCall(first: unknown, second: unknown): boolean {
+  if (typeof second !== 'function' || typeof first !== 'object' || first === null) return false;
+  const context = first as Record<string, unknown>;
+  const koa = typeof context.req === 'object' && typeof context.state === 'object' && typeof context.app === 'object';
+  const hono = typeof context.req === 'object' && typeof context.json === 'function' && typeof context.newResponse === 'function';
+  return koa || hono;
+}
+
 /** Whether a factory was called as `(request, response, ...)`. */
 export function isRequestCall(first: unknown, second: unknown): boolean {
   return isRequestLike(first) && isResponseLike(second);
@@ -27,9 +36,13 @@ export function isRequestCall(first: unknown, second: unknown): boolean {
 
 const warned = new Set<string>();
 
-/** One warning per kind of misuse for the life of the process. */
-export function warnMisuse(kind: string, message: string): void {
-  if (warned.has(kind)) return;
-  warned.add(kind);
-  process.emitWarning(message, { code: FACTORY_MISUSE_WARNING });
+/**
+ * One warning per adapter and kind of misuse for the life of the process, naming the adapter's
+ * subpath (the same mistake reads the same in Express and Koa).
+ */
+export function warnMisuse(adapter: string, kind: string, message: string): void {
+  const id = `${adapter}:${kind}`;
+  if (warned.has(id)) return;
+  warned.add(id);
+  process.emitWarning(`@monocloud/backend-node-rs/${adapter}: ${message}`, { code: FACTORY_MISUSE_WARNING });
 }
