@@ -62,7 +62,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function run(args, timeout = 60_000) {
+// Generous: on a loaded machine one tsc run can take a minute; alone it takes a few seconds.
+function run(args, timeout = 180_000) {
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: dir, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? (error.code ?? 1) : 0, output: `${stdout}${stderr}` });
@@ -96,7 +97,7 @@ test('the README has the Express and Fastify quickstarts and guides as TypeScrip
   assert.ok(programs.some((p) => p.adapter === 'fastify' && /request\.claims\.sub/.test(p.code)));
 });
 
-test('every README program compiles under strict tsc: Express 4/5, Fastify 4/5, node10/node16/nodenext/bundler', { timeout: 240_000 }, async () => {
+test('every README program compiles under strict tsc: Express 4/5, Fastify 4/5, node10/node16/nodenext/bundler', { timeout: 600_000 }, async () => {
   const programs = readmePrograms();
   const jobs = [];
   for (const [major, types] of Object.entries(majors)) {
@@ -136,7 +137,7 @@ test('every README program compiles under strict tsc: Express 4/5, Fastify 4/5, 
       });
     }
   }
-  const results = await pooled(jobs, Math.max(2, Math.min(4, availableParallelism())));
+  const results = await pooled(jobs, Math.max(1, Math.min(4, availableParallelism())));
   const failed = results.filter((result) => result.code !== 0);
   assert.deepEqual(failed.map((f) => `${f.name}:\n${f.output}`), []);
   assert.equal(results.length, 8);
