@@ -287,10 +287,12 @@ describe('unknown option names get one warning naming the closest known one (ite
     }
     expressAdapter.protectApi({ ...options(), passErrorsToNext: true, tokenResolver: () => undefined });
     fastifyAdapter.protectApi({ ...options(), passErrorsToNext: true });
+    expressAdapter.protectApi(new MonoCloudBackendNodeClient(options()), { clockTolerance: 5 });
     await settled();
     const unknown = warningsWith('MONOCLOUD_UNKNOWN_OPTION').map((w) => w.message);
     assert.deepEqual(unknown.filter((m) => m.includes('tokenResolvr')), ['protectApi(): unknown option "tokenResolvr" is ignored. Did you mean "tokenResolver"?']);
     assert.deepEqual(unknown.filter((m) => m.includes('tenantURL')), ['protectApi(): unknown option "tenantURL" is ignored. Did you mean "tenantDomain"?']);
+    assert.ok(unknown.includes('protectApi() with a client: unknown option "clockTolerance" is ignored. It is a client option: give it to the client you pass.'));
     // Express knows passErrorsToNext; Fastify does not take it and says so.
     assert.equal(unknown.filter((m) => m.includes('"passErrorsToNext"')).length, 1);
     assert.equal(unknown.filter((m) => m.startsWith('new MonoCloudBackendNodeClient()') && /tokenResolvr|tenantURL/.test(m)).length, 0, 'not again by the client');

@@ -113,14 +113,24 @@ export const UNKNOWN_OPTION_WARNING = 'MONOCLOUD_UNKNOWN_OPTION';
  * Emits one process warning for each unknown key of `options`, naming the closest known option.
  * Nothing else changes: the options are used as they are.
  */
-export function warnUnknownOptions(options: unknown, known: readonly string[], where: string): void {
+export function warnUnknownOptions(
+  options: unknown,
+  known: readonly string[],
+  where: string,
+  elsewhere?: { names: readonly string[]; hint: string },
+): void {
   if (typeof options !== 'object' || options === null || checked.has(options)) return;
   for (const key of unknownKeys(options, known)) {
     const id = `${where}\u0000${key}`;
     if (warned.has(id)) continue;
     warned.add(id);
+    // An option that belongs somewhere else says where, rather than a far-fetched neighbour.
     const closest = closestName(key, known);
-    const hint = closest === undefined ? '' : ` Did you mean "${closest}"?`;
+    const hint = elsewhere?.names.includes(key)
+      ? ` ${elsewhere.hint}`
+      : closest === undefined
+        ? ''
+        : ` Did you mean "${closest}"?`;
     process.emitWarning(`${where}: unknown option "${key}" is ignored.${hint}`, {
       code: UNKNOWN_OPTION_WARNING,
       detail: `Known options: ${known.join(', ')}.`,

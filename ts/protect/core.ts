@@ -110,7 +110,10 @@ export function createProtector<R>(
 ): Protector<R> {
   const ownNames = [...PROTECT_API_OPTION_NAMES, ...adapterOptionNames];
   if (isClient(clientOrOptions)) {
-    warnUnknownOptions(options, ownNames, `${where} with a client`);
+    warnUnknownOptions(options, ownNames, `${where} with a client`, {
+      names: CLIENT_OPTION_NAMES,
+      hint: 'It is a client option: give it to the client you pass.',
+    });
     const given = { ...(options as Record<string, unknown> | undefined) };
     return {
       client: clientOrOptions,
