@@ -35,6 +35,27 @@ function readmePrograms() {
   return programs;
 }
 
+// Beside the README's programs: one name from every subpath, so each subpath's types resolve in
+// each mode too (its own framework's types included).
+const EVERY_SUBPATH = {
+  adapter: 'subpaths',
+  code: `import { MonoCloudBackendNodeClient, type AccessTokenClaims } from '@monocloud/backend-node-rs';
+import { protectApi as forExpress, type AuthenticatedExpressRequest } from '@monocloud/backend-node-rs/express';
+import { protectApi as forFastify, type AuthenticatedFastifyRequest } from '@monocloud/backend-node-rs/fastify';
+import { protectApi as forWeb } from '@monocloud/backend-node-rs/web';
+import { protectApi as forHono, type ProtectEnv } from '@monocloud/backend-node-rs/hono';
+import { protectApi as forKoa, type ProtectState } from '@monocloud/backend-node-rs/koa';
+import { protectApi as forNode } from '@monocloud/backend-node-rs/node';
+import { MonoCloudGuard } from '@monocloud/backend-node-rs/nestjs';
+import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import { isUserInGroup } from '@monocloud/backend-node-rs/utils';
+import * as internal from '@monocloud/backend-node-rs/internal';
+
+export const used = [MonoCloudBackendNodeClient, forExpress, forFastify, forWeb, forHono, forKoa, forNode, MonoCloudGuard, createTestIssuer, isUserInGroup, internal];
+export type Used = [AccessTokenClaims, AuthenticatedExpressRequest, AuthenticatedFastifyRequest, ProtectEnv, ProtectState];
+`,
+};
+
 const majors = {
   4: { express: 'node_modules/@types/express4/index.d.ts', fastify: 'node_modules/fastify4/fastify.d.ts' },
   5: { express: 'node_modules/@types/express/index.d.ts', fastify: 'node_modules/fastify/fastify.d.ts' },
@@ -106,7 +127,7 @@ test('every README program compiles under strict tsc: Express 4/5, Fastify 4/5, 
         const project = join(dir, `v${major}-${mode}`);
         await mkdir(project, { recursive: true });
         const files = [];
-        for (const [index, program] of programs.entries()) {
+        for (const [index, program] of [...programs, EVERY_SUBPATH].entries()) {
           for (const extension of extensions) {
             const file = join(project, `readme-${index}-${program.adapter}${extension}`);
             await writeFile(file, program.code);
