@@ -162,3 +162,32 @@ const server = app.listen(0, '127.0.0.1', async () => {
     await issuer.close();
   }
 });
+
+test('Vite SSR with everything bundled but the package (ssr.noExternal + ssr.external): the build loads', { timeout: 120_000 }, async () => {
+  const app = join(dir, 'vite');
+  await mkdir(join(app, 'node_modules', '@monocloud'), { recursive: true });
+  await symlink(ROOT, join(app, 'node_modules', '@monocloud', 'backend-node-rs'), 'dir');
+  await writeFile(
+    join(app, 'server.mjs'),
+    `import { protectApi } from '@monocloud/backend-node-rs/express';
+import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
+console.log(JSON.stringify([typeof protectApi, typeof MonoCloudBackendNodeClient]));
+`,
+  );
+  const config = (external) =>
+    `export default { logLevel: 'error', ssr: { noExternal: true${external ? ", external: ['@monocloud/backend-node-rs']" : ''} }, ` +
+    `build: { ssr: 'server.mjs', outDir: 'out', emptyOutDir: true } };\n`;
+  const vite = fromRoot('node_modules', 'vite', 'bin', 'vite.js');
+
+  await writeFile(join(app, 'vite.config.mjs'), config(false));
+  const inlined = await run(process.execPath, [vite, 'build', '--config', 'vite.config.mjs'], { cwd: app });
+  assert.notEqual(inlined.code, 0, 'without the external the build stops at the native addon');
+
+  await writeFile(join(app, 'vite.config.mjs'), config(true));
+  const built = await run(process.execPath, [vite, 'build', '--config', 'vite.config.mjs'], { cwd: app });
+  assert.equal(built.code, 0, built.stdout + built.stderr);
+  const out = readdirSync(join(app, 'out')).find((file) => /\.m?js$/.test(file));
+  const started = await run(process.execPath, [join(app, 'out', out)], { cwd: app });
+  assert.equal(started.code, 0, started.stderr);
+  assert.deepEqual(JSON.parse(started.stdout.trim()), ['function', 'function']);
+});
