@@ -60,7 +60,7 @@ test('npm pack runs its scripts, builds nothing, and publishes a manifest withou
   const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n')));
   const tarball = join(dir, report[0].filename);
   const published = JSON.parse((await run('tar', ['-xOf', tarball, 'package/package.json'])).stdout);
-  assert.equal(published.scripts.prepare, undefined);
+  for (const name of ['prepare', 'prepack', 'postpack']) assert.equal(published.scripts[name], undefined, name);
   for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(published.scripts[hook], undefined, hook);
   assert.equal(manifestText(), before, 'package.json is restored byte for byte');
   assert.ok(!existsSync(fromRoot('.package.json.prepack')));
@@ -68,6 +68,33 @@ test('npm pack runs its scripts, builds nothing, and publishes a manifest withou
   const dry = await run('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT });
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(manifestText(), before);
+});
+
+test('npm publish: the registry gets the stripped manifest too, and postpublish puts the file back', async () => {
+  // npm publish packs (prepack, postpack), then reads package.json again for the registry, then
+  // runs postpublish: the steps are run here as npm runs them, in a copy.
+  const copy = join(dir, 'publish');
+  await mkdir(copy);
+  await copyFile(fromRoot('package.json'), join(copy, 'package.json'));
+  const original = readFileSync(join(copy, 'package.json'), 'utf8');
+  const step = async (name, command) => {
+    const env = { ...process.env, npm_package_json: join(copy, 'package.json'), npm_command: command };
+    const result = await run(process.execPath, [fromRoot('scripts', 'pack-manifest.mjs'), name], { cwd: copy, env });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
+  };
+  assert.equal((await step('strip', 'publish')).scripts.prepare, undefined);
+  const forRegistry = await step('restore-after-pack', 'publish');
+  assert.equal(forRegistry.scripts.prepare, undefined, 'what npm publish sends to the registry');
+  assert.equal(forRegistry.scripts.postpublish, 'node scripts/pack-manifest.mjs restore');
+  await step('restore', 'publish');
+  assert.equal(readFileSync(join(copy, 'package.json'), 'utf8'), original);
+  // A pack or publish that died half-way is mended by the next step.
+  await step('strip', 'pack');
+  await step('strip', 'pack');
+  await step('restore-after-pack', 'pack');
+  assert.equal(readFileSync(join(copy, 'package.json'), 'utf8'), original);
+  assert.ok(!existsSync(join(copy, '.package.json.prepack')));
 });
 
 test('napi.targets, optionalDependencies, npm/* manifests, built binaries and the loader agree', () => {
