@@ -83,7 +83,7 @@ function resolver<F>(value: F | undefined, name: string): F | undefined {
   return value ?? undefined;
 }
 
-/** The members of `options` named in `names`, taken out of `rest`. */
+/** The members of `options` named in `names`, moved out of `options` into the result. */
 function take(options: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   const taken: Record<string, unknown> = {};
   for (const name of names) {
