@@ -32,6 +32,7 @@ export const CLIENT_OPTION_NAMES: readonly string[] = [
   'jwksResolver',
   'cache',
   'onEvent',
+  'warnings',
 ];
 
 /** The options `new MonoCloudOidcBackendClient(tenantDomain, audience, options)` reads. */
