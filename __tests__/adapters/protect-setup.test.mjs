@@ -137,6 +137,8 @@ describe('subpath exports', () => {
     'MonoCloudOPError',
     'MonoCloudOidcBackendClient',
     'MonoCloudRefusalError',
+    // The outbound token client is a root value too, so every adapter has it.
+    'MonoCloudTokenClient',
     'MonoCloudTokenError',
     'MonoCloudValidationError',
   ];

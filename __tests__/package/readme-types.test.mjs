@@ -50,8 +50,10 @@ import { MonoCloudGuard } from '@monocloud/backend-node-rs/nestjs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { isUserInGroup } from '@monocloud/backend-node-rs/utils';
 import * as internal from '@monocloud/backend-node-rs/internal';
+import { ManagementClient } from '@monocloud/backend-node-rs/intelliauth';
+import { requireSession } from '@monocloud/backend-node-rs/intelliauth/express';
 
-export const used = [MonoCloudBackendNodeClient, forExpress, forFastify, forWeb, forHono, forKoa, forNode, MonoCloudGuard, createTestIssuer, isUserInGroup, internal];
+export const used = [MonoCloudBackendNodeClient, forExpress, forFastify, forWeb, forHono, forKoa, forNode, MonoCloudGuard, createTestIssuer, isUserInGroup, internal, ManagementClient, requireSession];
 export type Used = [AccessTokenClaims, AuthenticatedExpressRequest, AuthenticatedFastifyRequest, ProtectEnv, ProtectState];
 `,
 };
@@ -175,9 +177,11 @@ test('are-the-types-wrong finds no problem in any resolution mode (node10, node1
   const { output } = await run([attw, '--format', 'json', tarball]);
   const report = JSON.parse(output);
   const entrypoints = Object.keys(report.analysis.entrypoints).sort();
-  assert.deepEqual(entrypoints, [
-    '.', './express', './fastify', './hono', './internal', './koa', './nestjs', './node', './package.json', './testing', './utils', './web',
-  ]);
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.deepEqual(entrypoints, Object.keys(manifest.exports).sort());
+  // node10 reads `typesVersions`, not `exports`: every subpath needs its mapping.
+  const mapped = Object.keys(manifest.typesVersions['*']).map((subpath) => `./${subpath}`);
+  assert.deepEqual(mapped.sort(), entrypoints.filter((e) => e !== '.' && e !== './package.json'));
   for (const entrypoint of entrypoints) {
     const kinds = Object.keys(report.analysis.entrypoints[entrypoint].resolutions).sort();
     assert.deepEqual(kinds, ['bundler', 'node10', 'node16-cjs', 'node16-esm'], entrypoint);

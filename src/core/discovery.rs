@@ -61,13 +61,24 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(config: &Config, resolver: Option<JsCall>) -> Discovery {
+        Discovery::for_issuer(
+            &config.issuer,
+            config.metadata_cache_duration,
+            config.stale_if_error_duration,
+            resolver,
+        )
+    }
+
+    /// For a client that is configured without a `Config` (the outbound token client).
+    pub fn for_issuer(
+        issuer: &str,
+        cache_duration_secs: f64,
+        stale_if_error_secs: f64,
+        resolver: Option<JsCall>,
+    ) -> Discovery {
         Discovery {
-            remote: Remote::new(
-                resolver,
-                config.metadata_cache_duration,
-                config.stale_if_error_duration,
-            ),
-            url: format!("{}/.well-known/openid-configuration", config.issuer),
+            remote: Remote::new(resolver, cache_duration_secs, stale_if_error_secs),
+            url: format!("{issuer}/.well-known/openid-configuration"),
         }
     }
 
