@@ -33,6 +33,7 @@ export const CLIENT_OPTION_NAMES: readonly string[] = [
   'cache',
   'onEvent',
   'warnings',
+  'dpop',
 ];
 
 /** The options `new MonoCloudOidcBackendClient(tenantDomain, audience, options)` reads. */
