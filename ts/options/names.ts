@@ -34,6 +34,9 @@ export const CLIENT_OPTION_NAMES: readonly string[] = [
   'onEvent',
   'warnings',
   'dpop',
+  'store',
+  'storePrefix',
+  'storeTimeout',
 ];
 
 /** The options `new MonoCloudOidcBackendClient(tenantDomain, audience, options)` reads. */
