@@ -256,14 +256,14 @@ describe('client arguments are typed errors, never the binding\'s text (item 2)'
 
 describe('unknown option names get one warning naming the closest known one (item 7)', () => {
   test('client constructors: the key, the closest option, a code; construction succeeds', async () => {
-    const client = new MonoCloudBackendNodeClient({ ...options(), audiences: ['x'], issuerBaseURL: 'https://x' });
-    new MonoCloudBackendNodeClient({ ...options(), audiences: ['x'] });
+    const client = new MonoCloudBackendNodeClient({ ...options(), audiense: 'x', issuerBaseURL: 'https://x' });
+    new MonoCloudBackendNodeClient({ ...options(), audiense: 'x' });
     new MonoCloudOidcBackendClient(issuer.url, issuer.audience, { clockTolerence: 5 });
     assert.equal((await client.validateAccessToken(await issuer.mint())).sub, 'test-user');
     await settled();
     const unknown = warningsWith('MONOCLOUD_UNKNOWN_OPTION').map((w) => w.message);
-    assert.deepEqual(unknown.filter((m) => m.includes('"audiences"')), [
-      'new MonoCloudBackendNodeClient(): unknown option "audiences" is ignored. Did you mean "audience"?',
+    assert.deepEqual(unknown.filter((m) => m.includes('"audiense"')), [
+      'new MonoCloudBackendNodeClient(): unknown option "audiense" is ignored. Did you mean "audience"?',
     ]);
     assert.ok(unknown.includes('new MonoCloudBackendNodeClient(): unknown option "issuerBaseURL" is ignored. Did you mean "tenantDomain"?'));
     assert.ok(unknown.includes('new MonoCloudOidcBackendClient(): unknown option "clockTolerence" is ignored. Did you mean "clockTolerance"?'));

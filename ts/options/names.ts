@@ -1,5 +1,5 @@
 // Option names the package knows, and the one warning an unknown name gets. The original accepts
-// (and ignores) unknown names, so they cannot throw; but a typo such as `audiences` or an option
+// (and ignores) unknown names, so they cannot throw; but a typo such as `audiense` or an option
 // from another library such as `issuerBaseURL` silently leaves a setting at its default.
 
 /**
@@ -9,6 +9,10 @@
 export const CLIENT_OPTION_NAMES: readonly string[] = [
   'tenantDomain',
   'audience',
+  'issuer',
+  'audiences',
+  'hmacSecret',
+  'hmacAlg',
   'clientId',
   'clientSecret',
   'clientAuthMethod',
@@ -49,7 +53,6 @@ export const PROTECT_API_OPTION_NAMES: readonly string[] = ['tokenResolver', 'ce
 
 // Names other libraries use for the same setting, where spelling distance would mislead.
 const ALIASES: Readonly<Record<string, string>> = {
-  issuer: 'tenantDomain',
   issuerbaseurl: 'tenantDomain',
   issuerurl: 'tenantDomain',
   tenanturl: 'tenantDomain',
