@@ -26,6 +26,13 @@ export declare class NativeClient {
    */
   get certificateBinding(): CertificateBinding | null
   /**
+   * `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
+   * face bounds the user's token and certificate resolvers by it.
+   */
+  get responseTimeout(): number | null
+  /** Whether `protectApi` warns the process about 500 and 503 answers (`warnings`). */
+  get warnings(): boolean
+  /**
    * `validateAccessToken`'s introspection path with `introspect` (the object's own
    * `introspectAccessToken`, adapted to answer a JSON envelope) in place of ours.
    */
@@ -74,7 +81,7 @@ export type ClientProfile = 'node' | 'oidc'
 
 /** A failed call, discriminated by `kind`; each kind is one `MonoCloud*Error` class. */
 export type Failure =
-  | { kind: 'validation'; message: string }
+  | { kind: 'validation'; message: string; hint?: string }
   | { kind: 'token'; message: string; code: TokenErrorCode }
   | { kind: 'op'; error: string; errorDescription: string; raw?: RawResponse }
   | { kind: 'http'; message: string; raw?: RawResponse; /** A body that is not JSON: `JSON.parse` of it gives the message the original shows. */

@@ -132,9 +132,17 @@ impl Client {
             return Ok((token, Route::Jwt));
         }
         if !self.config.introspection_configured() {
-            return Err(Error::validation("Token introspection is not configured"));
+            return Err(Error::IntrospectionNotConfigured);
         }
         Ok((token, Route::Introspection))
+    }
+
+    /// What `route` refused, told to the `onEvent` hook when it is about configuration (the
+    /// verdict's own path reports through `verify`).
+    pub fn report_route_failure(&self, error: &Error) {
+        if let Error::IntrospectionNotConfigured = error {
+            self.events.rejected(error);
+        }
     }
 
     async fn dispatch(
@@ -359,6 +367,7 @@ fn introspection_store(config: &Config, callbacks: &Callbacks) -> Option<Store> 
         (Some(get), Some(set)) => Some(Store::Adapter {
             get: get.clone(),
             set: set.clone(),
+            timeout_ms: config.response_timeout_ms,
         }),
         _ => (config.introspection_cache_max_entries > 0)
             .then(|| Store::Memory(MemoryStore::new(config.introspection_cache_max_entries))),

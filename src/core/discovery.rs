@@ -66,6 +66,7 @@ impl Discovery {
                 resolver,
                 config.metadata_cache_duration,
                 config.stale_if_error_duration,
+                config.response_timeout_ms,
             ),
             url: format!("{}/.well-known/openid-configuration", config.issuer),
         }

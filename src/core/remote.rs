@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::callbacks::{JsCall, invoke, no_arguments};
+use super::callbacks::{JsCall, Limit, invoke, no_arguments};
 use super::clock::{Now, seconds};
 use super::error::{Error, Result};
 use super::events::{Event, Events};
@@ -254,13 +254,23 @@ pub trait Document: Sized + Send + Sync + 'static {
 pub struct Remote<T> {
     fetched: Fetched<T>,
     resolver: Option<JsCall>,
+    /// `responseTimeout`, for the resolver: a fetch that never ends would hold every caller
+    /// sharing it. Past it, the fetch fails like an unreachable issuer and is abandoned, so the
+    /// next caller starts a fresh one.
+    resolver_timeout_ms: Option<f64>,
 }
 
 impl<T: Document> Remote<T> {
-    pub fn new(resolver: Option<JsCall>, duration_secs: f64, stale_if_error_secs: f64) -> Self {
+    pub fn new(
+        resolver: Option<JsCall>,
+        duration_secs: f64,
+        stale_if_error_secs: f64,
+        resolver_timeout_ms: Option<f64>,
+    ) -> Self {
         Remote {
             fetched: Fetched::new(duration_secs, stale_if_error_secs),
             resolver,
+            resolver_timeout_ms,
         }
     }
 
@@ -286,7 +296,11 @@ impl<T: Document> Remote<T> {
             .get(refresh, now, || {
                 Box::pin(async move {
                     let document = match &self.resolver {
-                        Some(resolver) => resolved_object(resolver, source.resolver_option).await,
+                        Some(resolver) => {
+                            let limit =
+                                Limit::new(source.resolver_option, self.resolver_timeout_ms);
+                            resolved_object(resolver, source.resolver_option, limit).await
+                        }
                         None => {
                             let url = url().await?;
                             fetch_document(http, &url, source.what).await
@@ -316,8 +330,12 @@ impl<T: Document> Remote<T> {
 }
 
 /// A resolver's document; it must be a JSON object.
-async fn resolved_object(resolver: &JsCall, name: &str) -> Result<Map<String, Value>> {
-    match invoke(resolver, no_arguments()).await? {
+async fn resolved_object(
+    resolver: &JsCall,
+    name: &str,
+    limit: Limit,
+) -> Result<Map<String, Value>> {
+    match invoke(resolver, no_arguments(), limit).await? {
         Value::Object(document) => Ok(document),
         _ => Err(Error::validation(format!("{name} must return an object"))),
     }

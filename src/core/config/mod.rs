@@ -21,7 +21,7 @@ use self::options::{Sources, row_of};
 use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
-use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey};
+use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey, check_private_jwk};
 use super::error::{Error, Result};
 use super::text::js_trim;
 
@@ -84,6 +84,9 @@ pub struct Config {
     /// Seconds past expiry that the last good discovery document and key set are still used
     /// when the issuer fails to give new ones.
     pub stale_if_error_duration: f64,
+    /// Whether `protectApi` warns the process about answers the configuration or the issuer
+    /// caused (the JavaScript face emits them).
+    pub warnings: bool,
 }
 
 impl Config {
@@ -172,6 +175,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
+    let warnings = defaulted(boolean("warnings")?);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
 
     Ok(Config {
@@ -199,6 +203,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         tls_identity,
         token_cache_max_entries,
         stale_if_error_duration,
+        warnings,
     })
 }
 
@@ -234,7 +239,10 @@ fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<ClientSecret>> 
         _ => None,
     };
     match (wanted, jwk) {
-        (Wanted::PrivateJwk, Some(jwk)) => Ok(Some(ClientSecret::Jwk(jwk))),
+        (Wanted::PrivateJwk, Some(jwk)) => {
+            check_private_jwk(&jwk)?;
+            Ok(Some(ClientSecret::Jwk(jwk)))
+        }
         (Wanted::PrivateJwk, None) => match value {
             Input::Missing | Input::Null => Ok(None),
             _ => Err(Error::validation(

@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 26] = [
+pub const OPTIONS: [Row; 27] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -113,6 +113,7 @@ pub const OPTIONS: [Row; 26] = [
     row("jwksResolver",                 None,                                       Function,                   D::None,                            Same,                                        "Gives the key set instead of fetching it."),
     row("cache",                        None,                                       Object,                     D::None,                            Same,                                        "An introspection cache adapter with `get`, `set` and `delete`."),
     row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
+    row("warnings",                     Some("WARNINGS"),                           Bool,                       D::Bool(true),                      Same,                                        "Whether protectApi reports a 500 or 503 caused by the configuration or the issuer with process.emitWarning (at most once a minute per cause); onEvent turns it off too."),
 ];
 
 /// The top-level names of the options, as the binding reads them from an options object;

@@ -8,14 +8,20 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::core::cache::{AtDeadline, Deadline, token_key};
-use crate::core::callbacks::{JsCall, invoke};
-use crate::core::clock::{Now, after};
+use crate::core::callbacks::{JsCall, invoke_within};
+use crate::core::clock::{Now, after, seconds};
 use crate::core::error::Result;
 
 /// Where introspection answers are kept between requests.
 pub enum Store {
-    /// The user's `IIntrospectionCache`, keyed by the raw token as upstream does.
-    Adapter { get: JsCall, set: JsCall },
+    /// The user's `IIntrospectionCache`, keyed by the raw token as upstream does. Each call
+    /// is bounded by `responseTimeout` (`timeout_ms`): a cache that does not answer in time
+    /// is a miss, and a write that does not finish is left behind.
+    Adapter {
+        get: JsCall,
+        set: JsCall,
+        timeout_ms: Option<f64>,
+    },
     /// Our own: bounded, keyed by a SHA-256 of the token.
     Memory(MemoryStore),
 }
@@ -23,10 +29,12 @@ pub enum Store {
 impl Store {
     pub async fn get(&self, token: &str, now: Now) -> Result<Option<Value>> {
         match self {
-            Store::Adapter { get, .. } => {
-                let value = invoke(get, json!({ "key": token })).await?;
-                Ok((!value.is_null()).then_some(value))
-            }
+            Store::Adapter {
+                get, timeout_ms, ..
+            } => match invoke_within(get, json!({ "key": token }), within(*timeout_ms)).await {
+                Some(value) => Ok(Some(value?).filter(|value| !value.is_null())),
+                None => Ok(None),
+            },
             Store::Memory(memory) => Ok(memory.get(token, now).await),
         }
     }
@@ -34,12 +42,13 @@ impl Store {
     /// Keeps `value` until `expires_at` (seconds since the epoch, on the caller's clock).
     pub async fn set(&self, token: &str, value: Value, expires_at: f64, now: Now) -> Result<()> {
         match self {
-            Store::Adapter { set, .. } => {
-                invoke(
-                    set,
-                    json!({ "key": token, "value": value, "expiresAt": expires_at }),
-                )
-                .await?;
+            Store::Adapter {
+                set, timeout_ms, ..
+            } => {
+                let request = json!({ "key": token, "value": value, "expiresAt": expires_at });
+                invoke_within(set, request, within(*timeout_ms))
+                    .await
+                    .transpose()?;
                 Ok(())
             }
             Store::Memory(memory) => {
@@ -48,6 +57,10 @@ impl Store {
             }
         }
     }
+}
+
+fn within(timeout_ms: Option<f64>) -> Option<std::time::Duration> {
+    timeout_ms.map(|ms| seconds(ms / 1000.0))
 }
 
 /// Our own store: bounded, least-recently-used, keyed by a SHA-256 of the token.
