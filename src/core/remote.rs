@@ -489,6 +489,57 @@ mod tests {
         );
     }
 
+    /// A resolver that never settles fails its fetch after the timeout, for every caller
+    /// sharing it; the next call asks the resolver again instead of joining the hung one.
+    #[tokio::test]
+    async fn a_resolver_that_never_settles_is_abandoned() {
+        use crate::core::callbacks::JsCall;
+        use crate::core::keys::KeySet;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let resolver: JsCall = Arc::new(move |_| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                Ok(r#"{"ok":{"keys":[]}}"#.to_owned())
+            })
+        });
+        let remote: Remote<KeySet> = Remote::new(Some(resolver), 300.0, 0.0, Some(30.0));
+        let http = Http::new(None, None, None).unwrap();
+        let events = Events::default();
+        let get = || {
+            remote.get(
+                &http,
+                &events,
+                false,
+                at(T0),
+                || async { Ok(String::new()) },
+                |document| KeySet::from_document(document).map_err(Error::validation),
+            )
+        };
+        let started = std::time::Instant::now();
+        let (a, b) = tokio::join!(get(), get());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        for result in [a, b] {
+            match result {
+                Err(Error::Http { message, raw, .. }) => {
+                    assert_eq!(
+                        message,
+                        "jwksResolver did not settle within 30ms (responseTimeout)"
+                    );
+                    assert!(raw.is_none());
+                }
+                _ => panic!("expected a timed-out resolver"),
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one shared call");
+        assert!(get().await.is_ok(), "a fresh call, answered");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
     /// Concurrent callers share one fetch, and its failure.
     #[tokio::test]
     async fn concurrent_callers_share_one_fetch_and_its_failure() {

@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 25);
+        assert_eq!(OPTION_NAMES.len(), 26);
         assert_eq!(
             &OPTION_NAMES[5..8],
             ["trustStoreId", "groupOptions", "clockSkew"]
