@@ -4,10 +4,11 @@
 // status, a 503 through protectApi). A hung shared fetch is abandoned, so the next request
 // starts afresh. Key material is checked at construction instead of on the first request.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudHttpError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import { protectApi as webProtectApi } from '@monocloud/backend-node-rs/web';
 
 import { makeTestCertificates } from '../support/certificates.mjs';
 import { privateJwk } from '../support/forge.mjs';
@@ -202,6 +203,19 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 5' || f.nam
     });
   });
 }
+
+test('fake timers installed by a test do not stop the bound', async () => {
+  const { protect } = webProtectApi(jwtOnly({ tokenResolver: never, warnings: false }));
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const { value, ms } = await timed(() => protect(new Request('http://api.example.com/x')));
+    assert.ok(value instanceof Response);
+    assert.equal(value.status, 503);
+    assert.ok(ms < BOUND_MS, `${ms} ms`);
+  } finally {
+    mock.timers.reset();
+  }
+});
 
 describe('key material is checked at construction', () => {
   const introspecting = (clientSecret, clientAuthMethod) =>

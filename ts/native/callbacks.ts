@@ -2,7 +2,7 @@
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
-import { messageOf } from './realm.js';
+import { messageOf, startTimer, stopTimer } from './realm.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -69,7 +69,7 @@ function fetchAdapter(fetcher: typeof fetch): Adapter {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = controller
       ? new Promise<string>((resolve) => {
-          timer = setTimeout(() => {
+          timer = startTimer(() => {
             timedOut = true;
             controller.abort();
             resolve(TIMED_OUT);
@@ -97,7 +97,7 @@ function fetchAdapter(fetcher: typeof fetch): Adapter {
     try {
       return await (deadline ? Promise.race([exchange, deadline]) : exchange);
     } finally {
-      clearTimeout(timer);
+      stopTimer(timer);
     }
   };
 }

@@ -9,6 +9,8 @@ import {
   getBearerToken,
   isThenable,
   type NativeRequest,
+  startTimer,
+  stopTimer,
   toError,
   unwrap,
 } from '../native/index.js';
@@ -193,12 +195,12 @@ function settled<T>(value: T | PromiseLike<T>, client: MonoCloudBackendNodeClien
   const ms = responseTimeoutOf(client) ?? DEFAULT_RESPONSE_TIMEOUT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+    timer = startTimer(
       () => reject(new MonoCloudHttpError(`${name} did not settle within ${ms}ms (responseTimeout)`)),
       ms,
     );
   });
-  return Promise.race([Promise.resolve(value), deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([Promise.resolve(value), deadline]).finally(() => stopTimer(timer));
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
