@@ -8,7 +8,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { withEnv } from '../support/env.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
-import { deadUrl as freshDeadUrl } from '../support/scripted-issuer.mjs';
+import { deadUrl as freshDeadUrl, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 const AUDIENCE = 'https://api.example.com';
 const WRONG_SECRET = 'wrong-secret-Zx81qPv0';
@@ -16,6 +16,7 @@ const BURST = 6;
 
 let op;
 let deadUrl;
+let scripted;
 let warnings = [];
 const listen = (warning) => {
   if (warning.name === 'MonoCloudWarning') warnings.push(warning);
@@ -24,12 +25,15 @@ const listen = (warning) => {
 before(async () => {
   op = await startOidcProvider({ audience: AUDIENCE, algs: ['RS256', 'ES256'] });
   deadUrl = await freshDeadUrl();
+  // Its discovery document has no introspection_endpoint.
+  scripted = await startScriptedIssuer();
   process.on('warning', listen);
 });
 
 after(async () => {
   process.off('warning', listen);
   await op?.close();
+  await scripted?.close();
 });
 
 beforeEach(() => {
@@ -58,6 +62,7 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 5' || f.nam
         '/wrong-secret-quiet': [protectApi({ ...options, warnings: false })()],
         '/issuer-down': [protectApi({ tenantDomain: deadUrl, audience: AUDIENCE })()],
         '/jwt-only': [protectApi({ tenantDomain: op.issuer, audience: AUDIENCE })()],
+        '/no-endpoint': [protectApi({ tenantDomain: scripted.url, audience: AUDIENCE, clientId: 'c', clientSecret: WRONG_SECRET })()],
       });
     });
 
@@ -104,7 +109,17 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 5' || f.nam
       assert.equal(warnings[0].code, 'MONOCLOUD_ISSUER_ERROR');
       assert.match(warnings[0].message, /answered 503/);
       assert.ok(warnings[0].message.includes(deadUrl), warnings[0].message);
+      assert.equal(warnings[0].message.split(deadUrl).length, 2, `the URL once: ${warnings[0].message}`);
       assertClean([warnings[0].message], [jwt]);
+    });
+
+    test('an issuer without an introspection endpoint: 500 and one MONOCLOUD_CONFIG_ERROR warning', async () => {
+      const answers = await burst('/no-endpoint', ['opaque-1', 'opaque-2', 'opaque-3']);
+      for (const answer of answers) assert.equal(answer.status, 500);
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0].code, 'MONOCLOUD_CONFIG_ERROR');
+      assert.match(warnings[0].message, /introspection_endpoint/);
+      assertClean([warnings[0].message], [WRONG_SECRET, 'opaque-1']);
     });
 
     test('with an onEvent hook there is no warning: the hook hears of it', async () => {

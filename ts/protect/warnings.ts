@@ -50,7 +50,8 @@ export function describe(error: unknown, status: number): { code: WarningCode; m
  */
 function ownPart(message: string): string {
   const cut = message.indexOf(' : ');
-  return printable(cut === -1 ? message : message.slice(0, cut));
+  // The HTTP client names the URL a second time in its own words.
+  return printable(cut === -1 ? message : message.slice(0, cut)).replace(/error sending request for url \([^)]*\): /, '');
 }
 
 function printable(text: string): string {
