@@ -130,7 +130,7 @@ export interface MonoCloudOidcBackendClientOptions {
   /**
    * Milliseconds an exchange with the issuer may take, body included; it also bounds every
    * user callback on a request's path (`fetcher` and its body, the resolvers, the `cache`
-   * adapter, `protectApi`'s token and certificate resolvers).
+   * adapter, `protectApi`'s token and certificate resolvers, a route's claim checks).
    */
   responseTimeout?: number;
   fetcher?: typeof fetch;

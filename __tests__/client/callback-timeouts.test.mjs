@@ -161,6 +161,7 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 5' || f.nam
         '/token-resolver': [protectApi(jwtOnly({ tokenResolver: never, ...quiet }))()],
         '/certificate-resolver': [protectApi(jwtOnly({ certificateResolver: never, ...quiet }))()],
         '/sync-resolver': [protectApi(jwtOnly({ tokenResolver: (req) => req.headers['x-token'], ...quiet }))()],
+        '/claim-check': [protectApi(jwtOnly(quiet))({ checks: [framework.adapter.claimCheck(() => never())] })],
       });
     });
 
@@ -187,7 +188,7 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 5' || f.nam
       assert.equal(fetchCalls, 3, 'one hung discovery, then a fresh discovery and key set');
     });
 
-    for (const path of ['/token-resolver', '/certificate-resolver']) {
+    for (const path of ['/token-resolver', '/certificate-resolver', '/claim-check']) {
       test(`${path.slice(1)} that never settles: 503 after responseTimeout`, async () => {
         const { value, ms } = await call(path, { authorization: `Bearer ${await issuer.mint()}` });
         assert.equal(value.status, 503);

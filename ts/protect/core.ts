@@ -226,7 +226,7 @@ async function authenticateFully<R, C extends JwtClaims>(
       groups: options?.groups,
       scopes: options?.scopes,
     });
-    for (const check of options?.checks ?? []) await check.verify(claims);
+    for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
     return { claims };
   } catch (error) {
     return refused(protector.client, error);
