@@ -22,7 +22,7 @@ const lastWarned = new WeakMap<MonoCloudBackendNodeClient, Map<string, number>>(
 const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsupported_token_type']);
 
 /** The warning for an error that protectApi answered with `status`; `undefined` for none. */
-export function describe(error: unknown, status: number): { code: WarningCode; message: string } | undefined {
+export function warningFor(error: unknown, status: number): { code: WarningCode; message: string } | undefined {
   const answered = `MonoCloud: a protected request was answered ${status}`;
   if (error instanceof MonoCloudOPError) {
     const configuration = CLIENT_ERRORS.has(error.error);
@@ -62,7 +62,7 @@ function printable(text: string): string {
 /** Warns the process about `error`, answered with a 5xx, unless this cause was reported within the minute. */
 export function warnAbout(client: MonoCloudBackendNodeClient, error: unknown, status: number): void {
   if (!warnsFor(client)) return;
-  const warning = describe(error, status);
+  const warning = warningFor(error, status);
   if (warning === undefined) return;
   const cause = `${warning.code} ${warning.message}`;
   let causes = lastWarned.get(client);
