@@ -136,7 +136,8 @@ impl NativeClient {
     }
 
     /// `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
-    /// face bounds the user's token and certificate resolvers by it.
+    /// face bounds the user code it waits on itself by it (`protectApi`'s token and
+    /// certificate resolvers, a route's claim checks).
     #[napi(getter)]
     pub fn response_timeout(&self) -> Option<f64> {
         self.core.config().response_timeout_ms
