@@ -27,7 +27,8 @@ export declare class NativeClient {
   get certificateBinding(): CertificateBinding | null
   /**
    * `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
-   * face bounds the user's token and certificate resolvers by it.
+   * face bounds the user code it waits on itself by it (`protectApi`'s token and
+   * certificate resolvers, a route's claim checks).
    */
   get responseTimeout(): number | null
   /** Whether `protectApi` warns the process about 500 and 503 answers (`warnings`). */
