@@ -82,6 +82,12 @@ function fetchAdapter(fetcher: typeof fetch): Adapter {
           request.method === 'POST' ? { method: 'POST', body: request.body ?? '', headers: request.headers } : {};
         if (controller) init.signal = controller.signal;
         const response = await fetcher(request.url, init);
+        // Answered after the time was up: nobody reads this any more.
+        if (timedOut) {
+          // A fetcher's own Response type may have a body without `cancel`.
+          if (typeof response.body?.cancel === 'function') response.body.cancel().catch(() => {});
+          return TIMED_OUT;
+        }
         const body = await response.text();
         const headers: Array<[string, string]> = [];
         response.headers.forEach((value, name) => {
