@@ -70,6 +70,18 @@ describe('validateAccessToken on a JWT-only client', () => {
     await assertHint(events, ['garbage']);
   });
 
+  test('introspectJwtTokens without a clientId refuses JWTs as a configuration error, without a hint', async () => {
+    const events = [];
+    const client = new MonoCloudBackendNodeClient(jwtOnly({ introspectJwtTokens: true, onEvent: (event) => events.push(event) }));
+    await assert.rejects(client.validateAccessToken(await issuer.mint()), (error) => {
+      assert.ok(error instanceof MonoCloudValidationError);
+      assert.equal(error.message, 'Token introspection is not configured');
+      return true;
+    });
+    await arrived(events, 1);
+    assert.deepEqual(events.map((event) => [event.type, event.error]), [['token_rejected', 'MonoCloudValidationError']]);
+  });
+
   test('a JWT is still validated', async () => {
     const client = new MonoCloudBackendNodeClient(jwtOnly());
     assert.equal((await client.validateAccessToken(await issuer.mint())).iss, issuer.url);
@@ -87,6 +99,7 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 4' || f.nam
         '/api': [protectApi(jwtOnly({ onEvent: (event) => events.push(event) }))()],
         // The full path (resolvers, checks) goes through validateAccessToken.
         '/resolved': [protectApi(jwtOnly({ tokenResolver: (req) => req.headers['x-token'] }))()],
+        '/introspect-jwts': [protectApi(jwtOnly({ introspectJwtTokens: true, warnings: false }))()],
       });
     });
 
@@ -108,6 +121,11 @@ for (const framework of frameworks.filter((f) => f.name === 'Express 4' || f.nam
       const res = await get(`${app.url}/resolved`, { 'x-token': 'garbage' });
       assert.equal(res.status, 401);
       assert.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"');
+    });
+
+    test('a JWT on a client with introspectJwtTokens but no clientId: 500, every JWT fails (the configuration is wrong)', async () => {
+      const res = await get(`${app.url}/introspect-jwts`, { authorization: `Bearer ${await issuer.mint()}` });
+      assert.equal(res.status, 500);
     });
 
     test('a valid JWT passes', async () => {

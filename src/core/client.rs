@@ -16,7 +16,7 @@ use super::claims::{self, Expectations, Lifetime, Requirements};
 use super::clock::{ClockSettings, Now};
 use super::config::Config;
 use super::discovery::{Discovery, Metadata};
-use super::error::{Error, Result};
+use super::error::{Error, INTROSPECTION_NOT_CONFIGURED, Result};
 use super::events::{Event, Events};
 use super::http::{Http, Identity};
 use super::introspection::policy::introspect_through;
@@ -128,11 +128,19 @@ impl Client {
         if token.len() > jwt::MAX_TOKEN_BYTES {
             return Err(Error::token(jwt::TOO_LARGE));
         }
-        if jwt::looks_like_jwt(token) && !self.config.introspect_jwt_tokens {
+        let looks_like_jwt = jwt::looks_like_jwt(token);
+        if looks_like_jwt && !self.config.introspect_jwt_tokens {
             return Ok((token, Route::Jwt));
         }
         if !self.config.introspection_configured() {
-            return Err(Error::IntrospectionNotConfigured);
+            // A JWT here means `introspectJwtTokens` without a client id: every token fails,
+            // which is the configuration's fault. Anything else is a token this API does not
+            // take, which any caller can send.
+            return Err(if looks_like_jwt {
+                Error::validation(INTROSPECTION_NOT_CONFIGURED)
+            } else {
+                Error::IntrospectionNotConfigured
+            });
         }
         Ok((token, Route::Introspection))
     }
