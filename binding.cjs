@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
+module.exports.NativeTokenClient = nativeBinding.NativeTokenClient
 module.exports.bearerToken = nativeBinding.bearerToken
 module.exports.CertificateBinding = nativeBinding.CertificateBinding
 module.exports.ClientProfile = nativeBinding.ClientProfile

@@ -54,6 +54,26 @@ export declare class NativeClient {
   static decodeJwt(token: string): string | Failure
 }
 
+export declare class NativeTokenClient {
+  /**
+   * Invalid options throw with code `InvalidArg`; `callbacks` holds the JavaScript adapters
+   * (`fetch`, `metadata`, `cacheGet`, `cacheSet`, `cacheDelete`, `event`).
+   */
+  constructor(options: unknown, env: Record<string, string>, callbacks?: object | undefined | null)
+  /**
+   * `{ accessToken, tokenType, expiresAt, scope }` as JSON text; `now` is the caller's
+   * `Date.now()`.
+   */
+  getAccessToken(options?: TokenOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  /**
+   * The cached token as JSON text, answered at once, when it is valid and not yet due for a
+   * refresh; otherwise `null`, and the caller takes `getAccessToken`.
+   */
+  freshAccessToken(options?: TokenOptions | undefined | null, now?: number | undefined | null): string | null
+  /** Forgets a token an API refused, so that the next call fetches another. */
+  invalidate(accessToken: string, options?: TokenOptions | undefined | null): Promise<void>
+}
+
 /**
  * The token of an `Authorization` header value, or `null` when it holds no bearer token: the
  * one reader every adapter uses, whichever path its request takes.
@@ -100,6 +120,14 @@ export interface RawResponse {
 
 /** `MonoCloudTokenError.code`. */
 export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups'
+
+/** What a token is asked for: one cached token per distinct set. */
+export interface TokenOptions {
+  scopes?: Array<string>
+  /** RFC 8707 resource indicators. */
+  resource?: Array<string>
+  audience?: string
+}
 
 /**
  * Which method `validateAccessToken` calls for a token: `validateJwtAccessToken` or

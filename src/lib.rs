@@ -1,6 +1,8 @@
 //! `@monocloud/backend-node-rs`: the core (pure Rust) and its Node binding.
 
 pub mod core;
+// The outbound side: tokens this package obtains to call other APIs (pure Rust, like `core`).
+pub mod outbound;
 // The folder says what it is; the module is not named `napi` so that it does not shadow the
 // `napi` crate that the attribute macros refer to.
 #[path = "napi/mod.rs"]

@@ -17,3 +17,6 @@ export type {
   ProtectOptions,
   TokenResolver,
 } from './protect/types.js';
+// The outbound side: client-credentials tokens for calling other APIs.
+export { MonoCloudTokenClient } from './outbound/token-client.js';
+export type * from './outbound/types.js';

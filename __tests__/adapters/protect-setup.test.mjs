@@ -136,6 +136,8 @@ describe('subpath exports', () => {
     'MonoCloudHttpError',
     'MonoCloudOPError',
     'MonoCloudOidcBackendClient',
+    // The outbound token client is a root value too, so every adapter has it.
+    'MonoCloudTokenClient',
     'MonoCloudTokenError',
     'MonoCloudValidationError',
   ];

@@ -355,7 +355,8 @@ describe('the packed package', { skip }, () => {
     const report = JSON.parse(stdout);
     const entrypoints = Object.keys(report.analysis.entrypoints);
     assert.deepEqual(entrypoints.sort(), [
-      '.', './express', './fastify', './hono', './internal', './koa', './nestjs', './node', './package.json', './testing', './utils', './web',
+      '.', './express', './fastify', './hono', './intelliauth', './intelliauth/express', './internal', './koa', './nestjs', './node',
+      './package.json', './testing', './utils', './web',
     ]);
     // `problems` groups the findings by kind.
     const problems = Object.values(report.problems ?? {}).flat();

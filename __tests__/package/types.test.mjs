@@ -20,9 +20,18 @@ const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 // two copies of @types/node.
 const fromModules = (file) => realpathSync(join(ROOT, file));
 
+// Seed 004's programs as written (IntelliAuth's quickstart, Express 4 or 5), and the types of
+// the intelliauth subpaths; in the Express compiles rather than their own, to keep the number of
+// compilers running at once down.
+const intelliauth = ['intelliauth.mts', '../../../examples/intelliauth/seed-004.mts', '../../../examples/intelliauth/seed-004-per-route.mts'];
+
 const targets = [
-  { name: 'Express 4 (@types/express 4)', files: ['express.mts', 'express.cts'], paths: { express: ['node_modules/@types/express4/index.d.ts'] } },
-  { name: 'Express 5 (@types/express 5)', files: ['express.mts', 'express.cts'], paths: {} },
+  {
+    name: 'Express 4 (@types/express 4)',
+    files: ['express.mts', 'express.cts', ...intelliauth],
+    paths: { express: ['node_modules/@types/express4/index.d.ts'] },
+  },
+  { name: 'Express 5 (@types/express 5)', files: ['express.mts', 'express.cts', ...intelliauth], paths: {} },
   { name: 'Fastify 4', files: ['fastify.mts'], paths: { fastify: ['node_modules/fastify4/fastify.d.ts'] } },
   { name: 'Fastify 5', files: ['fastify.mts'], paths: {} },
   { name: 'web-standard (Next.js route handlers)', files: ['web.mts'], paths: {} },

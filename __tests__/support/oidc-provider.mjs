@@ -75,6 +75,10 @@ function certificateSubjectMatches(ctx, property, expected) {
  *   `mtls_additional_endpoint_aliases[id]` at `/stores/<id>/…` (a prefix the server strips, so
  *   a test can tell which alias a request came through).
  *
+ * - `clientCredentialsTtl`: seconds client_credentials tokens live (default 300).
+ * - `audienceOf(indicator)`: the `aud` tokens for a resource indicator carry (default the
+ *   indicator itself), for audiences that are not URIs and so cannot be indicators.
+ *
  * Besides the original members, the result has `requests` (every request: method, path after
  * prefix stripping, `store`, and whether a client `certificate` was presented), `provider` (the
  * oidc-provider instance) and `revoke(token)`.
@@ -85,6 +89,8 @@ export async function startOidcProvider({
   clients = [],
   clientAuthSigningAlgValues,
   tls,
+  clientCredentialsTtl = 300,
+  audienceOf = (indicator) => indicator,
 } = {}) {
   const server = tls
     ? createHttpsServer({
@@ -168,7 +174,8 @@ export async function startOidcProvider({
       resourceIndicators: {
         enabled: true,
         async getResourceServerInfo(_ctx, indicator) {
-          const { audience: aud, params } = parseResourceIndicator(indicator);
+          const { audience: indicated, params } = parseResourceIndicator(indicator);
+          const aud = audienceOf(indicated);
           if (params.get('format') === 'opaque') {
             return { scope: SCOPE, audience: aud, accessTokenFormat: 'opaque' };
           }
@@ -180,7 +187,7 @@ export async function startOidcProvider({
         },
       },
     },
-    ttl: { ClientCredentials: 300 },
+    ttl: { ClientCredentials: clientCredentialsTtl },
   });
 
   const requests = [];

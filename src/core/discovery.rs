@@ -61,14 +61,31 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(config: &Config, resolver: Option<JsCall>) -> Discovery {
+        Discovery::for_issuer(
+            &config.issuer,
+            config.metadata_cache_duration,
+            config.stale_if_error_duration,
+            config.response_timeout_ms,
+            resolver,
+        )
+    }
+
+    /// For a client that is configured without a `Config` (the outbound token client).
+    pub fn for_issuer(
+        issuer: &str,
+        cache_duration_secs: f64,
+        stale_if_error_secs: f64,
+        resolver_timeout_ms: Option<f64>,
+        resolver: Option<JsCall>,
+    ) -> Discovery {
         Discovery {
             remote: Remote::new(
                 resolver,
-                config.metadata_cache_duration,
-                config.stale_if_error_duration,
-                config.response_timeout_ms,
+                cache_duration_secs,
+                stale_if_error_secs,
+                resolver_timeout_ms,
             ),
-            url: format!("{}/.well-known/openid-configuration", config.issuer),
+            url: format!("{issuer}/.well-known/openid-configuration"),
         }
     }
 

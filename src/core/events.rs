@@ -67,6 +67,16 @@ impl Events {
         }
     }
 
+    /// An event of another part of the package (the outbound token client) through the same
+    /// hook.
+    pub fn report(&self, event: &impl Serialize) {
+        if let Some(sink) = &self.0
+            && let Ok(text) = serde_json::to_string(event)
+        {
+            sink(text);
+        }
+    }
+
     pub fn rejected(&self, error: &Error) {
         if let Error::IntrospectionNotConfigured = error {
             self.emit(Event::ConfigurationHint {
@@ -108,7 +118,7 @@ impl Events {
 }
 
 /// The JavaScript class an error becomes.
-fn class_name(error: &Error) -> &'static str {
+pub fn class_name(error: &Error) -> &'static str {
     match error {
         Error::Validation(_) | Error::IntrospectionNotConfigured => "MonoCloudValidationError",
         Error::Token { .. } => "MonoCloudTokenError",

@@ -21,5 +21,8 @@ mod test_hooks;
 /// `validateAccessToken` through a subclass's or a spy's own methods.
 #[cfg_attr(test, allow(dead_code))]
 mod through;
+/// `NativeTokenClient`: client-credentials tokens for calling other APIs.
+#[cfg_attr(test, allow(dead_code))]
+mod token_client;
 /// The per-request function: one crossing per request.
 mod verify;

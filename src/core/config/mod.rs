@@ -4,10 +4,10 @@
 //! message, in upstream's field order.
 
 mod input;
-mod joi;
+pub(crate) mod joi;
 pub mod options;
-mod tenant;
-mod tls;
+pub(crate) mod tenant;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 
@@ -215,7 +215,7 @@ fn defaulted<T>(value: Option<T>) -> T {
 
 /// What `clientSecret` may be, by `clientAuthMethod`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Wanted {
+pub(crate) enum Wanted {
     /// A string (upstream's rule for every other method).
     Text,
     /// `private_key_jwt`: a private JWK.
@@ -226,7 +226,7 @@ enum Wanted {
 }
 
 /// A JSON string holding a JWK (an object with a string `kty`) is used as that JWK.
-fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<ClientSecret>> {
+pub(crate) fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<ClientSecret>> {
     let jwk = match value {
         Input::Str(s) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(jwk)) if jwk.get("kty").is_some_and(Value::is_string) => Some(jwk),
@@ -259,7 +259,7 @@ fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<ClientSecret>> 
 
 /// The cache adapter must offer `get`, `set` and `delete` functions. Other members (fields of
 /// a class instance) are fine: the object is used as given.
-fn cache_shape(value: &Input) -> Result<bool> {
+pub(crate) fn cache_shape(value: &Input) -> Result<bool> {
     match value {
         Input::Missing | Input::Null => Ok(false),
         Input::Object(_) => {
