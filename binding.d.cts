@@ -23,7 +23,10 @@ export declare class NativeClient {
   /**
    * The client's `validateCertificateBinding`, which `validateAccessToken` hands to
    * `validateJwtAccessToken`.
+   * The `WWW-Authenticate` challenge of a request without any token when it is not plain
+   * `Bearer` (DPoP `required` mode).
    */
+  get noTokenChallenge(): string | null
   get certificateBinding(): CertificateBinding | null
   /**
    * `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
@@ -103,7 +106,8 @@ export type ClientProfile = 'node' | 'oidc'
 /** A failed call, discriminated by `kind`; each kind is one `MonoCloud*Error` class. */
 export type Failure =
   | { kind: 'validation'; message: string; hint?: string }
-  | { kind: 'token'; message: string; code: TokenErrorCode }
+  | { kind: 'token'; message: string; code: TokenErrorCode; /** A DPoP refusal's own answer: its status, challenge and fresh nonce. */
+  answer?: TokenAnswer }
   | { kind: 'op'; error: string; errorDescription: string; raw?: RawResponse }
   | { kind: 'http'; message: string; raw?: RawResponse; /** A body that is not JSON: `JSON.parse` of it gives the message the original shows. */
   jsonText?: string }
@@ -118,8 +122,17 @@ export interface RawResponse {
   body: string
 }
 
+/** How a refused DPoP request is answered (RFC 9449 §7.1, §9). */
+export interface TokenAnswer {
+  status: number
+  /** The `WWW-Authenticate` value. */
+  challenge: string
+  /** The `DPoP-Nonce` to retry with. */
+  nonce?: string
+}
+
 /** `MonoCloudTokenError.code`. */
-export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups'
+export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request'
 
 /** What a token is asked for: one cached token per distinct set. */
 export interface TokenOptions {

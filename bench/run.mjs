@@ -1,8 +1,8 @@
-// Runs the three benchmarks one after another (each in its own process, so one cannot warm or
+// Runs the benchmarks one after another (each in its own process, so one cannot warm or
 // pollute another), prints their tables and every target with PASS/MISS, and writes
 // bench/RESULTS.md with the machine, the versions and the command.
 //
-//   npm run bench                      all three parts; writes bench/RESULTS.md
+//   npm run bench                      every part; writes bench/RESULTS.md
 //   node bench/run.mjs micro e2e       only those parts; prints, does not touch RESULTS.md
 //
 // Every part takes its BENCH_* environment variables (see the head of each file). Nothing here
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { addonInfo, BENCH_DIR, log, machineInfo, packageVersions, table, targetLine, targetsTable } from './common.mjs';
 
-const PARTS = ['micro', 'e2e', 'memory'];
+const PARTS = ['micro', 'e2e', 'dpop', 'memory'];
 const requested = process.argv.slice(2).filter((a) => PARTS.includes(a));
 const parts = requested.length ? requested : PARTS;
 

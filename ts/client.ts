@@ -1,3 +1,4 @@
+import { MonoCloudTokenError } from './errors.js';
 import { introspectionAdapter } from './native/callbacks.js';
 import {
   callVerifier,
@@ -22,6 +23,7 @@ import type {
   MonoCloudOidcBackendClientOptions,
   ValidateAccessTokenOptions,
   ValidateJwtAccessTokenOptions,
+  ValidateRequestInput,
 } from './types.js';
 
 // The native client behind each instance. Kept off the object so it is neither enumerable
@@ -176,6 +178,80 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
       return Promise.reject(error);
     }
   }
+
+  /**
+   * Validates the access token of a whole request, framework-free: its `Authorization` header
+   * (`Bearer` or `DPoP`), its `DPoP` proof against the method and URL, and the route's scopes and
+   * groups. Resolves to the claims; rejects like `validateAccessToken`, and a refused request's
+   * `MonoCloudTokenError` carries the `status` and `headers` to answer with (a request without
+   * any token too: 401 with `WWW-Authenticate: Bearer`).
+   */
+  validateRequest<T extends JwtClaims = AccessTokenClaims>(
+    request: ValidateRequestInput,
+    options?: Pick<ValidateAccessTokenOptions, 'scopes' | 'groups'>,
+  ): Promise<T> {
+    try {
+      const { authorization, dpop } = requestHeaders(request.headers);
+      if (authorization === undefined || authorization === null || authorization === '') {
+        return Promise.reject(noTokenError(this));
+      }
+      if (typeof authorization !== 'string') throw new MonoCloudTokenError('The Authorization header must be a string');
+      const native: NativeRequest = {
+        authorization,
+        scopes: options?.scopes,
+        groups: options?.groups,
+        clientCertificate: request.clientCertificate,
+        now: Date.now(),
+      };
+      if (dpop !== undefined) {
+        native.dpop = dpop;
+        native.method = request.method;
+        native.url = request.url;
+      }
+      const verdict = verifyRequest(this, native);
+      if (verdict === undefined) return Promise.reject(noTokenError(this));
+      return verdictPromise<T>(verdict);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** A request's `Authorization` and `DPoP` headers, from a plain object or a `Headers`. */
+function requestHeaders(headers: ValidateRequestInput['headers']): {
+  authorization: unknown;
+  dpop: string | string[] | undefined;
+} {
+  if (typeof Headers === 'function' && headers instanceof Headers) {
+    // `get` joins repeated values with ", ", which the DPoP checks refuse as two proofs.
+    return { authorization: headers.get('authorization') ?? undefined, dpop: headers.get('dpop') ?? undefined };
+  }
+  let authorization: unknown;
+  let dpop: string | string[] | undefined;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    // Node keeps the first of repeated Authorization headers; so does this.
+    if (lower === 'authorization') authorization = Array.isArray(value) ? value[0] : value;
+    else if (lower === 'dpop' && value !== undefined) dpop = value;
+  }
+  return { authorization, dpop };
+}
+
+/**
+ * The `WWW-Authenticate` challenge of a request without any token: `Bearer`, or DPoP's when the
+ * client requires DPoP. `undefined` for a client that is not one of ours.
+ */
+export function noTokenChallenge(client: MonoCloudOidcBackendClient): string | undefined {
+  const native = natives.get(client);
+  return native ? (native.noTokenChallenge ?? 'Bearer') : undefined;
+}
+
+/** The refusal of a request that carries no access token, with the answer to send. */
+function noTokenError(client: MonoCloudOidcBackendClient): MonoCloudTokenError {
+  const error = new MonoCloudTokenError('The request carries no access token', 'invalid_token');
+  error.status = 401;
+  error.headers = { 'WWW-Authenticate': noTokenChallenge(client) ?? 'Bearer' };
+  return error;
 }
 
 const ownValidateJwt = MonoCloudOidcBackendClient.prototype.validateJwtAccessToken;

@@ -23,6 +23,10 @@ export class MonoCloudValidationError extends MonoCloudAuthBaseError {
 /** The access token is not acceptable; `code` says why. */
 export class MonoCloudTokenError extends MonoCloudAuthBaseError {
   code: MonoCloudTokenErrorCode;
+  /** For DPoP refusals: the HTTP status to answer with (401, 400 or 403). */
+  status?: number;
+  /** For DPoP refusals: the headers to answer with (`WWW-Authenticate`, `DPoP-Nonce`...). */
+  headers?: Record<string, string>;
 
   constructor(message?: string, code: MonoCloudTokenErrorCode = 'invalid_token', raw?: MonoCloudRawResponse) {
     super(message, raw);

@@ -1,5 +1,12 @@
 /** Why a token was refused. */
-export type MonoCloudTokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups';
+export type MonoCloudTokenErrorCode =
+  | 'invalid_token'
+  | 'inactive_token'
+  | 'insufficient_scope'
+  | 'insufficient_groups'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'invalid_request';
 
 export type ClientAuthMethod =
   | 'client_secret_basic'
@@ -186,6 +193,56 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * hook, turns it off. Default `true`.
    */
   warnings?: boolean;
+  /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
+  dpop?: DpopOptions;
+}
+
+/**
+ * Shared replay protection for DPoP proofs (Redis `SET key 1 NX PXAT expiresAt`, say).
+ * `reserve` answers `true` when the key was free (and is now taken until `expiresAt`, in
+ * milliseconds since the epoch), `false` when it was already reserved. A store that throws or
+ * does not answer within `responseTimeout` makes the request 503.
+ */
+export interface DpopReplayStore {
+  reserve(key: string, expiresAt: number): boolean | Promise<boolean>;
+}
+
+export interface DpopOptions {
+  /**
+   * `allowed` (default): Bearer and DPoP, and a DPoP-bound token needs its proof. `required`:
+   * DPoP only. `disabled`: the original's behaviour. Env `MONOCLOUD_BACKEND_DPOP_MODE`.
+   */
+  mode?: 'allowed' | 'required' | 'disabled';
+  /** Proof algorithms accepted; `none` and HMAC are refused. Env `MONOCLOUD_BACKEND_DPOP_ALGORITHMS` (space-separated). */
+  algorithms?: string[];
+  /** Seconds a proof's `iat` may lie in the past. Default 300. Env `MONOCLOUD_BACKEND_DPOP_IAT_OFFSET`. */
+  iatOffset?: number;
+  /** Seconds a proof's `iat` may lie in the future. Default 30. Env `MONOCLOUD_BACKEND_DPOP_IAT_LEEWAY`. */
+  iatLeeway?: number;
+  /**
+   * At least 32 bytes; when set, proofs must carry a server nonce. Nonces are stateless, so
+   * every instance sharing the secret accepts them. Env `MONOCLOUD_BACKEND_DPOP_NONCE_SECRET`.
+   */
+  nonceSecret?: string;
+  /** Seconds a nonce is accepted. Default 300. Env `MONOCLOUD_BACKEND_DPOP_NONCE_LIFETIME`. */
+  nonceLifetime?: number;
+  /** Built-in in-memory store by default; `false` turns replay checks off. */
+  replayStore?: false | DpopReplayStore;
+  /**
+   * The public origin (and base path) clients address, to check a proof's `htu` behind a
+   * proxy. Env `MONOCLOUD_BACKEND_PUBLIC_URL`.
+   */
+  publicUrl?: string;
+}
+
+/** A request as `validateRequest` takes it, in no framework's terms. */
+export interface ValidateRequestInput {
+  method: string;
+  /** The absolute URL the client addressed (or its path, with `dpop.publicUrl`). */
+  url: string;
+  /** The request's headers: a plain object (Node's form) or a `Headers`. */
+  headers: Headers | Record<string, string | string[] | undefined>;
+  clientCertificate?: string;
 }
 
 /** What a client reports to `onEvent`, for logs, metrics and alerts. */

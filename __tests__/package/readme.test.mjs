@@ -32,3 +32,17 @@ test('"Testing without a tenant": the node:test example passes', async () => {
   assert.match(stdout, /# pass 3\n/);
   assert.match(stdout, /# fail 0\n/);
 });
+
+test('"DPoP in tests": the node:test example passes', async () => {
+  const code = exampleAfter('### DPoP in tests');
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('MONOCLOUD_BACKEND_') || name.startsWith('NODE_TEST')) delete env[name];
+  const { code: exitCode, stdout } = await new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '--eval', code], { cwd: ROOT, env, timeout: 60_000 }, (error, out, err) => {
+      resolve({ code: error ? (error.code ?? error.signal) : 0, stdout: `${out}\n${err}` });
+    });
+  });
+  assert.equal(exitCode, 0, stdout);
+  assert.match(stdout, /# pass 1\n/);
+  assert.match(stdout, /# fail 0\n/);
+});

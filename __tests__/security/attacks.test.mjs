@@ -535,6 +535,11 @@ for (const framework of frameworks) {
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(res.body.claims.aud, AUDIENCE);
     };
+    const dpopWithoutProof = (res) => {
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.match(res.headers['www-authenticate'], /^DPoP error="invalid_request", algs="ES256 /);
+      assert.deepEqual(res.body, { message: 'bad request' });
+    };
 
     async function expect(header, outcome) {
       const value = typeof header === 'function' ? header(token) : header;
@@ -557,7 +562,8 @@ for (const framework of frameworks) {
       ['no header at all', undefined, noToken],
       ['Basic credentials', 'Basic dXNlcjpwYXNzd29yZA==', noToken],
       ['Basic with the token', (t) => `Basic ${t}`, noToken],
-      ['DPoP with the token', (t) => `DPoP ${t}`, noToken],
+      // RFC 9449 §7.1: the DPoP scheme needs its proof (the original answered "no token").
+      ['DPoP with the token and no proof', (t) => `DPoP ${t}`, dpopWithoutProof],
       ['"Bearer:" with a colon', (t) => `Bearer: ${t}`, noToken],
       ['"Bearer=" glued to the token', (t) => `Bearer=${t}`, noToken],
       ['the token alone', (t) => t, noToken],

@@ -247,10 +247,10 @@ export async function startOidcProvider({
    * A fresh access token from a real client_credentials request to the token endpoint.
    * `auth` picks the requesting client: `{ clientId, clientSecret }` (client_secret_basic) or
    * `{ clientId, cert, key }` (tls_client_auth / self_signed_tls_client_auth); default the
-   * built-in client.
+   * built-in client. `dpop` is a proof for `POST <issuer>/token`: the token is then DPoP-bound.
    */
   async function token({
-    alg = algs[0], scope = 'read:things', resource = audience, format = 'jwt', auth,
+    alg = algs[0], scope = 'read:things', resource = audience, format = 'jwt', auth, dpop,
   } = {}) {
     const form = {
       grant_type: 'client_credentials',
@@ -264,6 +264,8 @@ export async function startOidcProvider({
     } else if (auth) {
       options = { headers: { authorization: basicAuthorization(auth.clientId, auth.clientSecret) } };
     }
+    // A DPoP proof (RFC 9449 §5) makes the provider issue a token bound to the proof's key.
+    if (dpop) options.headers = { ...options.headers, dpop };
     const response = await postForm(`${issuer}/token`, form, options);
     const body = JSON.parse(response.text);
     if (response.status !== 200) {

@@ -1,6 +1,6 @@
 // Express 5 server for the end-to-end benchmark, one process per run.
 //   BENCH_FIXTURE  JSON file written by bench/e2e.mjs: { issuer, audience, ... }
-//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0
+//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0 | auth0-dpop
 // Prints one JSON line {"ready":true,"port":N} on stdout once it listens on 127.0.0.1.
 import { readFileSync } from 'node:fs';
 
@@ -25,9 +25,10 @@ if (auth === 'monocloud' || auth === 'monocloud-nocache') {
     ...(auth === 'monocloud-nocache' ? { tokenCacheMaxEntries: 0 } : {}),
   });
   guard = protect();
-} else if (auth === 'auth0') {
+} else if (auth === 'auth0' || auth === 'auth0-dpop') {
   const { auth: oauth2 } = await import('express-oauth2-jwt-bearer');
-  guard = oauth2({ issuerBaseURL: issuer, audience });
+  // DPoP is on by default in our protectApi(); that library needs it enabled.
+  guard = oauth2({ issuerBaseURL: issuer, audience, ...(auth === 'auth0-dpop' ? { dpop: { enabled: true } } : {}) });
 } else if (auth !== 'none') {
   throw new Error(`unknown BENCH_AUTH ${auth}`);
 }
@@ -45,4 +46,5 @@ app.use((err, req, res, next) => {
   res.status(err.status ?? 500).json({ message: err.status === 401 ? 'unauthorized' : 'error' });
 });
 
-announceWhenListening(app.listen(0, '127.0.0.1'));
+// A fixed port (BENCH_PORT) lets DPoP proofs, which name the URL, be made before the server starts.
+announceWhenListening(app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1'));

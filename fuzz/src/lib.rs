@@ -596,6 +596,39 @@ pub fn claim_checks(data: &[u8]) {
 
 // ------------------------------------------------------------------------------------------
 
+// ------------------------------------------------------------------------------------------
+// dpop_proof
+
+/// Arbitrary bytes as a DPoP proof and the request URL around it (split at the first 0xFF):
+/// never a panic, a refusal is one of our fixed messages, and a normalised `htu` is stable
+/// (normalising it again changes nothing).
+pub fn dpop_proof(data: &[u8]) {
+    use monocloud_backend_node_rs::core::dpop::{htu, proof};
+    let (proof_bytes, url_bytes) = match data.iter().position(|b| *b == 0xFF) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b"https://api.example.com/orders"[..]),
+    };
+    let proof_text = String::from_utf8_lossy(proof_bytes);
+    let url = String::from_utf8_lossy(url_bytes);
+    if let Some(normalised) = htu::normalise(&url) {
+        assert_eq!(htu::normalise(&normalised).as_deref(), Some(normalised.as_str()));
+    }
+    let target = htu::normalise(&url).unwrap_or_default();
+    let expected = proof::Expected {
+        algorithms: &Alg::ALL,
+        method: "GET",
+        htu: &target,
+        access_token: "token",
+        now_seconds: 1_700_000_000.0,
+        iat_offset: 300.0,
+        iat_leeway: 30.0,
+    };
+    if let Err(message) = proof::verify(&proof_text, &expected) {
+        assert!(message.starts_with("DPoP proof"), "{message}");
+        assert_no_token_in(message, &proof_text);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -666,6 +699,7 @@ mod tests {
     replays!(introspection_answer);
     replays!(config_resolve);
     replays!(claim_checks);
+    replays!(dpop_proof);
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct Callbacks {
     pub jwks: Option<JsCall>,
     pub cache_get: Option<JsCall>,
     pub cache_set: Option<JsCall>,
+    /// `dpop.replayStore.reserve`.
+    pub dpop_reserve: Option<JsCall>,
     /// The `onEvent` hook: fire and forget.
     pub events: Option<super::events::EventSink>,
 }
@@ -41,6 +43,7 @@ impl std::fmt::Debug for Callbacks {
             .field("metadata", &self.metadata.is_some())
             .field("jwks", &self.jwks.is_some())
             .field("cache", &self.cache_get.is_some())
+            .field("dpop_reserve", &self.dpop_reserve.is_some())
             .finish()
     }
 }

@@ -16,6 +16,7 @@ use super::claims::{self, Expectations, Lifetime, Requirements};
 use super::clock::{ClockSettings, Now};
 use super::config::Config;
 use super::discovery::{Discovery, Metadata};
+use super::dpop::{self, Dpop, Scheme};
 use super::error::{Error, INTROSPECTION_NOT_CONFIGURED, Result};
 use super::events::{Event, Events};
 use super::http::{Http, Identity};
@@ -48,6 +49,8 @@ pub struct Client {
     introspection_store: Option<Store>,
     /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
     verified: Option<VerifiedTokens>,
+    /// DPoP proofs, nonces and replay (RFC 9449).
+    dpop: Dpop,
 }
 
 impl Client {
@@ -64,6 +67,13 @@ impl Client {
             discovery: Discovery::new(&config, callbacks.metadata),
             keys: RemoteKeySet::new(&config, callbacks.jwks),
             introspection_store,
+            dpop: Dpop::new(
+                config.dpop.clone(),
+                callbacks.dpop_reserve.clone(),
+                config
+                    .response_timeout_ms
+                    .map(|ms| super::clock::seconds(ms / 1000.0)),
+            ),
             verified: (config.token_cache_max_entries > 0).then(|| {
                 VerifiedTokens::new(config.token_cache_max_entries, config.jwks_cache_duration)
             }),
@@ -73,6 +83,10 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    pub fn dpop(&self) -> &Dpop {
+        &self.dpop
     }
 
     pub fn set_clock_skew(&self, seconds: f64) -> Result<()> {
@@ -85,28 +99,74 @@ impl Client {
 
     /// The verdict on a request whose JWT was verified before, without waiting on anything:
     /// `None` when it must go the long way (`verify`). Scopes, groups, binding and the clock are
-    /// checked afresh.
+    /// checked afresh. A request with a DPoP proof goes the long way too: its signature check
+    /// runs on the worker threads, not on JavaScript's (see `cached_verdict`).
     pub fn verify_cached(
         &self,
         token: Option<&str>,
         request: &Request,
     ) -> Option<Result<Arc<str>>> {
-        let requirements = &request.requirements;
+        let now = Now::before_any_wait(request.now_ms);
+        if self.dpop.mode() != dpop::Mode::Disabled
+            && let Err(error) = self.dpop.check_shape(request)
+        {
+            self.events.rejected(&error);
+            return Some(Err(error));
+        }
+        let checked = self.cached_verdict(token, request, now, false)?;
+        if let Err(error) = &checked {
+            self.events.rejected(error);
+        }
+        Some(checked)
+    }
+
+    /// A verified token's verdict from the cache, or `None` when it is not there (or cannot be
+    /// answered here: a proof to check while `with_proofs` is false, or a replay store in
+    /// JavaScript). Everything that can change between two uses is checked again, the DPoP
+    /// proof and binding included: the cache saves the token's signature, never the proof's.
+    fn cached_verdict(
+        &self,
+        token: Option<&str>,
+        request: &Request,
+        now: Now,
+        with_proofs: bool,
+    ) -> Option<Result<Arc<str>>> {
         let verified = self.verified.as_ref()?;
         let token = token?;
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
-        let now = Now::before_any_wait(request.now_ms);
         let entry = verified.get(token, now)?;
         if entry.generation != self.keys.generation() {
             return None;
         }
-        self.events.emit(Event::CacheHit { cache: "token" });
-        let checked = entry.check(requirements, &self.config, &self.clock, now);
-        if let Err(error) = &checked {
-            self.events.rejected(error);
+        let proof_involved = self.dpop.mode() != dpop::Mode::Disabled
+            && (entry.has_jkt
+                || request.scheme == Some(Scheme::Dpop)
+                || !request.dpop.is_empty()
+                || self.dpop.mode() == dpop::Mode::Required);
+        if proof_involved && !(with_proofs && self.dpop.is_synchronous()) {
+            return None;
         }
+        self.events.emit(Event::CacheHit { cache: "token" });
+        let checked = entry
+            .check(&request.requirements, &self.config, &self.clock, now)
+            .and_then(|()| {
+                if !proof_involved {
+                    return Ok(());
+                }
+                let claims = if entry.has_jkt {
+                    serde_json::from_str(&entry.json)
+                        .map_err(|_| Error::token("Failed to parse JWT Payload"))?
+                } else {
+                    Map::new()
+                };
+                match self.dpop.check_token(token, &claims, false, request, now)? {
+                    Some(ticket) => self.dpop.reserve_now(ticket, now).unwrap_or(Ok(())),
+                    None => Ok(()),
+                }
+            })
+            .map_err(|error| self.dpop.answer_token_error(error, request));
         Some(checked.map(|()| entry.json.clone()))
     }
 
@@ -114,11 +174,48 @@ impl Client {
     /// locally, anything else (or every token, with `introspectJwtTokens`) by introspection.
     pub async fn verify(&self, token: Option<&str>, request: &Request) -> Result<Claims> {
         let now = Now::from_caller(request.now_ms);
-        let result = self.dispatch(token, &request.requirements, now).await;
+        let result = self.verify_request(token, request, now).await;
         if let Err(error) = &result {
             self.events.rejected(error);
         }
         result
+    }
+
+    /// The request's shape, its token, then its DPoP proof and binding, and last the proof's
+    /// one-time use, so that a proof refused for any other reason is not spent.
+    async fn verify_request(
+        &self,
+        token: Option<&str>,
+        request: &Request,
+        now: Now,
+    ) -> Result<Claims> {
+        self.dpop.check_shape(request)?;
+        if let Some(cached) = self.cached_verdict(token, request, now, true) {
+            let json = cached?;
+            let map = serde_json::from_str(&json)
+                .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
+            return Ok(Claims {
+                json: json.to_string(),
+                map,
+            });
+        }
+        let (claims, route) = self
+            .dispatch(token, &request.requirements, now)
+            .await
+            .map_err(|error| self.dpop.answer_token_error(error, request))?;
+        let (Some(token), true) = (token, self.dpop.mode() != dpop::Mode::Disabled) else {
+            return Ok(claims);
+        };
+        let introspected = route == Route::Introspection;
+        let now = now.later();
+        if let Some(ticket) =
+            self.dpop
+                .check_token(token, &claims.map, introspected, request, now)?
+        {
+            // Boxed: only DPoP requests carry the store's future.
+            Box::pin(self.dpop.reserve(ticket, now)).await?;
+        }
+        Ok(claims)
     }
 
     /// Which way a token goes, after the checks every token passes first (not blank, not
@@ -158,10 +255,10 @@ impl Client {
         token: Option<&str>,
         requirements: &Requirements,
         now: Now,
-    ) -> Result<Claims> {
+    ) -> Result<(Claims, Route)> {
         match self.route(token)? {
-            (token, Route::Jwt) => {
-                self.validate_jwt_access_token(
+            (token, Route::Jwt) => self
+                .validate_jwt_access_token(
                     Some(token),
                     requirements,
                     self.config.certificate_binding,
@@ -169,12 +266,12 @@ impl Client {
                     now,
                 )
                 .await
-            }
+                .map(|claims| (claims, Route::Jwt)),
             (token, Route::Introspection) => {
                 // Boxed: introspection state is large and the JWT path should not carry it.
                 let answer = self.introspect_checked(token, now);
                 let claims = Box::pin(self.introspected(token, requirements, now, answer)).await?;
-                Ok(claims_of(claims))
+                Ok((claims_of(claims), Route::Introspection))
             }
         }
     }
@@ -471,6 +568,74 @@ mod tests {
             ])
             .introspection_store
             .is_none()
+        );
+    }
+
+    /// A verified-token cache hit saves the token's signature check, never the proof's: the
+    /// binding, the proof and its one-time use are checked on every hit.
+    #[tokio::test]
+    async fn cache_hits_check_the_proof_and_binding_every_time() {
+        use crate::core::claims::{Granted, Lifetime};
+        use crate::core::dpop::tests::{NOW_MS, TOKEN, URL, bound_to, proof_by};
+        use crate::core::jose::Alg;
+        use crate::core::testkit::TestKey;
+        use crate::core::verified::Verified;
+
+        let client = client_with(&[]);
+        let key = TestKey::new(Alg::ES256, "k");
+        let claims_text = Value::Object(bound_to(&key)).to_string();
+        let now = Now::from_caller(Some(NOW_MS));
+        client.verified.as_ref().unwrap().insert(
+            TOKEN,
+            Verified {
+                json: claims_text.as_str().into(),
+                lifetime: Lifetime {
+                    exp: None,
+                    nbf: None,
+                },
+                scopes: Granted::Scopes(vec![]),
+                has_cnf: true,
+                has_jkt: true,
+                generation: client.keys.generation(),
+                until_ms: NOW_MS + 60_000.0,
+                evict_at: std::time::Instant::now() + std::time::Duration::from_secs(60),
+            },
+            now,
+        );
+        let request = |scheme, proofs: Vec<String>| Request {
+            method: Some("GET".into()),
+            url: Some(URL.into()),
+            dpop: proofs,
+            now_ms: Some(NOW_MS),
+            scheme: Some(scheme),
+            ..Request::default()
+        };
+        let code = |answer: Result<Claims>| match answer {
+            Err(Error::Dpop(refusal)) => refusal.code.as_str(),
+            other => panic!("not a DPoP refusal: {other:?}"),
+        };
+        // Proofs are checked off JavaScript's thread: the synchronous answer declines them.
+        let bearer = request(Scheme::Bearer, vec![]);
+        assert!(client.verify_cached(Some(TOKEN), &bearer).is_none());
+        // Stolen and sent as Bearer.
+        assert_eq!(
+            code(client.verify(Some(TOKEN), &bearer).await),
+            "invalid_token"
+        );
+        let proof = proof_by(&key, serde_json::json!({}));
+        let good = request(Scheme::Dpop, vec![proof]);
+        let claims = client.verify(Some(TOKEN), &good).await.unwrap();
+        assert_eq!(claims.json, claims_text);
+        assert_eq!(
+            code(client.verify(Some(TOKEN), &good).await),
+            "invalid_dpop_proof"
+        );
+        // Another key's proof.
+        let thief = TestKey::new(Alg::ES256, "t");
+        let stolen = request(Scheme::Dpop, vec![proof_by(&thief, serde_json::json!({}))]);
+        assert_eq!(
+            code(client.verify(Some(TOKEN), &stolen).await),
+            "invalid_token"
         );
     }
 

@@ -10,6 +10,12 @@ pub enum TokenErrorCode {
     InactiveToken,
     InsufficientScope,
     InsufficientGroups,
+    /// RFC 9449 §7.1: the DPoP proof is missing something, fails a check or was seen before.
+    InvalidDpopProof,
+    /// RFC 9449 §9: the proof must carry a fresh server nonce.
+    UseDpopNonce,
+    /// RFC 6750 §3.1: the request itself is malformed (two proofs, a proof with `Bearer`...).
+    InvalidRequest,
 }
 
 impl TokenErrorCode {
@@ -19,6 +25,9 @@ impl TokenErrorCode {
             Self::InactiveToken => "inactive_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InsufficientGroups => "insufficient_groups",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidRequest => "invalid_request",
         }
     }
 }
@@ -66,6 +75,9 @@ pub enum Error {
     /// can send one (DECISIONS 29).
     #[error("{INTROSPECTION_NOT_CONFIGURED}")]
     IntrospectionNotConfigured,
+    /// A request refused by its DPoP checks (`MonoCloudTokenError` that carries its answer).
+    #[error("{}", .0.message)]
+    Dpop(Box<super::dpop::Refusal>),
     /// A user callback threw; the binding rethrows what it threw, kept under this id.
     #[error("A callback failed")]
     Callback(String),

@@ -90,6 +90,7 @@ impl Events {
             let message = error.to_string();
             let code = match error {
                 Error::Token { code, .. } => Some(code.as_str()),
+                Error::Dpop(refusal) => Some(refusal.code.as_str()),
                 _ => None,
             };
             self.emit(Event::TokenRejected {
@@ -121,7 +122,7 @@ impl Events {
 pub fn class_name(error: &Error) -> &'static str {
     match error {
         Error::Validation(_) | Error::IntrospectionNotConfigured => "MonoCloudValidationError",
-        Error::Token { .. } => "MonoCloudTokenError",
+        Error::Token { .. } | Error::Dpop(_) => "MonoCloudTokenError",
         Error::Op { .. } => "MonoCloudOPError",
         Error::Http { .. } => "MonoCloudHttpError",
         Error::Callback(_) => "Error",

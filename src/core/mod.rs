@@ -32,6 +32,9 @@ pub mod claims;
 // RFC 8705 certificate-bound tokens.
 pub mod cert_binding;
 
+// RFC 9449 DPoP: proofs, key thumbprints, `htu`, server nonces and replay.
+pub mod dpop;
+
 // The client, and the dispatcher: a JWT or not, then the requirements.
 pub mod client;
 

@@ -1,14 +1,14 @@
 //! One protected request as the checks see it: what the route asks of the token, and the parts
 //! of the HTTP request beyond the token. It crosses from JavaScript whole, in the one native
 //! call a request makes, so that checks which read the request are added here in Rust without a
-//! second crossing or a second parse. No check reads the method, the URL or the `DPoP` values
-//! yet: they are carried for DPoP proofs (RFC 9449), which read all three, and for resource
-//! checks, which read the URL; callers pass them only when a `DPoP` header is present. The
+//! second crossing or a second parse. The method, the URL and the `DPoP` values are read by DPoP
+//! proofs (RFC 9449, `core::dpop`); callers pass them only when a `DPoP` header is present. The
 //! access token itself is passed beside it: it is read into a stack buffer on the hot path and
 //! borrowed from there.
 
 use super::claims::Requirements;
-use super::text::bearer_token;
+use super::dpop::Scheme;
+use super::text::{bearer_token, dpop_token};
 
 /// Where the access token of a request comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,22 @@ impl<'a> Credential<'a> {
         match self {
             Credential::Token(token) => Ok(token),
             Credential::Authorization(value) => bearer_token(value).ok_or(NoBearerToken),
+        }
+    }
+
+    /// The access token and the scheme it came with (`None` for a token the caller found).
+    /// The `DPoP` scheme is read only when `dpop` is on; otherwise it is no token, as the
+    /// original has it.
+    pub fn scheme_and_token(self, dpop: bool) -> Result<(Option<Scheme>, &'a str), NoBearerToken> {
+        match self {
+            Credential::Token(token) => Ok((None, token)),
+            Credential::Authorization(value) => match bearer_token(value) {
+                Some(token) => Ok((Some(Scheme::Bearer), token)),
+                None if dpop => dpop_token(value)
+                    .map(|token| (Some(Scheme::Dpop), token))
+                    .ok_or(NoBearerToken),
+                None => Err(NoBearerToken),
+            },
         }
     }
 }
@@ -48,6 +64,8 @@ pub struct Request {
     pub dpop: Vec<String>,
     /// The caller's clock (`Date.now()`), so that test clocks and the server agree.
     pub now_ms: Option<f64>,
+    /// The `Authorization` scheme the token came with; `None` for a token the caller found.
+    pub scheme: Option<Scheme>,
 }
 
 #[cfg(test)]
@@ -63,5 +81,28 @@ mod tests {
             Err(NoBearerToken)
         );
         assert_eq!(Credential::Authorization("").token(), Err(NoBearerToken));
+    }
+
+    #[test]
+    fn the_dpop_scheme_is_a_token_only_when_dpop_is_on() {
+        let dpop = Credential::Authorization("DPoP abc");
+        assert_eq!(dpop.scheme_and_token(true), Ok((Some(Scheme::Dpop), "abc")));
+        assert_eq!(dpop.scheme_and_token(false), Err(NoBearerToken));
+        assert_eq!(
+            Credential::Authorization("dpop  abc ").scheme_and_token(true),
+            Ok((Some(Scheme::Dpop), "abc"))
+        );
+        assert_eq!(
+            Credential::Authorization("Bearer abc").scheme_and_token(true),
+            Ok((Some(Scheme::Bearer), "abc"))
+        );
+        assert_eq!(
+            Credential::Token("abc").scheme_and_token(true),
+            Ok((None, "abc"))
+        );
+        assert_eq!(
+            Credential::Authorization("DPoP a b").scheme_and_token(true),
+            Err(NoBearerToken)
+        );
     }
 }

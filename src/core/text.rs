@@ -57,6 +57,17 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     Some(token)
 }
 
+/// The token of an `Authorization` value using the `DPoP` scheme (RFC 9449 §7.1), read with
+/// the same rules as a bearer token.
+pub fn dpop_token(header: &str) -> Option<&str> {
+    let mut parts = split_js_whitespace(js_trim(header));
+    let (scheme, token) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() || !scheme.eq_ignore_ascii_case("dpop") {
+        return None;
+    }
+    Some(token)
+}
+
 /// JavaScript `parseInt(s, 10)` on an already trimmed string; `None` where it gives `NaN`.
 pub fn js_parse_int(s: &str) -> Option<f64> {
     let (negative, digits) = match s.as_bytes().first() {

@@ -34,6 +34,8 @@ pub struct Verified {
     pub scopes: Granted,
     /// Whether the token carries a `cnf` claim (so binding may apply).
     pub has_cnf: bool,
+    /// Whether the token is bound to a DPoP key (`cnf.jkt`), so a proof must come with it.
+    pub has_jkt: bool,
     /// The generation of the key set that verified the token.
     pub generation: u64,
     /// When the entry stops being served (caller's clock, ms).
@@ -138,6 +140,10 @@ impl VerifiedTokens {
                 json: claims.json.as_str().into(),
                 scopes: Granted::of(&claims.map),
                 has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
+                has_jkt: claims
+                    .map
+                    .get("cnf")
+                    .is_some_and(|cnf| cnf.get("jkt").is_some()),
                 lifetime,
                 generation: keys.generation,
                 until_ms,
@@ -174,6 +180,7 @@ mod tests {
             },
             scopes: Granted::Scopes(vec![]),
             has_cnf: false,
+            has_jkt: false,
             generation: 1,
             until_ms,
             evict_at: Instant::now() + evict_in,

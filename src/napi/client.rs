@@ -123,6 +123,13 @@ impl NativeClient {
 
     /// The client's `validateCertificateBinding`, which `validateAccessToken` hands to
     /// `validateJwtAccessToken`.
+    /// The `WWW-Authenticate` challenge of a request without any token when it is not plain
+    /// `Bearer` (DPoP `required` mode).
+    #[napi(getter)]
+    pub fn no_token_challenge(&self) -> Option<String> {
+        self.core.dpop().no_token_challenge()
+    }
+
     #[napi(getter)]
     pub fn certificate_binding(&self) -> Option<CertificateBinding> {
         self.core

@@ -31,6 +31,8 @@ pub enum Failure {
     Token {
         message: String,
         code: TokenErrorCode,
+        /// A DPoP refusal's own answer: its status, challenge and fresh nonce.
+        answer: Option<TokenAnswer>,
     },
     /// `MonoCloudOPError`: the authorization server answered with an OAuth error.
     Op {
@@ -56,6 +58,19 @@ pub enum TokenErrorCode {
     InactiveToken,
     InsufficientScope,
     InsufficientGroups,
+    InvalidDpopProof,
+    UseDpopNonce,
+    InvalidRequest,
+}
+
+/// How a refused DPoP request is answered (RFC 9449 §7.1, §9).
+#[napi(object)]
+pub struct TokenAnswer {
+    pub status: u32,
+    /// The `WWW-Authenticate` value.
+    pub challenge: String,
+    /// The `DPoP-Nonce` to retry with.
+    pub nonce: Option<String>,
 }
 
 /// `validateCertificateBinding` of one call.
@@ -90,6 +105,16 @@ impl From<Error> for Failure {
             Error::Token { message, code } => Failure::Token {
                 message: message.into_owned(),
                 code: code.into(),
+                answer: None,
+            },
+            Error::Dpop(refusal) => Failure::Token {
+                message: refusal.message.into_owned(),
+                code: refusal.code.into(),
+                answer: Some(TokenAnswer {
+                    status: refusal.status.into(),
+                    challenge: refusal.challenge,
+                    nonce: refusal.nonce,
+                }),
             },
             Error::Op {
                 error,
@@ -121,6 +146,9 @@ impl From<error::TokenErrorCode> for TokenErrorCode {
             error::TokenErrorCode::InactiveToken => TokenErrorCode::InactiveToken,
             error::TokenErrorCode::InsufficientScope => TokenErrorCode::InsufficientScope,
             error::TokenErrorCode::InsufficientGroups => TokenErrorCode::InsufficientGroups,
+            error::TokenErrorCode::InvalidDpopProof => TokenErrorCode::InvalidDpopProof,
+            error::TokenErrorCode::UseDpopNonce => TokenErrorCode::UseDpopNonce,
+            error::TokenErrorCode::InvalidRequest => TokenErrorCode::InvalidRequest,
         }
     }
 }

@@ -59,10 +59,10 @@ pub fn options_input(options: &Unknown) -> Result<Input> {
     let mut members = Vec::new();
     for name in OPTION_NAMES {
         let value: Unknown = object.get_named_property(name)?;
-        let input = if name == "cache" {
-            cache_input(&value)?
-        } else {
-            to_input(&value, 1)?
+        let input = match name {
+            "cache" => cache_input(&value)?,
+            "dpop" => dpop_input(&value)?,
+            _ => to_input(&value, 1)?,
         };
         if input != Input::Missing {
             members.push((name.to_owned(), input));
@@ -83,6 +83,27 @@ fn plain_object<'env>(value: &Unknown<'env>) -> Result<Option<Object<'env>>> {
     } else {
         Some(object)
     })
+}
+
+/// The `dpop` object, its replay store's `reserve` read through the prototype chain (a store
+/// is often a class instance).
+fn dpop_input(dpop: &Unknown) -> Result<Input> {
+    let Some(object) = plain_object(dpop)? else {
+        return to_input(dpop, 1);
+    };
+    let Input::Object(mut members) = to_input(dpop, 1)? else {
+        return to_input(dpop, 1);
+    };
+    let store: Unknown = object.get_named_property("replayStore")?;
+    if let Some(store_object) = plain_object(&store)? {
+        let reserve: Unknown = store_object.get_named_property("reserve")?;
+        members.retain(|(name, _)| name != "replayStore");
+        members.push((
+            "replayStore".to_owned(),
+            Input::Object(vec![("reserve".to_owned(), to_input(&reserve, 3)?)]),
+        ));
+    }
+    Ok(Input::Object(members))
 }
 
 fn cache_input(cache: &Unknown) -> Result<Input> {

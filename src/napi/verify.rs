@@ -30,6 +30,7 @@ use super::failure::Failure;
 use super::raw;
 use crate::core::claims::Requirements;
 use crate::core::client::Client;
+use crate::core::dpop::Mode;
 use crate::core::jwt::MAX_TOKEN_BYTES;
 use crate::core::request::{Credential, Request};
 
@@ -177,7 +178,10 @@ unsafe fn answer(
                 Some(Either::B(all)) => all,
             },
             now_ms: raw::optional(env, arg(Arg::Now))?,
+            scheme: None,
         };
+        let mut request = request;
+        let dpop_on = verifier.core.config().dpop.mode != Mode::Disabled;
         let mut buffer = [MaybeUninit::<u8>::uninit(); TOKEN_BUFFER];
         let value = arg(Arg::Credential);
         let credential = |text| match verifier.source {
@@ -190,15 +194,21 @@ unsafe fn answer(
                 Source::Authorization => return raw::undefined(env),
                 Source::Token => None,
             },
-            Some(Ok(text)) => match credential(text).token() {
-                Ok(token) => Some(token),
+            Some(Ok(text)) => match credential(text).scheme_and_token(dpop_on) {
+                Ok((scheme, token)) => {
+                    request.scheme = scheme;
+                    Some(token)
+                }
                 Err(_) => return raw::undefined(env),
             },
             // Longer than any token we accept: read whole; validation rejects it as usual.
             Some(Err(())) => {
                 let text = raw::owned_string(env, value)?;
-                let token = match credential(&text).token() {
-                    Ok(token) => Some(token.to_owned()),
+                let token = match credential(&text).scheme_and_token(dpop_on) {
+                    Ok((scheme, token)) => {
+                        request.scheme = scheme;
+                        Some(token.to_owned())
+                    }
                     Err(_) => return raw::undefined(env),
                 };
                 return spawn_validation(env, verifier, token, request);

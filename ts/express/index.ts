@@ -15,6 +15,20 @@ import { writeExpressResponse } from './respond.js';
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
 
+/**
+ * The host (and port) the client addressed, by Express's `trust proxy` rules, as Express 5's
+ * `req.host` reads it (Express 4 has only `req.hostname`, which drops the port): the first
+ * `X-Forwarded-Host` when the peer is trusted, the `Host` header otherwise.
+ */
+function expressHost(req: Request): string {
+  const trust: unknown = req.app?.get('trust proxy fn');
+  let host = req.get('x-forwarded-host');
+  if (!host || typeof trust !== 'function' || !trust(req.socket?.remoteAddress, 0)) host = req.get('host');
+  if (host === undefined) return '';
+  const comma = host.indexOf(',');
+  return (comma === -1 ? host : host.slice(0, comma)).trim();
+}
+
 /** An Express request in the protect core's terms. */
 function describe(req: Request): RequestDescription<Request> {
   return {
@@ -22,7 +36,7 @@ function describe(req: Request): RequestDescription<Request> {
     authorization: req.headers.authorization,
     dpop: req.headers.dpop,
     method: req.method,
-    url: () => `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`,
+    url: () => `${req.protocol}://${expressHost(req)}${req.originalUrl}`,
   };
 }
 

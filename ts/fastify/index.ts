@@ -15,6 +15,15 @@ import type { AccessTokenClaims, JwtClaims } from '../types.js';
 export * from '../index.js';
 export { claimCheck, claimEquals, claimIncludes, requiredScopes, type ClaimValue } from '../claim-checks.js';
 
+/**
+ * The host (and port) the client addressed, by Fastify's `trustProxy` rules: Fastify 5's `host`;
+ * Fastify 4 has none, and its `hostname` is the whole host value, port included.
+ */
+function fastifyHost(request: FastifyRequest): string {
+  const { host } = request as { host?: unknown };
+  return typeof host === 'string' ? host : request.hostname;
+}
+
 /** A Fastify request in the protect core's terms. */
 function describe(request: FastifyRequest): RequestDescription<FastifyRequest> {
   return {
@@ -22,7 +31,7 @@ function describe(request: FastifyRequest): RequestDescription<FastifyRequest> {
     authorization: request.headers.authorization,
     dpop: request.headers.dpop,
     method: request.method,
-    url: () => `${request.protocol}://${request.host}${request.originalUrl ?? request.url}`,
+    url: () => `${request.protocol}://${fastifyHost(request)}${request.originalUrl ?? request.url}`,
   };
 }
 

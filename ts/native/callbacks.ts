@@ -13,6 +13,7 @@ export interface Callbacks {
   jwks?: Adapter;
   cacheGet?: Adapter;
   cacheSet?: Adapter;
+  dpopReserve?: Adapter;
 }
 
 // Bounded: an id is read by every caller that shared the failing call (single flight), so
@@ -150,13 +151,21 @@ export function introspectionAdapter(introspect: () => Promise<unknown>): Adapte
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};
   if (!options || typeof options !== 'object') return callbacks;
-  const { fetcher, metadataResolver, jwksResolver, cache, onEvent } = options;
+  const { fetcher, metadataResolver, jwksResolver, cache, onEvent, dpop } = options;
   if (isFunction(onEvent)) callbacks.event = eventAdapter(onEvent);
   if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
   if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
   if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());
   if (cache && typeof cache === 'object' && isFunction(cache.get) && isFunction(cache.set)) {
     Object.assign(callbacks, cacheAdapters(cache));
+  }
+  const store = dpop && typeof dpop === 'object' ? dpop.replayStore : undefined;
+  if (store && typeof store === 'object' && isFunction(store.reserve)) {
+    // Called as a method, so a class instance keeps its `this`.
+    callbacks.dpopReserve = guarded(async (text) => {
+      const { key, expiresAt } = JSON.parse(text) as { key: string; expiresAt: number };
+      return store.reserve(key, expiresAt);
+    });
   }
   return callbacks;
 }

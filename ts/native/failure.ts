@@ -26,7 +26,7 @@ export function toError(failure: Failure): unknown {
     case 'validation':
       return validationError(failure.message, failure.hint ?? undefined);
     case 'token':
-      return new MonoCloudTokenError(failure.message, failure.code);
+      return tokenError(failure);
     case 'op':
       return new MonoCloudOPError(failure.error, failure.errorDescription, toRaw(failure.raw));
     case 'http':
@@ -39,6 +39,21 @@ export function toError(failure: Failure): unknown {
     default:
       return unreachable(failure);
   }
+}
+
+function tokenError(failure: Extract<Failure, { kind: 'token' }>): MonoCloudTokenError {
+  const error = new MonoCloudTokenError(failure.message, failure.code);
+  const { answer } = failure;
+  if (answer) {
+    const headers: Record<string, string> = { 'WWW-Authenticate': answer.challenge };
+    if (answer.nonce !== undefined && answer.nonce !== null) {
+      headers['DPoP-Nonce'] = answer.nonce;
+      headers['Cache-Control'] = 'no-store';
+    }
+    error.status = answer.status;
+    error.headers = headers;
+  }
+  return error;
 }
 
 /**

@@ -58,14 +58,15 @@ export function callVerifier(verifiers: RequestVerifiers, request: NativeRequest
 }
 
 // Every argument passed costs a Node-API call in Rust, `undefined` or not: pass the parts only up
-// to the last one given. Most requests stop after the clock.
+// to the last one given. Most requests stop after the clock. A method says the request is known
+// (a resolver's token), so that a DPoP-bound token without its proof is refused there too.
 function callWith(
   verify: RequestVerifiers[keyof RequestVerifiers],
   credential: string | null,
   request: NativeRequest,
 ): Verdict | undefined {
   const { now, scopes, groups, clientCertificate, dpop } = request;
-  if (dpop !== undefined) {
+  if (dpop !== undefined || request.method !== undefined) {
     return verify(credential, now, scopes, groups, clientCertificate, request.method, request.url, dpop);
   }
   if (clientCertificate !== undefined) return verify(credential, now, scopes, groups, clientCertificate);

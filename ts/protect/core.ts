@@ -1,7 +1,13 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, responseTimeoutOf, validatesThroughObject, verifyRequest } from '../client.js';
+import {
+  MonoCloudBackendNodeClient,
+  noTokenChallenge,
+  responseTimeoutOf,
+  validatesThroughObject,
+  verifyRequest,
+} from '../client.js';
 import { MonoCloudHttpError, MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
@@ -13,6 +19,7 @@ import {
   stopTimer,
   toError,
   unwrap,
+  verdictPromise,
 } from '../native/index.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
@@ -47,6 +54,8 @@ export interface Protector<R> {
   client: MonoCloudBackendNodeClient;
   tokenResolver?: TokenResolver<R>;
   certificateResolver?: ClientCertificateResolver<R>;
+  /** The challenge without any token, when it is not plain `Bearer` (DPoP `required` mode). */
+  noTokenChallenge?: string;
 }
 
 /**
@@ -62,8 +71,14 @@ export type Authentication<C> =
 const ANONYMOUS: Authentication<never> = Object.freeze({});
 
 /** What a request without any token gets: a 401 challenge, or a pass on an optional route. */
-function withoutToken(options: { optional?: boolean } | undefined): Authentication<never> {
-  return options?.optional === true ? ANONYMOUS : { response: noTokenResponse() };
+function withoutToken(options: { optional?: boolean } | undefined, challenge?: string): Authentication<never> {
+  return options?.optional === true ? ANONYMOUS : { response: noTokenResponse(challenge) };
+}
+
+/** The protector of `client`, with its challenge for requests without a token when not `Bearer`. */
+function protectorOf<R>(client: MonoCloudBackendNodeClient, rest: Omit<Protector<R>, 'client'>): Protector<R> {
+  const challenge = noTokenChallenge(client);
+  return challenge === undefined || challenge === 'Bearer' ? { client, ...rest } : { client, ...rest, noTokenChallenge: challenge };
 }
 
 // Duck-typed too, so a client from another copy of the package (or a test double) is used as given.
@@ -92,18 +107,17 @@ export function createProtector<R>(
   options: ProtectApiRequestOptions<R> | undefined,
 ): Protector<R> {
   if (isClient(clientOrOptions)) {
-    return {
-      client: clientOrOptions,
+    return protectorOf(clientOrOptions, {
       tokenResolver: resolver(options?.tokenResolver, 'tokenResolver'),
       certificateResolver: resolver(options?.certificateResolver, 'certificateResolver'),
-    };
+    });
   }
   const { tokenResolver, certificateResolver, ...clientOptions } = clientOrOptions ?? options ?? {};
-  return {
+  const resolvers = {
     tokenResolver: resolver(tokenResolver, 'tokenResolver'),
     certificateResolver: resolver(certificateResolver, 'certificateResolver'),
-    client: new MonoCloudBackendNodeClient(clientOptions),
   };
+  return protectorOf(new MonoCloudBackendNodeClient(clientOptions), resolvers);
 }
 
 /** The request as it crosses; the URL is built only when a DPoP proof needs it. */
@@ -151,10 +165,10 @@ export function authenticate<R, C extends JwtClaims>(
     if (typeof authorization !== 'string') {
       // No header is no token; any other non-string throws there, answered as a bad token.
       getBearerToken(authorization);
-      return withoutToken(options);
+      return withoutToken(options, protector.noTokenChallenge);
     }
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
-    if (verdict === undefined) return withoutToken(options);
+    if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (isThenable<Answer>(verdict)) {
       return verdict.then(
@@ -215,10 +229,34 @@ async function authenticateFully<R, C extends JwtClaims>(
       ? ((await settled(certificateResolver(request), client, 'certificateResolver')) ?? undefined)
       : undefined;
     const resolved: unknown = tokenResolver ? await settled(tokenResolver(request), client, 'tokenResolver') : undefined;
+    if (!validatesThroughObject(client)) {
+      // Our own validation: the request crosses whole, so DPoP proofs are checked here too.
+      const { authorization } = described;
+      let native: NativeRequest;
+      if (resolved !== undefined && resolved !== null) {
+        if (typeof resolved !== 'string') throw new TypeError('An access token must be a string');
+        const trimmed = resolved.trim();
+        if (!trimmed) return withoutToken(options, protector.noTokenChallenge);
+        native = { ...nativeRequest(described, '', options), authorization: undefined, token: trimmed };
+        native.method = described.method ?? '';
+        native.url ??= described.url?.();
+      } else if (typeof authorization === 'string') {
+        native = nativeRequest(described, authorization, options);
+      } else {
+        getBearerToken(authorization);
+        return withoutToken(options, protector.noTokenChallenge);
+      }
+      if (clientCertificate !== undefined) native.clientCertificate = clientCertificate;
+      const verdict = verifyRequest(client, native);
+      if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
+      const claims = await verdictPromise<C>(verdict);
+      for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
+      return { claims };
+    }
     const token = resolved ?? getBearerToken(described.authorization);
     if (token !== undefined && typeof token !== 'string') throw new TypeError('An access token must be a string');
     const trimmed = token?.trim();
-    if (!trimmed) return withoutToken(options);
+    if (!trimmed) return withoutToken(options, protector.noTokenChallenge);
 
     // Called on the client object, so a subclass or an instance override is honoured.
     const claims = await client.validateAccessToken<C>(trimmed, {

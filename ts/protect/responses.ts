@@ -17,9 +17,14 @@ function response(status: number, message: string, challenge?: string): Response
   return { status, headers, body: { message } };
 }
 
-/** The answer when the request carries no token at all. */
-export function noTokenResponse(): ResponseDescription {
-  return response(401, 'unauthorized', 'Bearer');
+function dpopResponse(status: number, headers: Record<string, string>): ResponseDescription {
+  const message = status === 400 ? 'bad request' : status === 403 ? 'forbidden' : 'unauthorized';
+  return { status, headers: { ...headers }, body: { message } };
+}
+
+/** The answer when the request carries no token at all (DPoP's challenge when it is required). */
+export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
+  return response(401, 'unauthorized', challenge);
 }
 
 /**
@@ -32,6 +37,8 @@ export function noTokenResponse(): ResponseDescription {
 export function mapProtectError(error: unknown): ResponseDescription {
   if (isIntrospectionNotConfigured(error)) return response(401, 'unauthorized', 'Bearer error="invalid_token"');
   if (error instanceof MonoCloudTokenError) {
+    // DPoP refusals carry their own answer (RFC 9449 §7.1, §9): status, challenge, nonce.
+    if (error.status !== undefined && error.headers !== undefined) return dpopResponse(error.status, error.headers);
     return error.code === 'insufficient_scope' || error.code === 'insufficient_groups'
       ? response(403, 'forbidden', 'Bearer error="insufficient_scope"')
       : response(401, 'unauthorized', 'Bearer error="invalid_token"');

@@ -20,7 +20,10 @@ import {
   type TestIssuerAlg,
 } from './keys.js';
 
+import { type DpopKey } from './dpop.js';
+
 export type { TestIssuerAlg } from './keys.js';
+export { createDpopProof, generateDpopKey, jwkThumbprint, type DpopKey, type DpopProofOptions } from './dpop.js';
 
 /** Options for {@link createTestIssuer}. */
 export interface TestIssuerOptions {
@@ -64,6 +67,11 @@ export interface MintOptions {
    * `cnf: { 'x5t#S256': certificateThumbprint(boundTo) }` (RFC 8705). A `cnf` in `claims` wins.
    */
   boundTo?: string | Uint8Array;
+  /**
+   * Binds the token to a DPoP key (RFC 9449 §6.1) by adding `cnf: { jkt }`: a key from
+   * `generateDpopKey()`, or a JWK thumbprint. A `cnf` in `claims` wins.
+   */
+  dpopKey?: DpopKey | string;
 }
 
 /** Options for {@link TestIssuer.mintOpaque}. */
@@ -72,6 +80,8 @@ export interface MintOpaqueOptions {
   expiresIn?: number;
   /** As {@link MintOptions.boundTo}. */
   boundTo?: string | Uint8Array;
+  /** As {@link MintOptions.dpopKey}; introspection then also answers `token_type: "DPoP"`. */
+  dpopKey?: DpopKey | string;
 }
 
 /**
@@ -289,8 +299,11 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   }
 
   /** The `cnf` claim for `boundTo`, merged under explicit claims so a given `cnf` wins. */
-  function binding(boundTo: string | Uint8Array | undefined): Record<string, unknown> {
-    return boundTo === undefined ? {} : { cnf: { 'x5t#S256': certificateThumbprint(boundTo) } };
+  function binding(boundTo: string | Uint8Array | undefined, dpopKey?: DpopKey | string): Record<string, unknown> {
+    const cnf: Record<string, unknown> = {};
+    if (boundTo !== undefined) cnf['x5t#S256'] = certificateThumbprint(boundTo);
+    if (dpopKey !== undefined) cnf.jkt = typeof dpopKey === 'string' ? dpopKey : dpopKey.thumbprint;
+    return Object.keys(cnf).length === 0 ? {} : { cnf };
   }
 
   function introspect(token: string): Record<string, unknown> | undefined {
@@ -402,14 +415,20 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const key = keyFor(alg);
       const claims = defaultClaims(mintOptions.expiresIn ?? 300);
       for (const name of mintOptions.omit ?? []) delete claims[name];
-      const payload = { ...claims, ...binding(mintOptions.boundTo), ...mintOptions.claims };
+      const payload = { ...claims, ...binding(mintOptions.boundTo, mintOptions.dpopKey), ...mintOptions.claims };
       const header = { alg, typ: 'at+jwt', kid: key.kid, ...mintOptions.header };
       return signCompact(key, header, JSON.stringify(payload));
     },
 
     mintOpaque(claims = {}, opaqueOptions = {}) {
       const token = randomBytes(32).toString('base64url');
-      opaqueTokens.set(token, { ...defaultClaims(opaqueOptions.expiresIn ?? 300), ...binding(opaqueOptions.boundTo), ...claims });
+      const dpop = opaqueOptions.dpopKey === undefined ? {} : { token_type: 'DPoP' };
+      opaqueTokens.set(token, {
+        ...defaultClaims(opaqueOptions.expiresIn ?? 300),
+        ...binding(opaqueOptions.boundTo, opaqueOptions.dpopKey),
+        ...dpop,
+        ...claims,
+      });
       return token;
     },
 

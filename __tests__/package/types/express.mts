@@ -132,11 +132,30 @@ const cache: IIntrospectionCache = {
 protectApi({ ...clientOptions, cache, tokenResolver: resolver, certificateResolver });
 protectApi(publicClient, requestOptions)(options);
 const error: unknown = new MonoCloudTokenError('x', 'insufficient_scope');
-if (error instanceof MonoCloudTokenError) error.code satisfies 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups';
+if (error instanceof MonoCloudTokenError) {
+  error.code satisfies
+    | 'invalid_token'
+    | 'inactive_token'
+    | 'insufficient_scope'
+    | 'insufficient_groups'
+    | 'invalid_dpop_proof'
+    | 'use_dpop_nonce'
+    | 'invalid_request';
+  // DPoP refusals carry their answer.
+  error.status satisfies number | undefined;
+  error.headers satisfies Record<string, string> | undefined;
+}
+protectApi({ ...clientOptions, dpop: { mode: 'required', algorithms: ['ES256'], replayStore: { reserve: async () => true } } });
+protectApi({ ...clientOptions, dpop: { replayStore: false, nonceSecret: 'x'.repeat(32), publicUrl: 'https://api.example.com' } });
+publicClient.validateRequest({ method: 'GET', url: 'https://api.example.com/x', headers: { authorization: 'DPoP t' } }, { scopes: ['read'] }) satisfies Promise<unknown>;
 
 // --- What must not compile ---------------------------------------------------------------
 // @ts-expect-error scopes are a list
 protect({ scopes: 'read' });
+// @ts-expect-error there is no such DPoP mode
+protectApi({ ...clientOptions, dpop: { mode: 'sometimes' } });
+// @ts-expect-error a replay store is false or has reserve
+protectApi({ ...clientOptions, dpop: { replayStore: true } });
 // @ts-expect-error with a client, protectApi takes no client options
 protectApi(publicClient, { audience: 'https://api.example.com' });
 // @ts-expect-error a claim check compares with primitives

@@ -22,7 +22,9 @@ use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
 use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey, check_private_jwk};
+use super::dpop;
 use super::error::{Error, Result};
+use super::jose::Alg;
 use super::text::js_trim;
 
 pub use self::input::Input;
@@ -87,6 +89,8 @@ pub struct Config {
     /// Whether `protectApi` warns the process about answers the configuration or the issuer
     /// caused (the JavaScript face emits them).
     pub warnings: bool,
+    /// DPoP (RFC 9449).
+    pub dpop: dpop::Settings,
 }
 
 impl Config {
@@ -177,6 +181,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     function("onEvent")?;
     let warnings = defaulted(boolean("warnings")?);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
+    let dpop = dpop_settings(&sources)?;
 
     Ok(Config {
         issuer,
@@ -204,7 +209,133 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         token_cache_max_entries,
         stale_if_error_duration,
         warnings,
+        dpop,
     })
+}
+
+/// The `dpop` options: the object itself, then its members in table order.
+fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
+    match sources.options.get("dpop") {
+        Input::Missing | Input::Null | Input::Object(_) => {}
+        _ => return Err(invalid("dpop", "must be of type object")),
+    }
+    let value = |name: &str| sources.value(row_of(name));
+    let number = |name: &str| {
+        let row = row_of(name);
+        joi::number(row.name, &sources.value(row), row.min())
+    };
+    let mode = match &value("dpop.mode") {
+        Input::Str(text) => dpop::Mode::parse(text),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        let names: Vec<_> = dpop::Mode::ALL.iter().map(|m| m.as_str()).collect();
+        one_of("dpop.mode", &names)
+    })?;
+    let algorithms = dpop_algorithms(&value("dpop.algorithms"))?;
+    let iat_offset = defaulted(number("dpop.iatOffset")?);
+    let iat_leeway = defaulted(number("dpop.iatLeeway")?);
+    let nonce_secret = match optional_string("dpop.nonceSecret", &value("dpop.nonceSecret"))? {
+        Some(secret) if secret.len() < 32 => {
+            return Err(invalid(
+                "dpop.nonceSecret",
+                "must be at least 32 bytes long",
+            ));
+        }
+        secret => secret.map(|secret| Redacted(secret.into_bytes())),
+    };
+    let nonce_lifetime = defaulted(number("dpop.nonceLifetime")?);
+    let replay = match &value("dpop.replayStore") {
+        Input::Missing | Input::Null => dpop::Replay::Memory,
+        Input::Bool(false) => dpop::Replay::Off,
+        store @ Input::Object(_) => match store.get("reserve") {
+            Input::Function => dpop::Replay::Shared,
+            _ => {
+                return Err(invalid(
+                    "dpop.replayStore.reserve",
+                    "must be of type function",
+                ));
+            }
+        },
+        _ => {
+            return Err(invalid(
+                "dpop.replayStore",
+                "must be false or an object with a reserve function",
+            ));
+        }
+    };
+    let public_url = match optional_string("dpop.publicUrl", &value("dpop.publicUrl"))? {
+        Some(url) => Some(public_url(&url)?),
+        None => None,
+    };
+    Ok(dpop::Settings {
+        mode,
+        algorithms,
+        iat_offset,
+        iat_leeway,
+        nonce_secret,
+        nonce_lifetime,
+        replay,
+        public_url,
+    })
+}
+
+/// An array of names, or names separated by white space (the environment's form). `none` and
+/// HMAC algorithms are refused by name: a proof must be signed with a private key.
+fn dpop_algorithms(value: &Input) -> Result<Vec<Alg>> {
+    const FIELD: &str = "dpop.algorithms";
+    let names: Vec<String> = match value {
+        Input::Str(text) => text.split_whitespace().map(str::to_owned).collect(),
+        Input::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Input::Str(name) => Ok(name.clone()),
+                _ => Err(invalid(FIELD, "must contain only algorithm names")),
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(invalid(FIELD, "must be an array of algorithm names")),
+    };
+    if names.is_empty() {
+        return Err(invalid(FIELD, "must name at least one algorithm"));
+    }
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in &names {
+        if name.eq_ignore_ascii_case("none") || name.to_ascii_uppercase().starts_with("HS") {
+            return Err(invalid(
+                FIELD,
+                "must not contain \"none\" or HMAC algorithms: proofs are signed with private keys",
+            ));
+        }
+        let alg = Alg::parse(name).ok_or_else(|| {
+            invalid(
+                FIELD,
+                &format!(
+                    "must contain only supported algorithms ({})",
+                    options::DPOP_ALGORITHMS
+                ),
+            )
+        })?;
+        if !algorithms.contains(&alg) {
+            algorithms.push(alg);
+        }
+    }
+    Ok(algorithms)
+}
+
+/// An absolute `http(s)` URL without query or fragment; kept without its trailing slash so that
+/// the request path joins it.
+fn public_url(url: &str) -> Result<String> {
+    let problem = || {
+        invalid(
+            "dpop.publicUrl",
+            "must be an absolute http or https URL without query or fragment",
+        )
+    };
+    if url.contains(['?', '#']) {
+        return Err(problem());
+    }
+    let normalised = dpop::htu::normalise(url).ok_or_else(problem)?;
+    Ok(normalised.trim_end_matches('/').to_owned())
 }
 
 /// An option whose row has a default: the default stands in for a missing value before it is

@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 27] = [
+pub const OPTIONS: [Row; 35] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -114,7 +114,18 @@ pub const OPTIONS: [Row; 27] = [
     row("cache",                        None,                                       Object,                     D::None,                            Same,                                        "An introspection cache adapter with `get`, `set` and `delete`."),
     row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
     row("warnings",                     Some("WARNINGS"),                           Bool,                       D::Bool(true),                      Same,                                        "Whether protectApi reports a 500 or 503 caused by the configuration or the issuer with process.emitWarning (at most once a minute per cause); onEvent turns it off too."),
+    row("dpop.mode",                    Some("DPOP_MODE"),                          Text,                       D::Text("allowed"),                 Same,                                        "DPoP (RFC 9449): `allowed` (Bearer and DPoP, bound tokens need their proof), `required` (DPoP only) or `disabled` (the original's behaviour)."),
+    row("dpop.algorithms",              Some("DPOP_ALGORITHMS"),                    Text,                       D::Text(DPOP_ALGORITHMS),           Same,                                        "The proof algorithms accepted: an array, or names separated by spaces."),
+    row("dpop.iatOffset",               Some("DPOP_IAT_OFFSET"),                    Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds a proof's `iat` may lie in the past."),
+    row("dpop.iatLeeway",               Some("DPOP_IAT_LEEWAY"),                    Number { min: 0.0 },        D::Number(30.0),                    Same,                                        "Seconds a proof's `iat` may lie in the future."),
+    row("dpop.nonceSecret",             Some("DPOP_NONCE_SECRET"),                  Text,                       D::None,                            Same,                                        "At least 32 bytes: server nonces are then required, and every instance sharing the secret accepts them."),
+    row("dpop.nonceLifetime",           Some("DPOP_NONCE_LIFETIME"),                Number { min: 1.0 },        D::Number(300.0),                   Same,                                        "Seconds a server nonce is accepted."),
+    row("dpop.replayStore",             None,                                       Object,                     D::None,                            Same,                                        "Where proofs are remembered: the built-in memory store, `false` for none, or `{ reserve(key, expiresAt) }`."),
+    row("dpop.publicUrl",               Some("PUBLIC_URL"),                         Text,                       D::None,                            Same,                                        "The public origin (and base path) proofs name behind a proxy; otherwise the framework's trusted-proxy rules decide."),
 ];
+
+/// Every proof algorithm we verify; `none` and HMAC are never among them.
+pub const DPOP_ALGORITHMS: &str = "ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA";
 
 /// The top-level names of the options, as the binding reads them from an options object;
 /// anything else there is ignored (as upstream does).
@@ -272,7 +283,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 26);
+        assert_eq!(OPTION_NAMES.len(), 27);
         assert_eq!(
             &OPTION_NAMES[5..8],
             ["trustStoreId", "groupOptions", "clockSkew"]

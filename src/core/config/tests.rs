@@ -592,3 +592,88 @@ fn the_oidc_client_reads_no_environment() {
     assert_eq!(c.response_timeout_ms, None);
     assert_eq!(c.certificate_binding, None);
 }
+
+#[test]
+fn dpop_defaults_options_and_environment() {
+    let c = node(&base(&[]), &Env::new()).unwrap();
+    assert_eq!(c.dpop.mode, dpop::Mode::Allowed);
+    assert_eq!(c.dpop.algorithms.len(), 10);
+    assert_eq!((c.dpop.iat_offset, c.dpop.iat_leeway), (300.0, 30.0));
+    assert_eq!(
+        (c.dpop.nonce_secret.is_none(), c.dpop.nonce_lifetime),
+        (true, 300.0)
+    );
+    assert_eq!(
+        (c.dpop.replay, c.dpop.public_url.as_deref()),
+        (dpop::Replay::Memory, None)
+    );
+
+    let given = obj(&[
+        ("mode", s("required")),
+        ("algorithms", Input::Array(vec![s("ES256"), s("EdDSA")])),
+        ("iatOffset", Input::Number(60.0)),
+        ("replayStore", Input::Bool(false)),
+        ("publicUrl", s("HTTPS://API.example.com:443/base/")),
+    ]);
+    let c = node(&base(&[("dpop", given)]), &Env::new()).unwrap();
+    assert_eq!(c.dpop.mode, dpop::Mode::Required);
+    assert_eq!(c.dpop.algorithms, vec![Alg::ES256, Alg::EdDSA]);
+    assert_eq!(c.dpop.iat_offset, 60.0);
+    assert_eq!(c.dpop.replay, dpop::Replay::Off);
+    assert_eq!(
+        c.dpop.public_url.as_deref(),
+        Some("https://api.example.com/base")
+    );
+
+    let from_env = env(&[
+        ("DPOP_MODE", "disabled"),
+        ("DPOP_ALGORITHMS", "ES384  PS256"),
+        ("DPOP_IAT_LEEWAY", "5"),
+        ("DPOP_NONCE_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("DPOP_NONCE_LIFETIME", "60"),
+        ("PUBLIC_URL", "https://edge.example.com"),
+    ]);
+    let c = node(&base(&[]), &from_env).unwrap();
+    assert_eq!(c.dpop.mode, dpop::Mode::Disabled);
+    assert_eq!(c.dpop.algorithms, vec![Alg::ES384, Alg::PS256]);
+    assert_eq!((c.dpop.iat_leeway, c.dpop.nonce_lifetime), (5.0, 60.0));
+    assert!(c.dpop.nonce_secret.is_some());
+    assert_eq!(
+        c.dpop.public_url.as_deref(),
+        Some("https://edge.example.com")
+    );
+    let with_store = obj(&[("replayStore", obj(&[("reserve", Input::Function)]))]);
+    let c = node(&base(&[("dpop", with_store)]), &Env::new()).unwrap();
+    assert_eq!(c.dpop.replay, dpop::Replay::Shared);
+}
+
+#[test]
+fn dpop_misconfigurations_are_validation_errors() {
+    let dpop_with =
+        |members: &[(&str, Input)]| message(&base(&[("dpop", obj(members))]), &Env::new());
+    assert_eq!(
+        message(&base(&[("dpop", s("on"))]), &Env::new()),
+        "\"dpop\" must be of type object"
+    );
+    assert_eq!(
+        dpop_with(&[("mode", s("sometimes"))]),
+        "\"dpop.mode\" must be one of [allowed, required, disabled]"
+    );
+    for bad in ["none", "HS256", "ES256 hs512"] {
+        assert!(
+            dpop_with(&[("algorithms", s(bad))]).contains("HMAC"),
+            "{bad}"
+        );
+    }
+    assert!(dpop_with(&[("algorithms", s("ES256K"))]).contains("supported"));
+    assert!(dpop_with(&[("algorithms", Input::Array(vec![]))]).contains("at least one"));
+    assert!(dpop_with(&[("nonceSecret", s("short"))]).contains("32 bytes"));
+    assert!(dpop_with(&[("iatOffset", Input::Number(-1.0))]).contains("greater than or equal"));
+    assert!(dpop_with(&[("nonceLifetime", Input::Number(0.0))]).contains("greater than or equal"));
+    assert!(dpop_with(&[("replayStore", Input::Bool(true))]).contains("replayStore"));
+    assert!(dpop_with(&[("replayStore", obj(&[]))]).contains("reserve"));
+    assert!(dpop_with(&[("publicUrl", s("/relative"))]).contains("publicUrl"));
+    assert!(dpop_with(&[("publicUrl", s("https://h/?q"))]).contains("publicUrl"));
+    let env_secret = env(&[("DPOP_NONCE_SECRET", "short")]);
+    assert!(message(&base(&[]), &env_secret).contains("32 bytes"));
+}

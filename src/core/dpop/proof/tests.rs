@@ -1,0 +1,181 @@
+use serde_json::json;
+
+use super::*;
+use crate::core::testkit::TestKey;
+
+const NOW: f64 = 1_700_000_000.0;
+const URL: &str = "https://api.example.com/orders";
+const TOKEN: &str = "the.access.token";
+
+fn expected<'a>(htu: &'a str) -> Expected<'a> {
+    Expected {
+        algorithms: &Alg::ALL,
+        method: "GET",
+        htu,
+        access_token: TOKEN,
+        now_seconds: NOW,
+        iat_offset: 300.0,
+        iat_leeway: 30.0,
+    }
+}
+
+/// A proof by `key`, its claims merged over good ones, its header over a good one (a null
+/// member removes it).
+pub fn proof(key: &TestKey, header: Value, claims: Value) -> String {
+    let mut jwk = key.jwk();
+    for member in ["kid", "alg", "use"] {
+        jwk.as_object_mut().unwrap().remove(member);
+    }
+    let mut h = json!({ "typ": "dpop+jwt", "jwk": jwk, "kid": null });
+    merge(&mut h, header);
+    let mut c = json!({
+        "jti": "jti-1", "htm": "GET", "htu": URL, "iat": NOW, "ath": access_token_hash(TOKEN)
+    });
+    merge(&mut c, claims);
+    key.sign_text(h, &c.to_string())
+}
+
+fn merge(target: &mut Value, extra: Value) {
+    if let Value::Object(extra) = extra {
+        for (k, v) in extra {
+            if v.is_null() {
+                target.as_object_mut().unwrap().remove(&k);
+            } else {
+                target[k] = v;
+            }
+        }
+    }
+}
+
+fn check(proof: &str) -> Result<Proof, Refused> {
+    let htu = htu::normalise(URL).unwrap();
+    verify(proof, &expected(&htu))
+}
+
+#[test]
+fn a_good_proof_passes_with_every_algorithm() {
+    for alg in Alg::ALL {
+        let key = TestKey::new(alg, "k");
+        let passed =
+            check(&proof(&key, json!({}), json!({}))).unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert_eq!(passed.jti, "jti-1");
+        assert_eq!(
+            Some(passed.thumbprint),
+            jwk_thumbprint(key.jwk().as_object().unwrap())
+        );
+    }
+}
+
+#[test]
+fn the_header_is_checked() {
+    let key = TestKey::new(Alg::ES256, "k");
+    let other = TestKey::new(Alg::ES256, "o");
+    let cases = [
+        (json!({ "typ": "JWT" }), "type"),
+        (json!({ "typ": null }), "type"),
+        (json!({ "crit": ["x"] }), "critical"),
+        (json!({ "jwk": null }), "jwk header"),
+        (json!({ "jwk": "text" }), "jwk header"),
+        (json!({ "jwk": other.jwk() }), "signature"),
+        (
+            json!({ "jwk": { "kty": "RSA", "n": "AQAB", "e": "AQAB" } }),
+            "fit",
+        ),
+        (
+            json!({ "jwk": { "kty": "EC", "crv": "P-384", "x": "AA", "y": "AA" } }),
+            "fit",
+        ),
+    ];
+    for (header, needle) in cases {
+        let error = check(&proof(&key, header.clone(), json!({}))).unwrap_err();
+        assert!(error.contains(needle), "{header}: {error}");
+    }
+    let mut private = key.jwk();
+    private["d"] = json!("AAAA");
+    let error = check(&proof(&key, json!({ "jwk": private }), json!({}))).unwrap_err();
+    assert!(error.contains("public"), "{error}");
+}
+
+#[test]
+fn only_the_configured_algorithms_pass() {
+    let key = TestKey::new(Alg::RS256, "k");
+    let htu = htu::normalise(URL).unwrap();
+    let only_ec = Expected {
+        algorithms: &[Alg::ES256],
+        ..expected(&htu)
+    };
+    let error = verify(&proof(&key, json!({}), json!({})), &only_ec).unwrap_err();
+    assert!(error.contains("algorithm"), "{error}");
+    // `none` and HMAC never parse as a proof algorithm.
+    let es = TestKey::new(Alg::ES256, "k");
+    for alg in ["none", "HS256"] {
+        let error = check(&proof(&es, json!({ "alg": alg }), json!({}))).unwrap_err();
+        assert!(error.contains("algorithm"), "{alg}: {error}");
+    }
+}
+
+#[test]
+fn the_claims_are_checked() {
+    let key = TestKey::new(Alg::ES256, "k");
+    let cases = [
+        (json!({ "jti": null }), "jti"),
+        (json!({ "jti": "" }), "jti"),
+        (json!({ "jti": "x".repeat(513) }), "jti"),
+        (json!({ "jti": 7 }), "jti"),
+        (json!({ "htm": "POST" }), "htm"),
+        (json!({ "htm": "get" }), "htm"),
+        (json!({ "htm": null }), "htm"),
+        (json!({ "htu": "https://api.example.com/other" }), "htu"),
+        (json!({ "htu": "https://evil.example.com/orders" }), "htu"),
+        (json!({ "htu": "http://api.example.com/orders" }), "htu"),
+        (json!({ "htu": null }), "htu"),
+        (json!({ "iat": null }), "iat"),
+        (json!({ "iat": "1700000000" }), "iat"),
+        (json!({ "iat": NOW - 301.0 }), "iat"),
+        (json!({ "iat": NOW + 31.0 }), "iat"),
+        (json!({ "ath": null }), "ath"),
+        (json!({ "ath": access_token_hash("another.token") }), "ath"),
+        (json!({ "nonce": 5 }), "nonce"),
+    ];
+    for (claims, needle) in cases {
+        let error = check(&proof(&key, json!({}), claims.clone())).unwrap_err();
+        assert!(error.contains(needle), "{claims}: {error}");
+    }
+    for fine in [
+        json!({ "jti": "x".repeat(512) }),
+        json!({ "iat": NOW - 300.0 }),
+        json!({ "iat": NOW + 30.0 }),
+        json!({ "htu": "HTTPS://API.EXAMPLE.COM:443/orders?page=2#top" }),
+        json!({ "nonce": "n" }),
+    ] {
+        assert!(
+            check(&proof(&key, json!({}), fine.clone())).is_ok(),
+            "{fine}"
+        );
+    }
+}
+
+#[test]
+fn malformed_proofs_are_refused_without_panicking() {
+    let key = TestKey::new(Alg::ES256, "k");
+    let good = proof(&key, json!({}), json!({}));
+    let mut parts: Vec<&str> = good.split('.').collect();
+    for bad in [
+        String::new(),
+        "a.b".to_owned(),
+        "a.b.c.d".to_owned(),
+        "!.!.!".to_owned(),
+        format!("{}.{}.", parts[0], parts[1]),
+        format!("e30.{}.{}", parts[1], parts[2]),
+        "x".repeat(MAX_PROOF_BYTES + 1),
+    ] {
+        assert!(check(&bad).is_err(), "{bad}");
+    }
+    // A signature over other bytes.
+    let other = proof(&key, json!({}), json!({ "jti": "jti-2" }));
+    parts[2] = other.rsplit('.').next().unwrap();
+    assert_eq!(
+        check(&parts.join(".")),
+        Err("DPoP proof signature is invalid")
+    );
+}
