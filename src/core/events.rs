@@ -49,6 +49,16 @@ pub enum Event<'a> {
         code: &'static str,
         message: &'static str,
     },
+    /// The shared store failed or was too slow; what happened instead is the operation's rule.
+    StoreError {
+        operation: &'static str,
+        message: &'a str,
+    },
+    /// A revocation took effect here: made by this instance (`local`) or heard from the fleet.
+    Revoked {
+        by: &'static str,
+        origin: &'static str,
+    },
 }
 
 #[derive(Clone, Default)]

@@ -89,6 +89,10 @@ pub struct Config {
     /// Whether `protectApi` warns the process about answers the configuration or the issuer
     /// caused (the JavaScript face emits them).
     pub warnings: bool,
+    /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
+    pub store_url: Option<String>,
+    pub store_prefix: String,
+    pub store_timeout_ms: f64,
     /// DPoP (RFC 9449).
     pub dpop: dpop::Settings,
 }
@@ -180,6 +184,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
     let warnings = defaulted(boolean("warnings")?);
+    let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
+    let store_prefix = string("storePrefix")?.unwrap_or_default();
+    let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
     let dpop = dpop_settings(&sources)?;
 
@@ -209,6 +216,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         token_cache_max_entries,
         stale_if_error_duration,
         warnings,
+        store_url,
+        store_prefix,
+        store_timeout_ms,
         dpop,
     })
 }
@@ -264,6 +274,11 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
             ));
         }
     };
+    let allow_on_store_error = match &value("dpop.onStoreError") {
+        Input::Str(text) if text == "reject" => false,
+        Input::Str(text) if text == "allow" => true,
+        _ => return Err(one_of("dpop.onStoreError", &["reject", "allow"])),
+    };
     let public_url = match optional_string("dpop.publicUrl", &value("dpop.publicUrl"))? {
         Some(url) => Some(public_url(&url)?),
         None => None,
@@ -276,6 +291,7 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
         nonce_secret,
         nonce_lifetime,
         replay,
+        allow_on_store_error,
         public_url,
     })
 }
