@@ -26,6 +26,8 @@ import type {
   ValidateJwtAccessTokenOptions,
   ValidateRequestInput,
 } from './types.js';
+import { checkBooleanArgument, checkCallOptions, checkNumberArgument } from './options/arguments.js';
+import { CLIENT_OPTION_NAMES, OIDC_OPTION_NAMES, warnUnknownOptions } from './options/names.js';
 
 // The native client behind each instance. Kept off the object so it is neither enumerable
 // nor part of the public type.
@@ -78,10 +80,11 @@ function tokenArgument(token: unknown): string | undefined {
  */
 export class MonoCloudOidcBackendClient {
   constructor(tenantDomain: string, audience: string, options?: MonoCloudOidcBackendClientOptions) {
-    const native =
-      (tenantDomain as unknown) === PREBUILT
-        ? (audience as unknown as NativeClient)
-        : createNative('oidc', { ...options, tenantDomain, audience }, {});
+    const prebuilt = (tenantDomain as unknown) === PREBUILT;
+    if (!prebuilt) warnUnknownOptions(options, OIDC_OPTION_NAMES, 'new MonoCloudOidcBackendClient()');
+    const native = prebuilt
+      ? (audience as unknown as NativeClient)
+      : createNative('oidc', { ...options, tenantDomain, audience }, {});
     natives.set(this, native);
   }
 
@@ -90,6 +93,7 @@ export class MonoCloudOidcBackendClient {
     accessToken: string,
     options?: ValidateJwtAccessTokenOptions,
   ): Promise<T> {
+    checkCallOptions(options, 'validateJwtAccessToken', { binding: true });
     const { jwks, ...rest } = options ?? {};
     const answer = await nativeOf(this).validateJwtAccessToken(
       tokenArgument(accessToken),
@@ -108,26 +112,36 @@ export class MonoCloudOidcBackendClient {
     accessToken: string,
     options?: IntrospectOptions,
   ): Promise<T> {
+    checkCallOptions(options, 'introspectAccessToken', { binding: true });
     return unwrap<T>(await nativeOf(this).introspectAccessToken(tokenArgument(accessToken), options, Date.now()));
   }
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */
   setClockSkew(clockSkew: number): void {
-    usage(() => nativeOf(this).setClockSkew(clockSkew));
+    // A MonoCloudValidationError, as the setter's other refusals are.
+    usage(() => {
+      checkNumberArgument(clockSkew, 'setClockSkew(clockSkew): clockSkew');
+      nativeOf(this).setClockSkew(clockSkew);
+    });
   }
 
   /** Seconds of grace on `exp` and `nbf`. */
   setClockTolerance(clockTolerance: number): void {
-    usage(() => nativeOf(this).setClockTolerance(clockTolerance));
+    usage(() => {
+      checkNumberArgument(clockTolerance, 'setClockTolerance(clockTolerance): clockTolerance');
+      nativeOf(this).setClockTolerance(clockTolerance);
+    });
   }
 
   /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */
   async getMetadata(forceRefresh = false): Promise<IssuerMetadata> {
+    checkBooleanArgument(forceRefresh, 'getMetadata(forceRefresh): forceRefresh');
     return unwrap<IssuerMetadata>(await nativeOf(this).getMetadata(forceRefresh, Date.now()));
   }
 
   /** The issuer's key set (cached; `forceRefresh` fetches it again). */
   async getJwks(forceRefresh = false): Promise<Jwks> {
+    checkBooleanArgument(forceRefresh, 'getJwks(forceRefresh): forceRefresh');
     return unwrap<Jwks>(await nativeOf(this).getJwks(forceRefresh, Date.now()));
   }
 
@@ -143,6 +157,7 @@ export class MonoCloudOidcBackendClient {
  */
 export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
+    warnUnknownOptions(options, CLIENT_OPTION_NAMES, 'new MonoCloudBackendNodeClient()');
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
     verifiers.set(this, native.requestVerifiers());
@@ -166,6 +181,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
+      checkCallOptions(options, 'validateAccessToken');
       const verdict = verifyRequest(this, {
         token: tokenArgument(accessToken),
         scopes: options?.scopes,
@@ -305,6 +321,7 @@ async function validateThroughObject<T extends JwtClaims>(
   accessToken: string,
   options: ValidateAccessTokenOptions | undefined,
 ): Promise<T> {
+  checkCallOptions(options, 'validateAccessToken');
   const native = nativeOf(client);
   const token = tokenArgument(accessToken);
   const route = native.tokenRoute(token);

@@ -21,6 +21,7 @@ import {
   unwrap,
   verdictPromise,
 } from '../native/index.js';
+import { alreadyChecked, CLIENT_OPTION_NAMES, PROTECT_API_OPTION_NAMES, warnUnknownOptions } from '../options/names.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import { warnAbout } from './warnings.js';
@@ -54,6 +55,8 @@ export interface Protector<R> {
   client: MonoCloudBackendNodeClient;
   tokenResolver?: TokenResolver<R>;
   certificateResolver?: ClientCertificateResolver<R>;
+  /** The adapter's own `protectApi()` options (see `createProtector`'s `adapterOptions`). */
+  adapterOptions: Record<string, unknown>;
   /** The challenge without any token, when it is not plain `Bearer` (DPoP `required` mode). */
   noTokenChallenge?: string;
 }
@@ -64,7 +67,7 @@ export interface Protector<R> {
  */
 export type Authentication<C> =
   | { claims: C; response?: undefined }
-  | { claims?: undefined; response: ResponseDescription }
+  | { claims?: undefined; response: ResponseDescription; cause?: unknown }
   | { claims?: undefined; response?: undefined };
 
 // Shared and frozen: an anonymous request on an optional route allocates nothing.
@@ -98,26 +101,53 @@ function resolver<F>(value: F | undefined, name: string): F | undefined {
   return value ?? undefined;
 }
 
+/** The members of `options` named in `names`, moved out of `options` into the result. */
+function take(options: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const taken: Record<string, unknown> = {};
+  for (const name of names) {
+    if (name in options) {
+      taken[name] = options[name];
+      delete options[name];
+    }
+  }
+  return taken;
+}
+
 /**
  * Both `protectApi` overloads: a client and its request options, or options for a new client
  * (built now, so misconfiguration throws at start-up rather than on the first request).
+ * `adapterOptionNames` are the options one adapter adds to `protectApi()` (Express's
+ * `passErrorsToNext`): they are kept apart for it and never reach the client. `where` names the
+ * call in the warning an unknown option gets.
  */
 export function createProtector<R>(
   clientOrOptions: MonoCloudBackendNodeClient | ProtectApiOptions<R> | undefined,
   options: ProtectApiRequestOptions<R> | undefined,
+  adapterOptionNames: readonly string[] = [],
+  where = 'protectApi()',
 ): Protector<R> {
+  const ownNames = [...PROTECT_API_OPTION_NAMES, ...adapterOptionNames];
   if (isClient(clientOrOptions)) {
+    warnUnknownOptions(options, ownNames, `${where} with a client`, {
+      names: CLIENT_OPTION_NAMES,
+      hint: 'It is a client option: give it to the client you pass.',
+    });
+    const given = { ...(options as Record<string, unknown> | undefined) };
     return protectorOf(clientOrOptions, {
       tokenResolver: resolver(options?.tokenResolver, 'tokenResolver'),
       certificateResolver: resolver(options?.certificateResolver, 'certificateResolver'),
+      adapterOptions: take(given, adapterOptionNames),
     });
   }
-  const { tokenResolver, certificateResolver, ...clientOptions } = clientOrOptions ?? options ?? {};
-  const resolvers = {
+  const given = clientOrOptions ?? options ?? {};
+  warnUnknownOptions(given, [...CLIENT_OPTION_NAMES, ...ownNames], where);
+  const { tokenResolver, certificateResolver, ...clientOptions } = given as ProtectApiOptions<R>;
+  const rest = {
     tokenResolver: resolver(tokenResolver, 'tokenResolver'),
     certificateResolver: resolver(certificateResolver, 'certificateResolver'),
+    adapterOptions: take(clientOptions as Record<string, unknown>, adapterOptionNames),
   };
-  return protectorOf(new MonoCloudBackendNodeClient(clientOptions), resolvers);
+  return protectorOf(new MonoCloudBackendNodeClient(alreadyChecked(clientOptions)), rest);
 }
 
 /** The request as it crosses; the URL is built only when a DPoP proof needs it. */
@@ -191,10 +221,13 @@ function fromAnswer<C>(client: MonoCloudBackendNodeClient, answer: Answer): Auth
 }
 
 /** The answer to `error`; one the configuration or the issuer caused is also reported (see warnings.ts). */
-function refused(client: MonoCloudBackendNodeClient, error: unknown): { response: ResponseDescription } {
+function refused(
+  client: MonoCloudBackendNodeClient,
+  error: unknown,
+): { response: ResponseDescription; cause: unknown } {
   const response = mapProtectError(error);
   if (response.status >= 500) warnAbout(client, error, response.status);
-  return { response };
+  return { response, cause: error };
 }
 
 // `responseTimeout`'s default, for a client that is not ours.

@@ -54,3 +54,8 @@ export function mapProtectError(error: unknown): ResponseDescription {
   }
   return response(401, 'unauthorized', 'Bearer error="invalid_token"');
 }
+
+/** The answer when the server cannot validate at all (the client could not be built). */
+export function internalErrorResponse(): ResponseDescription {
+  return response(500, 'internal server error');
+}
