@@ -34,6 +34,8 @@ import { CLIENT_OPTION_NAMES, OIDC_OPTION_NAMES, warnUnknownOptions } from './op
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
 // The per-request function of each MonoCloudBackendNodeClient (see verifyRequest).
 const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifiers>();
+// Whether protectApi warns the process about each client's 500 and 503 answers.
+const warnings = new WeakMap<MonoCloudBackendNodeClient, boolean>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
 
@@ -52,6 +54,20 @@ export function verifyRequest(client: MonoCloudBackendNodeClient, request: Nativ
   const verifier = verifiers.get(client);
   if (!verifier) throw new TypeError('Not a MonoCloud client instance');
   return callVerifier(verifier, request);
+}
+
+/**
+ * Whether `protectApi` warns the process about `client`'s 500 and 503 answers: `warnings` (or
+ * `MONOCLOUD_BACKEND_WARNINGS`) is not false and no `onEvent` hook listens instead. A client
+ * that is not ours (a test double) is never warned about.
+ */
+export function warnsFor(client: MonoCloudBackendNodeClient): boolean {
+  return warnings.get(client) === true;
+}
+
+/** `responseTimeout` in milliseconds as the client resolved it; `undefined` for a client not ours. */
+export function responseTimeoutOf(client: MonoCloudBackendNodeClient): number | undefined {
+  return natives.get(client)?.responseTimeout ?? undefined;
 }
 
 function tokenArgument(token: unknown): string | undefined {
@@ -145,6 +161,8 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
     verifiers.set(this, native.requestVerifiers());
+    const onEvent = typeof options === 'object' && options !== null ? options.onEvent : undefined;
+    warnings.set(this, native.warnings && typeof onEvent !== 'function');
   }
 
   /**

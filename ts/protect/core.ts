@@ -1,14 +1,22 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, noTokenChallenge, validatesThroughObject, verifyRequest } from '../client.js';
-import { MonoCloudValidationError } from '../errors.js';
+import {
+  MonoCloudBackendNodeClient,
+  noTokenChallenge,
+  responseTimeoutOf,
+  validatesThroughObject,
+  verifyRequest,
+} from '../client.js';
+import { MonoCloudHttpError, MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
   cachedClaims,
   getBearerToken,
   isThenable,
   type NativeRequest,
+  startTimer,
+  stopTimer,
   toError,
   unwrap,
   verdictPromise,
@@ -16,6 +24,7 @@ import {
 import { alreadyChecked, CLIENT_OPTION_NAMES, PROTECT_API_OPTION_NAMES, warnUnknownOptions } from '../options/names.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
+import { warnAbout } from './warnings.js';
 import type {
   ClientCertificateResolver,
   ProtectApiOptions,
@@ -191,23 +200,54 @@ export function authenticate<R, C extends JwtClaims>(
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
     if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
-    if (isThenable<Answer>(verdict)) return verdict.then(fromAnswer<C>, refused);
-    return refused(toError(verdict));
+    if (isThenable<Answer>(verdict)) {
+      return verdict.then(
+        (answer) => fromAnswer<C>(client, answer),
+        (error: unknown) => refused(client, error),
+      );
+    }
+    return refused(client, toError(verdict));
   } catch (error) {
-    return refused(error);
+    return refused(client, error);
   }
 }
 
-function fromAnswer<C>(answer: Answer): Authentication<C> {
+function fromAnswer<C>(client: MonoCloudBackendNodeClient, answer: Answer): Authentication<C> {
   try {
     return { claims: unwrap<C>(answer) };
   } catch (error) {
-    return refused(error);
+    return refused(client, error);
   }
 }
 
-function refused(error: unknown): { response: ResponseDescription; cause: unknown } {
-  return { response: mapProtectError(error), cause: error };
+/** The answer to `error`; one the configuration or the issuer caused is also reported (see warnings.ts). */
+function refused(
+  client: MonoCloudBackendNodeClient,
+  error: unknown,
+): { response: ResponseDescription; cause: unknown } {
+  const response = mapProtectError(error);
+  if (response.status >= 500) warnAbout(client, error, response.status);
+  return { response, cause: error };
+}
+
+// `responseTimeout`'s default, for a client that is not ours.
+const DEFAULT_RESPONSE_TIMEOUT_MS = 10_000;
+
+/**
+ * A user resolver's value, waited for at most `responseTimeout`: one that never settles ends the
+ * request as an unreachable issuer does (503), instead of leaving it pending.
+ */
+function settled<T>(value: T | PromiseLike<T>, client: MonoCloudBackendNodeClient, name: string): T | Promise<T> {
+  if (!isThenable<T>(value)) return value;
+  const ms = responseTimeoutOf(client) ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = startTimer(
+      () => reject(new MonoCloudHttpError(`${name} did not settle within ${ms}ms (responseTimeout)`)),
+      ms,
+    );
+  });
+  return Promise.race([Promise.resolve(value), deadline]).finally(() => stopTimer(timer));
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
@@ -218,8 +258,10 @@ async function authenticateFully<R, C extends JwtClaims>(
   try {
     const { client, tokenResolver, certificateResolver } = protector;
     const { request } = described;
-    const clientCertificate = certificateResolver ? ((await certificateResolver(request)) ?? undefined) : undefined;
-    const resolved: unknown = tokenResolver ? await tokenResolver(request) : undefined;
+    const clientCertificate = certificateResolver
+      ? ((await settled(certificateResolver(request), client, 'certificateResolver')) ?? undefined)
+      : undefined;
+    const resolved: unknown = tokenResolver ? await settled(tokenResolver(request), client, 'tokenResolver') : undefined;
     if (!validatesThroughObject(client)) {
       // Our own validation: the request crosses whole, so DPoP proofs are checked here too.
       const { authorization } = described;
@@ -241,7 +283,7 @@ async function authenticateFully<R, C extends JwtClaims>(
       const verdict = verifyRequest(client, native);
       if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
       const claims = await verdictPromise<C>(verdict);
-      for (const check of options?.checks ?? []) await check.verify(claims);
+      for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
       return { claims };
     }
     const token = resolved ?? getBearerToken(described.authorization);
@@ -255,9 +297,9 @@ async function authenticateFully<R, C extends JwtClaims>(
       groups: options?.groups,
       scopes: options?.scopes,
     });
-    for (const check of options?.checks ?? []) await check.verify(claims);
+    for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
     return { claims };
   } catch (error) {
-    return refused(error);
+    return refused(protector.client, error);
   }
 }

@@ -1,4 +1,5 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
+import { isIntrospectionNotConfigured } from '../native/failure.js';
 
 /**
  * What an adapter sends when it refuses a request, in no framework's terms: the status, the
@@ -29,9 +30,12 @@ export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
 /**
  * The answer to a failed validation, decided by the error's class and `code` only (messages are
  * for logs and may change). The issuer being down is 503 so clients retry; our own
- * misconfiguration is 500; anything unrecognised is treated as a bad token.
+ * misconfiguration is 500; anything unrecognised is treated as a bad token. A token that is not a
+ * JWT on a client that cannot introspect is a bad token too (DECISIONS 29): anyone can send one,
+ * and it must not trip alerts on 5xx answers.
  */
 export function mapProtectError(error: unknown): ResponseDescription {
+  if (isIntrospectionNotConfigured(error)) return response(401, 'unauthorized', 'Bearer error="invalid_token"');
   if (error instanceof MonoCloudTokenError) {
     // DPoP refusals carry their own answer (RFC 9449 §7.1, §9): status, challenge, nonce.
     if (error.status !== undefined && error.headers !== undefined) return dpopResponse(error.status, error.headers);

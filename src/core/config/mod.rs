@@ -21,7 +21,7 @@ use self::options::{Sources, row_of};
 use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
-use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey};
+use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey, check_private_jwk};
 use super::dpop;
 use super::error::{Error, Result};
 use super::jose::Alg;
@@ -94,6 +94,9 @@ pub struct Config {
     /// Seconds past expiry that the last good discovery document and key set are still used
     /// when the issuer fails to give new ones.
     pub stale_if_error_duration: f64,
+    /// Whether `protectApi` warns the process about answers the configuration or the issuer
+    /// caused (the JavaScript face emits them).
+    pub warnings: bool,
     /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
     pub store_url: Option<String>,
     pub store_prefix: String,
@@ -191,6 +194,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
+    let warnings = defaulted(boolean("warnings")?);
     let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
     let store_prefix = string("storePrefix")?.unwrap_or_default();
     let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
@@ -225,6 +229,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         tls_identity,
         token_cache_max_entries,
         stale_if_error_duration,
+        warnings,
         store_url,
         store_prefix,
         store_timeout_ms,
@@ -430,7 +435,10 @@ pub(crate) fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<Clie
         _ => None,
     };
     match (wanted, jwk) {
-        (Wanted::PrivateJwk, Some(jwk)) => Ok(Some(ClientSecret::Jwk(jwk))),
+        (Wanted::PrivateJwk, Some(jwk)) => {
+            check_private_jwk(&jwk)?;
+            Ok(Some(ClientSecret::Jwk(jwk)))
+        }
         (Wanted::PrivateJwk, None) => match value {
             Input::Missing | Input::Null => Ok(None),
             _ => Err(Error::validation(

@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 42] = [
+pub const OPTIONS: [Row; 43] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -120,6 +120,7 @@ pub const OPTIONS: [Row; 42] = [
     row("jwksResolver",                 None,                                       Function,                   D::None,                            Same,                                        "Gives the key set instead of fetching it."),
     row("cache",                        None,                                       Object,                     D::None,                            Same,                                        "An introspection cache adapter with `get`, `set` and `delete`."),
     row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
+    row("warnings",                     Some("WARNINGS"),                           Bool,                       D::Bool(true),                      Same,                                        "Whether protectApi reports a 500 or 503 caused by the configuration or the issuer with process.emitWarning (at most once a minute per cause); onEvent turns it off too."),
     row("dpop.mode",                    Some("DPOP_MODE"),                          Text,                       D::Text("allowed"),                 Same,                                        "DPoP (RFC 9449): `allowed` (Bearer and DPoP, bound tokens need their proof), `required` (DPoP only) or `disabled` (the original's behaviour)."),
     row("dpop.algorithms",              Some("DPOP_ALGORITHMS"),                    Text,                       D::Text(DPOP_ALGORITHMS),           Same,                                        "The proof algorithms accepted: an array, or names separated by spaces."),
     row("dpop.iatOffset",               Some("DPOP_IAT_OFFSET"),                    Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds a proof's `iat` may lie in the past."),
@@ -290,7 +291,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 33);
+        assert_eq!(OPTION_NAMES.len(), 34);
         assert_eq!(
             &OPTION_NAMES[9..12],
             ["trustStoreId", "groupOptions", "clockSkew"]
