@@ -269,6 +269,18 @@ describe('unknown option names get one warning naming the closest known one (ite
     assert.ok(unknown.includes('new MonoCloudOidcBackendClient(): unknown option "clockTolerence" is ignored. Did you mean "clockTolerance"?'));
   });
 
+  test('groupOptions that is not an object is accepted as the original does, with one warning', async () => {
+    const client = new MonoCloudBackendNodeClient({ ...options(), groupOptions: 5 });
+    new MonoCloudBackendNodeClient({ ...options(), groupOptions: 5 });
+    new MonoCloudBackendNodeClient({ ...options(), groupOptions: { matchAll: true } });
+    assert.equal((await client.validateAccessToken(await issuer.mint())).sub, 'test-user');
+    await settled();
+    const ignored = warningsWith('MONOCLOUD_UNKNOWN_OPTION').map((w) => w.message).filter((m) => m.includes('"groupOptions"'));
+    assert.deepEqual(ignored, [
+      'new MonoCloudBackendNodeClient(): option "groupOptions" must be { groupsClaim?: string, matchAll?: boolean }, not number; it is ignored.',
+    ]);
+  });
+
   test('every option of the options table (src/core/config/options.rs) is known: no warning', async () => {
     const table = readFileSync(fromRoot('src', 'core', 'config', 'options.rs'), 'utf8');
     const names = [...new Set([...table.matchAll(/^\s*row\("([A-Za-z.]+)"/gm)].map((m) => m[1].split('.')[0]))];

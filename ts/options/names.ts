@@ -144,4 +144,19 @@ export function warnUnknownOptions(
       detail: `Known options: ${known.join(', ')}.`,
     });
   }
+  warnIgnoredGroupOptions(options as Record<string, unknown>, known, where);
+}
+
+// The original reads `groupOptions` member by member, so a value that is not an object is
+// accepted and silently means the defaults; we keep accepting it, but say so once.
+function warnIgnoredGroupOptions(options: Record<string, unknown>, known: readonly string[], where: string): void {
+  const value = options.groupOptions;
+  if (!known.includes('groupOptions') || value === undefined || value === null || typeof value === 'object') return;
+  const id = `${where}\u0000groupOptions:type`;
+  if (warned.has(id)) return;
+  warned.add(id);
+  process.emitWarning(
+    `${where}: option "groupOptions" must be { groupsClaim?: string, matchAll?: boolean }, not ${typeof value}; it is ignored.`,
+    { code: UNKNOWN_OPTION_WARNING },
+  );
 }
