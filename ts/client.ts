@@ -1,5 +1,6 @@
 import { MonoCloudTokenError } from './errors.js';
 import { introspectionAdapter } from './native/callbacks.js';
+import { stepUpChallenge } from './protect/challenge.js';
 import {
   callVerifier,
   collectEnv,
@@ -7,6 +8,7 @@ import {
   NativeClient,
   type NativeRequest,
   type RequestVerifiers,
+  stepUpOf,
   toError,
   unwrap,
   usage,
@@ -153,6 +155,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         groups: options?.groups,
         clientCertificate: options?.clientCertificate,
         now: Date.now(),
+        ...stepUpOf(options),
       });
       // Without an Authorization value there is always a verdict.
       return verdictPromise<T>(verdict as Verdict);
@@ -170,7 +173,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
    */
   validateRequest<T extends JwtClaims = AccessTokenClaims>(
     request: ValidateRequestInput,
-    options?: Pick<ValidateAccessTokenOptions, 'scopes' | 'groups'>,
+    options?: Pick<ValidateAccessTokenOptions, 'scopes' | 'groups' | 'acrValues' | 'maxAge'>,
   ): Promise<T> {
     try {
       const { authorization, dpop } = requestHeaders(request.headers);
@@ -184,6 +187,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         groups: options?.groups,
         clientCertificate: request.clientCertificate,
         now: Date.now(),
+        ...stepUpOf(options),
       };
       if (dpop !== undefined) {
         native.dpop = dpop;
@@ -192,7 +196,15 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
       }
       const verdict = verifyRequest(this, native);
       if (verdict === undefined) return Promise.reject(noTokenError(this));
-      return verdictPromise<T>(verdict);
+      if (native.acrValues === undefined && native.maxAge === undefined) return verdictPromise<T>(verdict);
+      return verdictPromise<T>(verdict).catch((error: unknown) => {
+        // A step-up refusal's answer names what the route asks for (RFC 9470 §3).
+        if (error instanceof MonoCloudTokenError && error.code === 'insufficient_user_authentication') {
+          error.status = 401;
+          error.headers = { 'WWW-Authenticate': stepUpChallenge(native) };
+        }
+        throw error;
+      });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -273,6 +285,7 @@ async function validateThroughObject<T extends JwtClaims>(
       groups: options?.groups,
       validateCertificateBinding: native.certificateBinding ?? undefined,
       clientCertificate: options?.clientCertificate,
+      ...stepUpOf(options),
     });
   }
   // The object's answer is returned as it is (the original returns the same object); a cached
@@ -280,7 +293,12 @@ async function validateThroughObject<T extends JwtClaims>(
   const fresh: { claims?: T; answered: boolean } = { answered: false };
   const answer = await native.introspectThrough(
     token as string,
-    { scopes: options?.scopes, groups: options?.groups, clientCertificate: options?.clientCertificate },
+    {
+      scopes: options?.scopes,
+      groups: options?.groups,
+      clientCertificate: options?.clientCertificate,
+      ...stepUpOf(options),
+    },
     introspectionAdapter(async () => {
       const claims = await client.introspectAccessToken<T>(accessToken);
       fresh.claims = claims;

@@ -6,7 +6,8 @@ export type MonoCloudTokenErrorCode =
   | 'insufficient_groups'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
-  | 'invalid_request';
+  | 'invalid_request'
+  | 'insufficient_user_authentication';
 
 export type ClientAuthMethod =
   | 'client_secret_basic'
@@ -94,8 +95,22 @@ export interface IsUserInGroupOptions {
   matchAll?: boolean;
 }
 
+/** Step-up authentication (RFC 9470): what a call asks of the user's authentication. */
+export interface StepUpOptions {
+  /**
+   * The token's `acr` (authentication context class) must be one of these; otherwise
+   * `insufficient_user_authentication` (401 with `acr_values` in the challenge).
+   */
+  acrValues?: string[];
+  /**
+   * Seconds since the user authenticated (the token's `auth_time`, within `clockTolerance`), at
+   * most; otherwise `insufficient_user_authentication` (401 with `max_age` in the challenge).
+   */
+  maxAge?: number;
+}
+
 /** What a call asks of a token besides being valid. */
-export interface IntrospectOptions {
+export interface IntrospectOptions extends StepUpOptions {
   /** Every one of these must be in the token's `scope`. */
   scopes?: string[];
   /** The user must be in these groups (any of them, or all with `groupOptions.matchAll`). */
@@ -182,6 +197,17 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   staleIfErrorDuration?: number;
   /** Called for every {@link MonoCloudEvent}; never given a token or a secret. */
   onEvent?: (event: MonoCloudEvent) => void;
+  /**
+   * `at+jwt`: accept only RFC 9068 JWT access tokens, whose `typ` header is `at+jwt` (or
+   * `application/at+jwt`). Without it, a JWT without `typ` or with `JWT` is accepted too; any
+   * other `typ` is always refused. Env `MONOCLOUD_BACKEND_REQUIRE_TOKEN_TYPE`.
+   */
+  requireTokenType?: 'at+jwt';
+  /**
+   * Seconds a JWT access token is accepted after its `iat` (which it must then carry), with
+   * `clockTolerance`. Env `MONOCLOUD_BACKEND_MAX_TOKEN_AGE`.
+   */
+  maxTokenAge?: number;
   /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
   dpop?: DpopOptions;
 }

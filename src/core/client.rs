@@ -344,6 +344,9 @@ impl Client {
     ) -> Result<Claims> {
         let token = non_blank(token)?;
         let jws = jwt::parse(token)?;
+        if self.config.require_at_jwt && jws.typ != jwt::TokenType::AccessToken {
+            return Err(Error::token(jwt::UNEXPECTED_TYP));
+        }
         let claims = match keys {
             Some(keys) => {
                 let claims = jws.verify(keys)?;
@@ -371,7 +374,7 @@ impl Client {
                 claims
             }
         };
-        self.check_requirements(&claims.map, requirements, binding)?;
+        self.check_requirements(&claims.map, requirements, binding, now)?;
         Ok(claims)
     }
 
@@ -391,6 +394,7 @@ impl Client {
                 clock_skew: self.clock.skew(),
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
+                max_token_age: self.config.max_token_age,
             },
         )
     }
@@ -405,15 +409,17 @@ impl Client {
         now: Now,
     ) -> Result<()> {
         self.check_standard(claims, is_jwt, now)?;
-        self.check_requirements(claims, requirements, binding)
+        self.check_requirements(claims, requirements, binding, now)
     }
 
-    /// Scopes, groups and certificate binding: what this call asks beyond a valid token.
+    /// Scopes, groups, certificate binding and the user's authentication (step-up): what this
+    /// call asks beyond a valid token.
     fn check_requirements(
         &self,
         claims: &Map<String, Value>,
         requirements: &Requirements,
         binding: Option<BindingMode>,
+        now: Now,
     ) -> Result<()> {
         if let Some(scopes) = &requirements.scopes {
             claims::check_scopes(claims, scopes)?;
@@ -426,7 +432,16 @@ impl Client {
                 self.config.groups_match_all,
             )?;
         }
-        cert_binding::check(claims, binding, requirements.client_certificate.as_deref())
+        cert_binding::check(claims, binding, requirements.client_certificate.as_deref())?;
+        if requirements.steps_up() {
+            claims::check_authentication(
+                claims,
+                requirements,
+                now.later().seconds() + self.clock.skew(),
+                self.clock.tolerance(),
+            )?;
+        }
+        Ok(())
     }
 
     /// `getMetadata()`: the discovery document.
@@ -575,6 +590,7 @@ mod tests {
                 lifetime: Lifetime {
                     exp: None,
                     nbf: None,
+                    too_old_after: None,
                 },
                 scopes: Granted::Scopes(vec![]),
                 has_cnf: true,

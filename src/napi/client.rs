@@ -52,6 +52,10 @@ pub struct CallOptions {
     pub scopes: Option<Vec<String>>,
     pub groups: Option<Vec<String>>,
     pub client_certificate: Option<String>,
+    /// Step-up (RFC 9470): the `acr` values the call accepts.
+    pub acr_values: Option<Vec<String>>,
+    /// Step-up (RFC 9470): seconds since `auth_time`, at most.
+    pub max_age: Option<f64>,
     /// The certificate binding mode of this call; none means no binding check.
     pub validate_certificate_binding: Option<CertificateBinding>,
     /// `validateJwtAccessToken` only: a key set to use instead of the issuer's, as JSON.
@@ -64,6 +68,8 @@ impl CallOptions {
             scopes: self.scopes.clone(),
             groups: self.groups.clone(),
             client_certificate: self.client_certificate.clone(),
+            acr_values: self.acr_values.clone(),
+            max_age: self.max_age,
         }
     }
 
@@ -172,7 +178,7 @@ impl NativeClient {
 
     /// The client's per-request functions, by where the token comes from (see `verify`).
     #[napi(
-        ts_return_type = "{ fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }",
+        ts_return_type = "{ fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> }",
         catch_unwind
     )]
     pub fn request_verifiers<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {

@@ -10,10 +10,11 @@ import {
   isThenable,
   type NativeRequest,
   toError,
+  stepUpOf,
   unwrap,
   verdictPromise,
 } from '../native/index.js';
-import type { JwtClaims } from '../types.js';
+import type { JwtClaims, StepUpOptions } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import type {
   ClientCertificateResolver,
@@ -115,10 +116,11 @@ export function createProtector<R>(
 function nativeRequest<R>(
   described: RequestDescription<R>,
   authorization: string,
-  options?: Pick<ProtectOptions, 'scopes' | 'groups'>,
+  options?: Pick<ProtectOptions, 'scopes' | 'groups' | 'acrValues' | 'maxAge'>,
 ): NativeRequest {
   const { dpop } = described;
   const request: NativeRequest = { authorization, scopes: options?.scopes, groups: options?.groups, now: Date.now() };
+  if (options?.acrValues !== undefined || options?.maxAge !== undefined) Object.assign(request, stepUpOf(options));
   if (dpop !== undefined) {
     request.dpop = dpop;
     request.method = described.method;
@@ -161,23 +163,30 @@ export function authenticate<R, C extends JwtClaims>(
     const verdict = verifyRequest(client, nativeRequest(described, authorization, options));
     if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
-    if (isThenable<Answer>(verdict)) return verdict.then(fromAnswer<C>, refused);
-    return refused(toError(verdict));
+    if (isThenable<Answer>(verdict)) {
+      // Only a step-up route needs its options to word a refusal: the others allocate no closure.
+      if (options?.acrValues === undefined && options?.maxAge === undefined) return verdict.then(fromAnswer<C>, refused);
+      return verdict.then(
+        (answer) => fromAnswer<C>(answer, options),
+        (error: unknown) => refused(error, options),
+      );
+    }
+    return refused(toError(verdict), options);
   } catch (error) {
-    return refused(error);
+    return refused(error, options);
   }
 }
 
-function fromAnswer<C>(answer: Answer): Authentication<C> {
+function fromAnswer<C>(answer: Answer, route?: StepUpOptions): Authentication<C> {
   try {
     return { claims: unwrap<C>(answer) };
   } catch (error) {
-    return refused(error);
+    return refused(error, route);
   }
 }
 
-function refused(error: unknown): { response: ResponseDescription } {
-  return { response: mapProtectError(error) };
+function refused(error: unknown, route?: StepUpOptions): { response: ResponseDescription } {
+  return { response: mapProtectError(error, route) };
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
@@ -224,10 +233,11 @@ async function authenticateFully<R, C extends JwtClaims>(
       clientCertificate,
       groups: options?.groups,
       scopes: options?.scopes,
+      ...stepUpOf(options),
     });
     for (const check of options?.checks ?? []) await check.verify(claims);
     return { claims };
   } catch (error) {
-    return refused(error);
+    return refused(error, options);
   }
 }

@@ -1,4 +1,6 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
+import type { StepUpOptions } from '../types.js';
+import { stepUpChallenge } from './challenge.js';
 
 /**
  * What an adapter sends when it refuses a request, in no framework's terms: the status, the
@@ -31,8 +33,9 @@ export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
  * for logs and may change). The issuer being down is 503 so clients retry; our own
  * misconfiguration is 500; anything unrecognised is treated as a bad token.
  */
-export function mapProtectError(error: unknown): ResponseDescription {
+export function mapProtectError(error: unknown, route?: StepUpOptions): ResponseDescription {
   if (error instanceof MonoCloudTokenError) {
+    if (error.code === 'insufficient_user_authentication') return response(401, 'unauthorized', stepUpChallenge(route));
     // DPoP refusals carry their own answer (RFC 9449 §7.1, §9): status, challenge, nonce.
     if (error.status !== undefined && error.headers !== undefined) return dpopResponse(error.status, error.headers);
     return error.code === 'insufficient_scope' || error.code === 'insufficient_groups'

@@ -86,6 +86,10 @@ pub struct Config {
     /// Seconds past expiry that the last good discovery document and key set are still used
     /// when the issuer fails to give new ones.
     pub stale_if_error_duration: f64,
+    /// Only RFC 9068 JWT access tokens (`typ` `at+jwt`) are accepted (`requireTokenType`).
+    pub require_at_jwt: bool,
+    /// Seconds a JWT is accepted after its `iat` (`maxTokenAge`).
+    pub max_token_age: Option<f64>,
     /// DPoP (RFC 9449).
     pub dpop: dpop::Settings,
 }
@@ -177,6 +181,12 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
+    let require_at_jwt = match string("requireTokenType")?.as_deref() {
+        None => false,
+        Some("at+jwt") => true,
+        Some(_) => return Err(one_of("requireTokenType", &["at+jwt"])),
+    };
+    let max_token_age = number("maxTokenAge")?;
     let dpop = dpop_settings(&sources)?;
 
     Ok(Config {
@@ -204,6 +214,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         tls_identity,
         token_cache_max_entries,
         stale_if_error_duration,
+        require_at_jwt,
+        max_token_age,
         dpop,
     })
 }

@@ -657,3 +657,29 @@ fn dpop_misconfigurations_are_validation_errors() {
     let env_secret = env(&[("DPOP_NONCE_SECRET", "short")]);
     assert!(message(&base(&[]), &env_secret).contains("32 bytes"));
 }
+
+#[test]
+fn token_profile_options() {
+    let c = node(&base(&[]), &Env::new()).unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (false, None));
+    let c = node(
+        &base(&[
+            ("requireTokenType", s("at+jwt")),
+            ("maxTokenAge", Input::Number(600.0)),
+        ]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (true, Some(600.0)));
+    let from_env = env(&[("REQUIRE_TOKEN_TYPE", "at+jwt"), ("MAX_TOKEN_AGE", "90")]);
+    let c = node(&base(&[]), &from_env).unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (true, Some(90.0)));
+    assert_eq!(
+        message(&base(&[("requireTokenType", s("JWT"))]), &Env::new()),
+        "\"requireTokenType\" must be one of [at+jwt]"
+    );
+    assert_eq!(
+        message(&base(&[("maxTokenAge", Input::Number(-1.0))]), &Env::new()),
+        "\"maxTokenAge\" must be greater than or equal to 0"
+    );
+}
