@@ -18,6 +18,7 @@ import { now } from '../support/clock.mjs';
 import { withEnv } from '../support/env.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const require = createRequire(import.meta.url);
 const { MonoCloudTokenError, MonoCloudValidationError } = root;
@@ -111,7 +112,7 @@ describe('Fastify inject', () => {
     try {
       const none = await app.inject({ method: 'GET', url: '/x' });
       assert.equal(none.statusCode, 401);
-      assert.equal(none.headers['www-authenticate'], 'Bearer');
+      assert.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
       assert.deepEqual(none.json(), { message: 'unauthorized' });
       const weak = await app.inject({ method: 'GET', url: '/x', headers: { authorization: `Bearer ${await issuer.mint()}` } });
       assert.equal(weak.statusCode, 403);

@@ -138,10 +138,16 @@ impl Dpop {
         self.settings.mode
     }
 
-    /// The challenge of a request without any token, when it differs from plain `Bearer`: in
-    /// `required` mode only DPoP is offered.
+    /// The challenge of a request without any token, when it differs from plain `Bearer`: both
+    /// schemes while DPoP is allowed (RFC 9449 §7.1 lets a resource offer several, so a client
+    /// learns it may bind its tokens), only DPoP when it is required, the original's `Bearer`
+    /// when it is disabled.
     pub fn no_token_challenge(&self) -> Option<String> {
-        (self.settings.mode == Mode::Required).then(|| format!("DPoP {}", self.algs))
+        match self.settings.mode {
+            Mode::Allowed => Some(format!("Bearer, DPoP {}", self.algs)),
+            Mode::Required => Some(format!("DPoP {}", self.algs)),
+            Mode::Disabled => None,
+        }
     }
 
     /// Whether a request's proof can be checked without waiting (a cache hit answers at once).
@@ -215,6 +221,11 @@ impl Dpop {
             return error;
         }
         match error {
+            // Answered with the route's step-up challenge by the JavaScript face (RFC 9470).
+            Error::Token {
+                code: TokenErrorCode::InsufficientUserAuthentication,
+                ..
+            } => error,
             Error::Token { message, code } => {
                 let (status, challenge) = match code {
                     TokenErrorCode::InsufficientScope | TokenErrorCode::InsufficientGroups => {

@@ -502,3 +502,19 @@ fn timing_ecdsa() {
     }
     eprintln!("parsed: {:?}", t.elapsed() / 2000);
 }
+
+/// A request without any token is told every scheme it may use: both while DPoP is allowed,
+/// DPoP alone when required, and the original's plain `Bearer` when DPoP is off.
+#[test]
+fn the_no_token_challenge_offers_each_usable_scheme() {
+    let algs = r#"algs="ES256 RS256 EdDSA""#;
+    assert_eq!(
+        dpop(Mode::Allowed).no_token_challenge().as_deref(),
+        Some(format!("Bearer, DPoP {algs}").as_str())
+    );
+    assert_eq!(
+        dpop(Mode::Required).no_token_challenge().as_deref(),
+        Some(format!("DPoP {algs}").as_str())
+    );
+    assert_eq!(dpop(Mode::Disabled).no_token_challenge(), None);
+}
