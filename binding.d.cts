@@ -27,6 +27,12 @@ export declare class NativeClient {
    * `Bearer` (DPoP `required` mode).
    */
   get noTokenChallenge(): string | null
+  /** The protected resource metadata (RFC 9728), when `protectedResource` is configured. */
+  get protectedResource(): ProtectedResourceMetadata | null
+  /** Whether challenges are written in their complete form (the `challenge` option). */
+  get fullChallenges(): boolean
+  /** The `Bearer` challenge of a refusal with `error`, naming what the route asks for. */
+  bearerChallenge(error: string, scopes?: Array<string> | undefined | null, acrValues?: Array<string> | undefined | null, maxAge?: number | undefined | null): string
   get certificateBinding(): CertificateBinding | null
   /**
    * `validateAccessToken`'s introspection path with `introspect` (the object's own
@@ -108,6 +114,15 @@ export type Failure =
   | { kind: 'http'; message: string; raw?: RawResponse; /** A body that is not JSON: `JSON.parse` of it gives the message the original shows. */
   jsonText?: string }
   | { kind: 'callback'; id: string }
+
+/** Where the protected resource metadata is served, and the document. */
+export interface ProtectedResourceMetadata {
+  url: string
+  /** The path requests for it arrive at. */
+  path: string
+  /** JSON text. */
+  document: string
+}
 
 /** `MonoCloudRawResponse`: what the authorization server answered. */
 export interface RawResponse {

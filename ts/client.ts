@@ -1,6 +1,5 @@
 import { MonoCloudTokenError } from './errors.js';
 import { introspectionAdapter } from './native/callbacks.js';
-import { stepUpChallenge } from './protect/challenge.js';
 import {
   callVerifier,
   collectEnv,
@@ -165,6 +164,14 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   }
 
   /**
+   * The URL of this resource's metadata document (RFC 9728 §3.1), when `protectedResource` is
+   * configured: what every challenge points to in `resource_metadata`.
+   */
+  getProtectedResourceMetadataUrl(): string | undefined {
+    return protectedResourceOf(this)?.url;
+  }
+
+  /**
    * Validates the access token of a whole request, framework-free: its `Authorization` header
    * (`Bearer` or `DPoP`), its `DPoP` proof against the method and URL, and the route's scopes and
    * groups. Resolves to the claims; rejects like `validateAccessToken`, and a refused request's
@@ -201,7 +208,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         // A step-up refusal's answer names what the route asks for (RFC 9470 §3).
         if (error instanceof MonoCloudTokenError && error.code === 'insufficient_user_authentication') {
           error.status = 401;
-          error.headers = { 'WWW-Authenticate': stepUpChallenge(native) };
+          error.headers = { 'WWW-Authenticate': challengeWriterOf(this)?.write('insufficient_user_authentication', native) ?? '' };
         }
         throw error;
       });
@@ -238,6 +245,35 @@ function requestHeaders(headers: ValidateRequestInput['headers']): {
 export function noTokenChallenge(client: MonoCloudOidcBackendClient): string | undefined {
   const native = natives.get(client);
   return native ? (native.noTokenChallenge ?? 'Bearer') : undefined;
+}
+
+/** The protected resource metadata of `client` (RFC 9728): its URL, path and JSON text. */
+export function protectedResourceOf(client: MonoCloudOidcBackendClient): { url: string; path: string; document: string } | undefined {
+  return natives.get(client)?.protectedResource ?? undefined;
+}
+
+/** What a Bearer challenge names of the route: the scopes it needs, its step-up requirements. */
+export interface ChallengeRoute {
+  scopes?: string[] | undefined;
+  acrValues?: string[] | undefined;
+  maxAge?: number | undefined;
+}
+
+/** Writes a client's `Bearer` challenges, short or complete (src/core/challenge.rs). */
+export interface ChallengeWriter {
+  /** Whether the `challenge` option asks for the complete form. */
+  full: boolean;
+  write(error: string, route?: ChallengeRoute): string;
+}
+
+/** The challenge writer of `client`; `undefined` for a client that is not one of ours. */
+export function challengeWriterOf(client: MonoCloudOidcBackendClient): ChallengeWriter | undefined {
+  const native = natives.get(client);
+  if (!native) return undefined;
+  return {
+    full: native.fullChallenges,
+    write: (error, route) => native.bearerChallenge(error, route?.scopes, route?.acrValues, route?.maxAge),
+  };
 }
 
 /** The refusal of a request that carries no access token, with the answer to send. */

@@ -208,8 +208,45 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * `clockTolerance`. Env `MONOCLOUD_BACKEND_MAX_TOKEN_AGE`.
    */
   maxTokenAge?: number;
+  /**
+   * Complete `WWW-Authenticate` challenges (RFC 6750 §3): given at all (even `{}`), every
+   * `insufficient_scope` names the route's `scope`; `realm` is added to every challenge and
+   * `describe` (default `true`) adds a fixed `error_description` per error code.
+   */
+  challenge?: ChallengeOptions;
+  /**
+   * This API as a protected resource (RFC 9728): its metadata document, `resource_metadata` in
+   * every challenge (and the complete challenges), and tokens' `aud` must name `resource`.
+   */
+  protectedResource?: ProtectedResourceOptions;
   /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
   dpop?: DpopOptions;
+}
+
+/** The resource this API is (RFC 9728), and what its metadata document says. */
+export interface ProtectedResourceOptions {
+  /**
+   * The resource identifier: an absolute `https` URL (`http` only on loopback hosts) without
+   * query or fragment. Tokens' `aud` must name it. Env `MONOCLOUD_BACKEND_RESOURCE`.
+   */
+  resource: string;
+  /** Issuers of tokens for this resource. Default: the tenant. */
+  authorizationServers?: string[];
+  /** The scopes the resource knows. Env `MONOCLOUD_BACKEND_RESOURCE_SCOPES` (space-separated). */
+  scopesSupported?: string[];
+  /** How tokens may be sent: `header` (default), `body`, `query`. */
+  bearerMethodsSupported?: Array<'header' | 'body' | 'query'>;
+  resourceName?: string;
+  resourceDocumentation?: string;
+  resourcePolicyUri?: string;
+  resourceTosUri?: string;
+}
+
+export interface ChallengeOptions {
+  /** The `realm` of every challenge; no quotes, backslashes or control characters. Env `MONOCLOUD_BACKEND_CHALLENGE_REALM`. */
+  realm?: string;
+  /** Add a fixed, safe `error_description` per error code. Default `true`. Env `MONOCLOUD_BACKEND_CHALLENGE_DESCRIBE`. */
+  describe?: boolean;
 }
 
 /**

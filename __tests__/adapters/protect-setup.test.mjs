@@ -147,7 +147,8 @@ describe('subpath exports', () => {
   test('express and fastify export the root values plus protectApi and the claim checks', () => {
     for (const adapter of [expressAdapter, fastifyAdapter]) {
       const names = Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default');
-      assert.deepEqual(names.sort(), [...runtime, ...adapterOnly].sort());
+      // Each serves the protected resource metadata its framework's way.
+      assert.deepEqual(names.sort(), [...runtime, ...adapterOnly, 'protectedResourceMetadata'].sort());
       for (const name of runtime) assert.equal(adapter[name], root[name], `${name} is the root's`);
     }
     assert.equal(root.protectApi, undefined, 'the root has no protectApi');
@@ -156,7 +157,8 @@ describe('subpath exports', () => {
   test('web, hono, koa and node export the same as express, nestjs its module, guard and decorators', () => {
     const names = (adapter) => Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default').sort();
     for (const adapter of [webAdapter, honoAdapter, koaAdapter, nodeAdapter]) {
-      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly].sort());
+      const serving = adapter === webAdapter || adapter === nodeAdapter ? ['protectedResourceMetadata'] : [];
+      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly, ...serving].sort());
       for (const name of [...runtime, ...adapterOnly]) {
         if (name !== 'protectApi') assert.equal(adapter[name], expressAdapter[name], name);
       }

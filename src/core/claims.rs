@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result, TokenErrorCode};
+use super::resource::ProtectedResource;
 use super::text::split_js_whitespace;
 
 /// What the caller asks of a token besides being valid.
@@ -83,7 +84,11 @@ pub struct Expectations<'a> {
     pub require_exp: bool,
     /// Seconds a JWT is accepted after its `iat` (`maxTokenAge`); it must then carry one.
     pub max_token_age: Option<f64>,
+    /// A protected resource's `aud` must name it too (RFC 8707, RFC 9728).
+    pub resource: Option<&'a ProtectedResource>,
 }
+
+pub const NOT_FOR_THIS_RESOURCE: &str = "The token was not issued for this resource";
 
 /// A token's `exp` and `nbf`, read and type-checked once; judged against the clock on each use.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,6 +173,11 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
     };
     if !audience_ok {
         return Err(Error::token("Invalid audience claim"));
+    }
+    if let Some(resource) = expect.resource
+        && !resource.is_audience_of(claims.get("aud"))
+    {
+        return Err(Error::token(NOT_FOR_THIS_RESOURCE));
     }
     let current = expect.now + expect.clock_skew;
     let exp = match claims.get("exp") {

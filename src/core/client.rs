@@ -69,6 +69,7 @@ impl Client {
             introspection_store,
             dpop: Dpop::new(
                 config.dpop.clone(),
+                config.challenge.clone(),
                 callbacks.dpop_reserve.clone(),
                 config
                     .response_timeout_ms
@@ -395,6 +396,7 @@ impl Client {
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
                 max_token_age: self.config.max_token_age,
+                resource: self.config.protected_resource.as_ref(),
             },
         )
     }

@@ -14,6 +14,7 @@ use super::options::options_input;
 use super::through::{own_introspection, rethrown};
 use super::verify;
 use crate::core::cert_binding::BindingMode;
+use crate::core::challenge::Params;
 use crate::core::claims::Requirements;
 use crate::core::client::{Client, Route};
 use crate::core::clock::Now;
@@ -43,6 +44,16 @@ pub enum ClientProfile {
     Node,
     /// `MonoCloudOidcBackendClient`: positional, no environment.
     Oidc,
+}
+
+/// Where the protected resource metadata is served, and the document.
+#[napi(object)]
+pub struct ProtectedResourceMetadata {
+    pub url: String,
+    /// The path requests for it arrive at.
+    pub path: String,
+    /// JSON text.
+    pub document: String,
 }
 
 /// Per-call options of `validateJwtAccessToken` and `introspectAccessToken`.
@@ -131,6 +142,47 @@ impl NativeClient {
     #[napi(getter)]
     pub fn no_token_challenge(&self) -> Option<String> {
         self.core.dpop().no_token_challenge()
+    }
+
+    /// The protected resource metadata (RFC 9728), when `protectedResource` is configured.
+    #[napi(getter)]
+    pub fn protected_resource(&self) -> Option<ProtectedResourceMetadata> {
+        self.core
+            .config()
+            .protected_resource
+            .as_ref()
+            .map(|resource| ProtectedResourceMetadata {
+                url: resource.metadata_url.clone(),
+                path: resource.metadata_path.clone(),
+                document: resource.document.clone(),
+            })
+    }
+
+    /// Whether challenges are written in their complete form (the `challenge` option).
+    #[napi(getter)]
+    pub fn full_challenges(&self) -> bool {
+        self.core.config().challenge.full
+    }
+
+    /// The `Bearer` challenge of a refusal with `error`, naming what the route asks for.
+    #[napi]
+    pub fn bearer_challenge(
+        &self,
+        error: String,
+        scopes: Option<Vec<String>>,
+        acr_values: Option<Vec<String>>,
+        max_age: Option<f64>,
+    ) -> String {
+        self.core.config().challenge.write(
+            "Bearer",
+            Params {
+                error: Some(&error),
+                scopes: scopes.as_deref(),
+                acr_values: acr_values.as_deref(),
+                max_age,
+                extra: None,
+            },
+        )
     }
 
     #[napi(getter)]

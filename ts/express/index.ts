@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
+import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 import { writeExpressResponse } from './respond.js';
@@ -83,5 +84,24 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
     // Undefined on an optional route called without a token.
     (req as { claims?: C }).claims = claims;
     next();
+  };
+}
+
+/**
+ * Serves the protected resource metadata (RFC 9728) at its well-known path, for a client (or
+ * client options) with `protectedResource`; other requests go on to `next()`. Mount it before
+ * anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Request>,
+): (req: Request, res: Response, next: NextFunction) => void {
+  const serve = metadataServer<Request>(clientOrOptions);
+  return (req, res, next) => {
+    const answer = serve(req.method, pathOf(req.originalUrl ?? req.url));
+    if (answer === undefined) {
+      next();
+      return;
+    }
+    res.status(answer.status).set(answer.headers).end(answer.body);
   };
 }

@@ -1,7 +1,15 @@
 // The protect core, shared by every adapter and knowing no framework: a request description in,
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
-import { MonoCloudBackendNodeClient, noTokenChallenge, validatesThroughObject, verifyRequest } from '../client.js';
+import {
+  type ChallengeRoute,
+  type ChallengeWriter,
+  challengeWriterOf,
+  MonoCloudBackendNodeClient,
+  noTokenChallenge,
+  validatesThroughObject,
+  verifyRequest,
+} from '../client.js';
 import { MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
@@ -14,7 +22,7 @@ import {
   unwrap,
   verdictPromise,
 } from '../native/index.js';
-import type { JwtClaims, StepUpOptions } from '../types.js';
+import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
 import type {
   ClientCertificateResolver,
@@ -46,8 +54,10 @@ export interface Protector<R> {
   client: MonoCloudBackendNodeClient;
   tokenResolver?: TokenResolver<R>;
   certificateResolver?: ClientCertificateResolver<R>;
-  /** The challenge without any token, when it is not plain `Bearer` (DPoP `required` mode). */
+  /** The challenge without any token, when it is not plain `Bearer` (DPoP, the `challenge` option). */
   noTokenChallenge?: string;
+  /** Writes the client's challenges; absent for a client that is not one of ours. */
+  challenges?: ChallengeWriter;
 }
 
 /**
@@ -70,7 +80,11 @@ function withoutToken(options: { optional?: boolean } | undefined, challenge?: s
 /** The protector of `client`, with its challenge for requests without a token when not `Bearer`. */
 function protectorOf<R>(client: MonoCloudBackendNodeClient, rest: Omit<Protector<R>, 'client'>): Protector<R> {
   const challenge = noTokenChallenge(client);
-  return challenge === undefined || challenge === 'Bearer' ? { client, ...rest } : { client, ...rest, noTokenChallenge: challenge };
+  const protector: Protector<R> = { client, ...rest };
+  if (challenge !== undefined && challenge !== 'Bearer') protector.noTokenChallenge = challenge;
+  const challenges = challengeWriterOf(client);
+  if (challenges) protector.challenges = challenges;
+  return protector;
 }
 
 // Duck-typed too, so a client from another copy of the package (or a test double) is used as given.
@@ -164,29 +178,35 @@ export function authenticate<R, C extends JwtClaims>(
     if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (isThenable<Answer>(verdict)) {
-      // Only a step-up route needs its options to word a refusal: the others allocate no closure.
-      if (options?.acrValues === undefined && options?.maxAge === undefined) return verdict.then(fromAnswer<C>, refused);
+      // Only a refusal that names the route needs its options: the others allocate no closure.
+      if (options?.acrValues === undefined && options?.maxAge === undefined && protector.challenges?.full !== true) {
+        return verdict.then(fromAnswer<C>, refusedPlainly);
+      }
       return verdict.then(
-        (answer) => fromAnswer<C>(answer, options),
-        (error: unknown) => refused(error, options),
+        (answer) => fromAnswer<C>(answer, options, protector.challenges),
+        (error: unknown) => refused(error, options, protector.challenges),
       );
     }
-    return refused(toError(verdict), options);
+    return refused(toError(verdict), options, protector.challenges);
   } catch (error) {
-    return refused(error, options);
+    return refused(error, options, protector.challenges);
   }
 }
 
-function fromAnswer<C>(answer: Answer, route?: StepUpOptions): Authentication<C> {
+function fromAnswer<C>(answer: Answer, route?: ChallengeRoute, writer?: ChallengeWriter): Authentication<C> {
   try {
     return { claims: unwrap<C>(answer) };
   } catch (error) {
-    return refused(error, route);
+    return refused(error, route, writer);
   }
 }
 
-function refused(error: unknown, route?: StepUpOptions): { response: ResponseDescription } {
-  return { response: mapProtectError(error, route) };
+function refusedPlainly(error: unknown): { response: ResponseDescription } {
+  return { response: mapProtectError(error) };
+}
+
+function refused(error: unknown, route?: ChallengeRoute, writer?: ChallengeWriter): { response: ResponseDescription } {
+  return { response: mapProtectError(error, route, writer) };
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
@@ -238,6 +258,6 @@ async function authenticateFully<R, C extends JwtClaims>(
     for (const check of options?.checks ?? []) await check.verify(claims);
     return { claims };
   } catch (error) {
-    return refused(error, options);
+    return refused(error, options, protector.challenges);
   }
 }

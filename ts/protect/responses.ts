@@ -1,6 +1,5 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
-import type { StepUpOptions } from '../types.js';
-import { stepUpChallenge } from './challenge.js';
+import type { ChallengeRoute, ChallengeWriter } from '../client.js';
 
 /**
  * What an adapter sends when it refuses a request, in no framework's terms: the status, the
@@ -33,14 +32,18 @@ export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
  * for logs and may change). The issuer being down is 503 so clients retry; our own
  * misconfiguration is 500; anything unrecognised is treated as a bad token.
  */
-export function mapProtectError(error: unknown, route?: StepUpOptions): ResponseDescription {
+export function mapProtectError(error: unknown, route?: ChallengeRoute, writer?: ChallengeWriter): ResponseDescription {
   if (error instanceof MonoCloudTokenError) {
-    if (error.code === 'insufficient_user_authentication') return response(401, 'unauthorized', stepUpChallenge(route));
+    if (error.code === 'insufficient_user_authentication') {
+      // RFC 9470 §3: the challenge names what the route asks of the user's authentication.
+      const challenge = writer?.write('insufficient_user_authentication', route) ?? 'Bearer error="insufficient_user_authentication"';
+      return response(401, 'unauthorized', challenge);
+    }
     // DPoP refusals carry their own answer (RFC 9449 §7.1, §9): status, challenge, nonce.
     if (error.status !== undefined && error.headers !== undefined) return dpopResponse(error.status, error.headers);
     return error.code === 'insufficient_scope' || error.code === 'insufficient_groups'
-      ? response(403, 'forbidden', 'Bearer error="insufficient_scope"')
-      : response(401, 'unauthorized', 'Bearer error="invalid_token"');
+      ? response(403, 'forbidden', writer?.full ? writer.write('insufficient_scope', route) : 'Bearer error="insufficient_scope"')
+      : invalidToken(writer);
   }
   if (error instanceof MonoCloudHttpError) {
     const { status } = error;
@@ -51,5 +54,9 @@ export function mapProtectError(error: unknown, route?: StepUpOptions): Response
   if (error instanceof MonoCloudOPError || error instanceof MonoCloudValidationError) {
     return response(500, 'internal server error');
   }
-  return response(401, 'unauthorized', 'Bearer error="invalid_token"');
+  return invalidToken(writer);
+}
+
+function invalidToken(writer: ChallengeWriter | undefined): ResponseDescription {
+  return response(401, 'unauthorized', writer?.full ? writer.write('invalid_token') : 'Bearer error="invalid_token"');
 }

@@ -15,6 +15,7 @@ fn expect() -> Expectations<'static> {
         clock_tolerance: 60.0,
         require_exp: true,
         max_token_age: None,
+        resource: None,
     }
 }
 

@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 36] = [
+pub const OPTIONS: [Row; 46] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -115,6 +115,16 @@ pub const OPTIONS: [Row; 36] = [
     row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
     row("requireTokenType",             Some("REQUIRE_TOKEN_TYPE"),                 Text,                       D::None,                            Same,                                        "`at+jwt` to accept only RFC 9068 JWT access tokens (`typ` `at+jwt` or `application/at+jwt`)."),
     row("maxTokenAge",                  Some("MAX_TOKEN_AGE"),                      Number { min: 0.0 },        D::None,                            Same,                                        "Seconds a JWT access token is accepted after its `iat` (which it must then carry)."),
+    row("challenge.realm",              Some("CHALLENGE_REALM"),                    Text,                       D::None,                            Same,                                        "The `realm` of every `WWW-Authenticate` challenge; setting it turns the complete challenges on."),
+    row("challenge.describe",           Some("CHALLENGE_DESCRIBE"),                 Bool,                       D::None,                            Same,                                        "Whether complete challenges carry a fixed `error_description` (default true once they are on)."),
+    row("protectedResource.resource",   Some("RESOURCE"),                           Text,                       D::None,                            Same,                                        "The resource identifier (RFC 9728): an absolute https URL (http on loopback), no query or fragment; tokens' `aud` must name it."),
+    row("protectedResource.authorizationServers", None,                         Text,                       D::None,                            Same,                                        "The issuers of tokens for this resource, for its metadata; default the tenant."),
+    row("protectedResource.scopesSupported", Some("RESOURCE_SCOPES"),           Text,                       D::None,                            Same,                                        "The scopes the resource knows: an array, or names separated by spaces."),
+    row("protectedResource.bearerMethodsSupported", None,                       Text,                       D::None,                            Same,                                        "How tokens may be sent: `header` (default), `body`, `query`."),
+    row("protectedResource.resourceName", None,                                 Text,                       D::None,                            Same,                                        "A human-readable name of the resource."),
+    row("protectedResource.resourceDocumentation", None,                        Text,                       D::None,                            Same,                                        "The URL of its documentation."),
+    row("protectedResource.resourcePolicyUri", None,                            Text,                       D::None,                            Same,                                        "The URL of its data-use policy."),
+    row("protectedResource.resourceTosUri", None,                               Text,                       D::None,                            Same,                                        "The URL of its terms of service."),
     row("dpop.mode",                    Some("DPOP_MODE"),                          Text,                       D::Text("allowed"),                 Same,                                        "DPoP (RFC 9449): `allowed` (Bearer and DPoP, bound tokens need their proof), `required` (DPoP only) or `disabled` (the original's behaviour)."),
     row("dpop.algorithms",              Some("DPOP_ALGORITHMS"),                    Text,                       D::Text(DPOP_ALGORITHMS),           Same,                                        "The proof algorithms accepted: an array, or names separated by spaces."),
     row("dpop.iatOffset",               Some("DPOP_IAT_OFFSET"),                    Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds a proof's `iat` may lie in the past."),
@@ -284,7 +294,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 28);
+        assert_eq!(OPTION_NAMES.len(), 30);
         assert_eq!(
             &OPTION_NAMES[5..8],
             ["trustStoreId", "groupOptions", "clockSkew"]

@@ -24,6 +24,7 @@ use self::nonce::Nonces;
 use self::proof::Expected;
 use self::replay::{ReplayStore, replay_key};
 use super::callbacks::JsCall;
+use super::challenge::{Params, Style};
 use super::clock::Now;
 use super::config::Redacted;
 use super::error::{Error, Result, TokenErrorCode};
@@ -108,6 +109,8 @@ pub struct Ticket {
 
 pub struct Dpop {
     settings: Settings,
+    /// How challenges are written (the `challenge` option).
+    style: Style,
     /// ` algs="ES256 …"`, as every DPoP challenge carries it.
     algs: String,
     nonces: Option<Nonces>,
@@ -115,7 +118,12 @@ pub struct Dpop {
 }
 
 impl Dpop {
-    pub fn new(settings: Settings, reserve: Option<JsCall>, timeout: Option<Duration>) -> Dpop {
+    pub fn new(
+        settings: Settings,
+        style: Style,
+        reserve: Option<JsCall>,
+        timeout: Option<Duration>,
+    ) -> Dpop {
         let names: Vec<&str> = settings.algorithms.iter().map(|alg| alg.name()).collect();
         let replay = match (settings.replay, reserve) {
             (Replay::Off, _) => ReplayStore::Off,
@@ -131,6 +139,7 @@ impl Dpop {
                 .map(|secret| Nonces::new(&secret.0, settings.nonce_lifetime)),
             replay,
             settings,
+            style,
         }
     }
 
@@ -143,11 +152,23 @@ impl Dpop {
     /// learns it may bind its tokens), only DPoP when it is required, the original's `Bearer`
     /// when it is disabled.
     pub fn no_token_challenge(&self) -> Option<String> {
+        let bearer = self.style.write("Bearer", Params::default());
         match self.settings.mode {
-            Mode::Allowed => Some(format!("Bearer, DPoP {}", self.algs)),
-            Mode::Required => Some(format!("DPoP {}", self.algs)),
-            Mode::Disabled => None,
+            Mode::Allowed => Some(format!("{bearer}, {}", self.offer())),
+            Mode::Required => Some(self.offer()),
+            Mode::Disabled => (bearer != "Bearer").then_some(bearer),
         }
+    }
+
+    /// The DPoP scheme offered without an error.
+    fn offer(&self) -> String {
+        self.style.write(
+            "DPoP",
+            Params {
+                extra: Some(&self.algs),
+                ..Params::default()
+            },
+        )
     }
 
     /// Whether a request's proof can be checked without waiting (a cache hit answers at once).
@@ -157,7 +178,19 @@ impl Dpop {
 
     /// The challenge of a refused token with this scheme, as a DPoP request must get it.
     fn challenge(&self, error: &str) -> String {
-        format!("DPoP error=\"{error}\", {}", self.algs)
+        self.challenge_with(error, None)
+    }
+
+    fn challenge_with(&self, error: &str, scopes: Option<&[String]>) -> String {
+        self.style.write(
+            "DPoP",
+            Params {
+                error: Some(error),
+                scopes,
+                extra: Some(&self.algs),
+                ..Params::default()
+            },
+        )
     }
 
     fn refuse(
@@ -194,7 +227,13 @@ impl Dpop {
         }
         let malformed = |message: &'static str| {
             let challenge = match request.scheme {
-                Some(Scheme::Bearer) => "Bearer error=\"invalid_request\"".to_owned(),
+                Some(Scheme::Bearer) => self.style.write(
+                    "Bearer",
+                    Params {
+                        error: Some("invalid_request"),
+                        ..Params::default()
+                    },
+                ),
                 _ => self.challenge("invalid_request"),
             };
             Err(self.refuse(TokenErrorCode::InvalidRequest, 400, challenge, message))
@@ -229,7 +268,8 @@ impl Dpop {
             Error::Token { message, code } => {
                 let (status, challenge) = match code {
                     TokenErrorCode::InsufficientScope | TokenErrorCode::InsufficientGroups => {
-                        (403, self.challenge("insufficient_scope"))
+                        let scopes = request.requirements.scopes.as_deref();
+                        (403, self.challenge_with("insufficient_scope", scopes))
                     }
                     _ => (401, self.challenge("invalid_token")),
                 };
@@ -269,7 +309,14 @@ impl Dpop {
                 return Ok(None);
             }
             if jkt.is_some() {
-                let challenge = format!("Bearer error=\"invalid_token\", DPoP {}", self.algs);
+                let bearer = self.style.write(
+                    "Bearer",
+                    Params {
+                        error: Some("invalid_token"),
+                        ..Params::default()
+                    },
+                );
+                let challenge = format!("{bearer}, {}", self.offer());
                 return Err(self.refuse(
                     TokenErrorCode::InvalidToken,
                     401,
@@ -281,7 +328,7 @@ impl Dpop {
                 return Err(self.refuse(
                     TokenErrorCode::InvalidToken,
                     401,
-                    format!("DPoP {}", self.algs),
+                    self.offer(),
                     "Access tokens must be DPoP-bound and sent with a DPoP proof",
                 ));
             }
