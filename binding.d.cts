@@ -47,6 +47,12 @@ export declare class NativeClient {
    */
   validateJwtAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
   introspectAccessToken(token?: string | undefined | null, options?: CallOptions | undefined | null, now?: number | undefined | null): Promise<string | Failure>
+  /**
+   * Refuses a token, a `jti` or a subject from now on (`kind` says which), here and across
+   * the fleet when there is a shared store, until `until` (seconds since the epoch; by
+   * default the JWT's `exp`, else a day). Answers whether the fleet was told.
+   */
+  revoke(kind: string, value: string, until?: number | undefined | null): Promise<boolean | Failure>
   getMetadata(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
   getJwks(forceRefresh: boolean, now?: number | undefined | null): Promise<string | Failure>
   setClockSkew(seconds: number): void

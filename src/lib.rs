@@ -3,6 +3,8 @@
 pub mod core;
 // The outbound side: tokens this package obtains to call other APIs (pure Rust, like `core`).
 pub mod outbound;
+// The fleet's shared store (Redis or Valkey): introspection answers, revocations, tokens.
+pub mod store;
 // The folder says what it is; the module is not named `napi` so that it does not shadow the
 // `napi` crate that the attribute macros refer to.
 #[path = "napi/mod.rs"]

@@ -1,4 +1,4 @@
-import { MonoCloudTokenError } from './errors.js';
+import { MonoCloudTokenError, MonoCloudValidationError } from './errors.js';
 import { introspectionAdapter } from './native/callbacks.js';
 import {
   callVerifier,
@@ -22,6 +22,7 @@ import type {
   JwtClaims,
   MonoCloudBackendNodeClientOptions,
   MonoCloudOidcBackendClientOptions,
+  Revocation,
   ValidateAccessTokenOptions,
   ValidateJwtAccessTokenOptions,
   ValidateRequestInput,
@@ -169,6 +170,29 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
    */
   getProtectedResourceMetadataUrl(): string | undefined {
     return protectedResourceOf(this)?.url;
+  }
+
+  /**
+   * Refuses a token, every token with a `jti`, or a subject's tokens issued so far, from now on:
+   * on this instance at once (its caches drop the token), and with a `store` on every instance
+   * of the fleet within a second. Resolves to whether the fleet was told (`false` without a
+   * store, or when the store could not be reached: then an `onEvent` `store_error` says so).
+   */
+  async revoke(revocation: Revocation): Promise<{ shared: boolean }> {
+    const given = (revocation ?? {}) as Partial<Record<'token' | 'jti' | 'sub', unknown>> & { expiresAt?: unknown };
+    const kinds = (['token', 'jti', 'sub'] as const).filter((kind) => given[kind] !== undefined);
+    const kind = kinds[0];
+    const value = kind === undefined ? undefined : given[kind];
+    if (kinds.length !== 1 || kind === undefined || typeof value !== 'string' || value === '') {
+      throw new MonoCloudValidationError('revoke takes one of { token }, { jti } or { sub }, a string that is not empty');
+    }
+    const expiresAt = given.expiresAt;
+    if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+      throw new MonoCloudValidationError('revoke: expiresAt must be seconds since the epoch');
+    }
+    const answer = await nativeOf(this).revoke(kind, value, expiresAt);
+    if (typeof answer !== 'boolean') throw toError(answer);
+    return { shared: answer };
   }
 
   /**

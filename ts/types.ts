@@ -195,6 +195,20 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * Default 300. Env `MONOCLOUD_BACKEND_STALE_IF_ERROR_DURATION`.
    */
   staleIfErrorDuration?: number;
+  /**
+   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey): introspection
+   * answers (unless `introspectionCacheDuration` is 0) and revocations are shared by every
+   * instance that names it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   */
+  store?: string;
+  /** Prefix of every key and channel in `store`. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
+  storePrefix?: string;
+  /**
+   * Milliseconds a call to `store` may take before its fault rule applies (introspection asks
+   * the issuer; revocation checks use what this instance knows). Default 50.
+   * Env `MONOCLOUD_BACKEND_REDIS_TIMEOUT`.
+   */
+  storeTimeout?: number;
   /** Called for every {@link MonoCloudEvent}; never given a token or a secret. */
   onEvent?: (event: MonoCloudEvent) => void;
   /**
@@ -219,6 +233,8 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * every challenge (and the complete challenges), and tokens' `aud` must name `resource`.
    */
   protectedResource?: ProtectedResourceOptions;
+  /** Called when a revocation takes effect on this instance, made here or heard from the fleet. */
+  onRevoked?: (revocation: { by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' }) => void;
   /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
   dpop?: DpopOptions;
 }
@@ -278,8 +294,17 @@ export interface DpopOptions {
   nonceSecret?: string;
   /** Seconds a nonce is accepted. Default 300. Env `MONOCLOUD_BACKEND_DPOP_NONCE_LIFETIME`. */
   nonceLifetime?: number;
-  /** Built-in in-memory store by default; `false` turns replay checks off. */
+  /**
+   * Built-in in-memory store by default, or the client's `store` (Redis/Valkey) when it has one;
+   * `false` turns replay checks off.
+   */
   replayStore?: false | DpopReplayStore;
+  /**
+   * When the shared `store` cannot reserve a proof within `storeTimeout`: `reject` (default,
+   * the request is answered 503) or `allow` (the proof passes unreserved, and `onEvent` hears a
+   * `store_error`). Env `MONOCLOUD_BACKEND_DPOP_ON_STORE_ERROR`.
+   */
+  onStoreError?: 'reject' | 'allow';
   /**
    * The public origin (and base path) clients address, to check a proof's `htu` behind a
    * proxy. Env `MONOCLOUD_BACKEND_PUBLIC_URL`.
@@ -296,6 +321,12 @@ export interface ValidateRequestInput {
   headers: Headers | Record<string, string | string[] | undefined>;
   clientCertificate?: string;
 }
+
+/** What `client.revoke()` refuses from now on: one token, every token with a `jti`, or a subject's tokens issued so far. */
+export type Revocation = ({ token: string } | { jti: string } | { sub: string }) & {
+  /** Seconds since the epoch the revocation lasts until; default the JWT's `exp`, else a day. */
+  expiresAt?: number;
+};
 
 /** What a client reports to `onEvent`, for logs, metrics and alerts. */
 export type MonoCloudEvent =
@@ -316,4 +347,10 @@ export type MonoCloudEvent =
       message: string;
       status: number | null;
     }
-  | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number };
+  | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number }
+  | {
+      type: 'store_error';
+      operation: 'introspection_get' | 'introspection_set' | 'revoke' | 'revocations' | 'dpop_reserve';
+      message: string;
+    }
+  | { type: 'revoked'; by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' };

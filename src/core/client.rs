@@ -28,6 +28,8 @@ use super::keys::{KeySet, RemoteKeySet};
 use super::request::Request;
 use super::text::js_trim;
 use super::verified::VerifiedTokens;
+use crate::store::SharedStore;
+use crate::store::revocation::{Claimed, Revocations, Revoked};
 
 /// Which way `validateAccessToken` takes a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,10 @@ pub struct Client {
     introspection_store: Option<Store>,
     /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
     verified: Option<VerifiedTokens>,
+    /// What this instance refuses although it verifies (and, with a store, the fleet too).
+    revocations: Arc<Revocations>,
+    /// The fleet's shared store, when `store` is given.
+    shared: Option<Arc<SharedStore>>,
     /// DPoP proofs, nonces and replay (RFC 9449).
     dpop: Dpop,
 }
@@ -59,25 +65,53 @@ impl Client {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
-        let introspection_store = introspection_store(&config, &callbacks);
+        let shared = match &config.store_url {
+            Some(url) => Some(Arc::new(
+                SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
+                    .map_err(Error::validation)?,
+            )),
+            None => None,
+        };
+        if let Some(shared) = &shared {
+            shared.connect_in_background();
+        }
+        let introspection_store = introspection_store(&config, &callbacks, shared.as_ref());
+        let events = Events::new(callbacks.events);
+        let verified = (config.token_cache_max_entries > 0).then(|| {
+            VerifiedTokens::new(config.token_cache_max_entries, config.jwks_cache_duration)
+        });
+        let forget_verified = verified.clone();
+        let revocations = Revocations::new(
+            shared.clone(),
+            events.clone(),
+            Box::new(move |key| {
+                if let Some(verified) = &forget_verified {
+                    verified.forget(key);
+                }
+            }),
+        );
+        let mut dpop = Dpop::new(
+            config.dpop.clone(),
+            config.challenge.clone(),
+            callbacks.dpop_reserve.clone(),
+            config
+                .response_timeout_ms
+                .map(|ms| super::clock::seconds(ms / 1000.0)),
+        );
+        if let Some(shared) = &shared {
+            dpop.share_replay(shared.clone(), events.clone());
+        }
         Ok(Client {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
-            events: Events::new(callbacks.events),
+            events,
             clock: ClockSettings::new(config.clock_skew, config.clock_tolerance),
             discovery: Discovery::new(&config, callbacks.metadata),
             keys: RemoteKeySet::new(&config, callbacks.jwks),
             introspection_store,
-            dpop: Dpop::new(
-                config.dpop.clone(),
-                config.challenge.clone(),
-                callbacks.dpop_reserve.clone(),
-                config
-                    .response_timeout_ms
-                    .map(|ms| super::clock::seconds(ms / 1000.0)),
-            ),
-            verified: (config.token_cache_max_entries > 0).then(|| {
-                VerifiedTokens::new(config.token_cache_max_entries, config.jwks_cache_duration)
-            }),
+            dpop,
+            verified,
+            revocations,
+            shared,
             config,
         })
     }
@@ -152,6 +186,10 @@ impl Client {
         self.events.emit(Event::CacheHit { cache: "token" });
         let checked = entry
             .check(&request.requirements, &self.config, &self.clock, now)
+            .and_then(|()| {
+                self.revocations
+                    .check(token, || Claimed::parse(&entry.json))
+            })
             .and_then(|()| {
                 if !proof_involved {
                     return Ok(());
@@ -294,7 +332,35 @@ impl Client {
             false,
             now,
         )?;
+        self.revocations
+            .check(token, || Some(Claimed::Map(&claims)))?;
         Ok(claims)
+    }
+
+    /// Refuses `revoked` from now on, here and (with a store) across the fleet; drops what the
+    /// caches hold for it. Answers whether the fleet was told.
+    pub async fn revoke(&self, revoked: Revoked<'_>, until: Option<f64>) -> Result<bool> {
+        if let (Revoked::Token(token), Some(shared)) = (revoked, &self.shared)
+            && let Some(Store::Shared { .. }) = &self.introspection_store
+        {
+            let key = introspection_key(shared, &self.config, token);
+            if let Err(error) = shared.delete(&key).await {
+                self.events.emit(Event::StoreError {
+                    operation: "revoke",
+                    message: &error.to_string(),
+                });
+            }
+        }
+        if let (Revoked::Token(token), Some(Store::Memory(memory))) =
+            (revoked, &self.introspection_store)
+        {
+            memory.forget(token).await;
+        }
+        self.revocations.revoke(revoked, until).await
+    }
+
+    pub fn shared_store(&self) -> Option<&Arc<SharedStore>> {
+        self.shared.as_ref()
     }
 
     /// `introspectAccessToken`: the answer, its standard claims, then what the call asks for.
@@ -307,6 +373,10 @@ impl Client {
     ) -> Result<Claims> {
         let claims = self.introspect_answer(token, now).await?;
         self.check_claims(&claims, requirements, binding, false, now)?;
+        if let Some(token) = token {
+            self.revocations
+                .check(token, || Some(Claimed::Map(&claims)))?;
+        }
         Ok(claims_of(claims))
     }
 
@@ -376,6 +446,8 @@ impl Client {
             }
         };
         self.check_requirements(&claims.map, requirements, binding, now)?;
+        self.revocations
+            .check(token, || Some(Claimed::Map(&claims.map)))?;
         Ok(claims)
     }
 
@@ -465,7 +537,13 @@ impl Client {
 /// original) or with `introspectionCacheMaxEntries` above 0 for the built-in store. Otherwise
 /// every opaque token is introspected, so a revoked token is refused at once. Duration 0 turns
 /// either off.
-fn introspection_store(config: &Config, callbacks: &Callbacks) -> Option<Store> {
+///
+/// With a shared `store` (and no adapter), answers are kept there for the fleet.
+fn introspection_store(
+    config: &Config,
+    callbacks: &Callbacks,
+    shared: Option<&Arc<SharedStore>>,
+) -> Option<Store> {
     if config.introspection_cache_duration <= 0.0 {
         return None;
     }
@@ -474,9 +552,18 @@ fn introspection_store(config: &Config, callbacks: &Callbacks) -> Option<Store> 
             get: get.clone(),
             set: set.clone(),
         }),
+        _ if shared.is_some() => shared.map(|shared| Store::Shared {
+            store: shared.clone(),
+            scope: config.issuer.clone(),
+        }),
         _ => (config.introspection_cache_max_entries > 0)
             .then(|| Store::Memory(MemoryStore::new(config.introspection_cache_max_entries))),
     }
+}
+
+/// Where the shared store keeps the introspection answer for `token` from this issuer.
+fn introspection_key(shared: &SharedStore, config: &Config, token: &str) -> String {
+    shared.key("introspection", &[&config.issuer, token])
 }
 
 fn claims_of(map: Map<String, Value>) -> Claims {

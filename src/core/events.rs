@@ -43,6 +43,16 @@ pub enum Event<'a> {
         resource: &'static str,
         stale_for_seconds: f64,
     },
+    /// The shared store failed or was too slow; what happened instead is the operation's rule.
+    StoreError {
+        operation: &'static str,
+        message: &'a str,
+    },
+    /// A revocation took effect here: made by this instance (`local`) or heard from the fleet.
+    Revoked {
+        by: &'static str,
+        origin: &'static str,
+    },
 }
 
 #[derive(Clone, Default)]

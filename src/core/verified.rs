@@ -20,6 +20,7 @@ use super::error::{Error, Result};
 use super::jwt::Claims;
 use super::keys::KeySet;
 
+#[derive(Clone)]
 pub struct VerifiedTokens {
     entries: moka::sync::Cache<[u8; 32], Arc<Verified>>,
     /// Seconds a key set is kept (`jwksCacheDuration`): what it verified is kept no longer.
@@ -108,6 +109,11 @@ impl VerifiedTokens {
         self.entries
             .get(&token_key(token))
             .filter(|entry| now.millis() < entry.until_ms)
+    }
+
+    /// Drops the entry under `key` (a token's SHA-256): the token was revoked.
+    pub fn forget(&self, key: &[u8; 32]) {
+        self.entries.invalidate(key);
     }
 
     /// Keeps `verified` until its `until_ms` (nothing is kept for a moment already past).

@@ -22,6 +22,7 @@ use crate::core::config::{self, Profile};
 use crate::core::error::Error;
 use crate::core::keys::KeySet;
 use crate::core::{jwt, text};
+use crate::store::revocation::Revoked;
 
 #[napi]
 pub struct NativeClient {
@@ -116,9 +117,12 @@ impl NativeClient {
         };
         let input = options_input(&options)?;
         let callbacks = callbacks_from(callbacks)?;
-        let core = config::resolve(&input, &env, profile)
-            .and_then(|config| Client::new(config, callbacks))
-            .map_err(invalid_arg)?;
+        // Inside the runtime: with a shared store, the client starts listening for the fleet's
+        // revocations at once.
+        let core = napi::bindgen_prelude::within_runtime_if_available(|| {
+            config::resolve(&input, &env, profile).and_then(|config| Client::new(config, callbacks))
+        })
+        .map_err(invalid_arg)?;
         Ok(NativeClient {
             core: Arc::new(core),
         })
@@ -284,6 +288,35 @@ impl NativeClient {
             )
             .await;
         answer(result.map(|claims| claims.json))
+    }
+
+    /// Refuses a token, a `jti` or a subject from now on (`kind` says which), here and across
+    /// the fleet when there is a shared store, until `until` (seconds since the epoch; by
+    /// default the JWT's `exp`, else a day). Answers whether the fleet was told.
+    #[napi]
+    pub async fn revoke(
+        &self,
+        kind: String,
+        value: String,
+        until: Option<f64>,
+    ) -> Either<bool, Failure> {
+        let revoked = match kind.as_str() {
+            "token" => Revoked::Token(&value),
+            "jti" => Revoked::Jti(&value),
+            "sub" => Revoked::Sub(&value),
+            _ => {
+                return Either::B(
+                    Error::validation("revoke takes { token }, { jti } or { sub }").into(),
+                );
+            }
+        };
+        if value.is_empty() {
+            return Either::B(Error::validation("revoke needs a value that is not empty").into());
+        }
+        match self.core.revoke(revoked, until).await {
+            Ok(shared) => Either::A(shared),
+            Err(error) => Either::B(error.into()),
+        }
     }
 
     #[napi]

@@ -73,9 +73,12 @@ impl NativeTokenClient {
             None => None,
         };
         let callbacks = callbacks_from(callbacks)?;
-        let core = resolve(&input, &env)
-            .and_then(|config| TokenClient::new(config, callbacks, cache_delete))
-            .map_err(|error| napi::Error::new(Status::InvalidArg, error.to_string()))?;
+        // Inside the runtime, so that a shared store starts connecting at once.
+        let core = napi::bindgen_prelude::within_runtime_if_available(|| {
+            resolve(&input, &env)
+                .and_then(|config| TokenClient::new(config, callbacks, cache_delete))
+        })
+        .map_err(|error| napi::Error::new(Status::InvalidArg, error.to_string()))?;
         Ok(NativeTokenClient {
             core: Arc::new(core),
         })

@@ -59,6 +59,11 @@ pub struct TokenClientConfig {
     pub refresh_skew: f64,
     pub retries: u32,
     pub has_cache: bool,
+    /// The fleet's shared store (`store`), its prefix and per-call bound, as the backend
+    /// client reads them.
+    pub store_url: Option<String>,
+    pub store_prefix: String,
+    pub store_timeout_ms: f64,
 }
 
 fn extra_row(name: &str) -> &'static Row {
@@ -111,6 +116,9 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
     let response_timeout_ms = Some(defaulted_number(row_of("responseTimeout"))?);
     let stale_if_error_duration = defaulted_number(row_of("staleIfErrorDuration"))?;
     let has_cache = cache_shape(&value("cache"))?;
+    let store_url = optional_string("store", &value("store"))?.filter(|url| !url.trim().is_empty());
+    let store_prefix = optional_string("storePrefix", &value("storePrefix"))?.unwrap_or_default();
+    let store_timeout_ms = defaulted_number(row_of("storeTimeout"))?;
     let tls_identity = tls_identity(
         optional_string("tlsClientCertificate", &value("tlsClientCertificate"))?,
         optional_string("tlsClientKey", &value("tlsClientKey"))?,
@@ -146,6 +154,9 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         refresh_skew,
         retries: retries.floor() as u32,
         has_cache,
+        store_url,
+        store_prefix,
+        store_timeout_ms,
     })
 }
 

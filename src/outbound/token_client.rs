@@ -25,9 +25,10 @@ use crate::core::callbacks::{Callbacks, JsCall, invoke};
 use crate::core::clock::Now;
 use crate::core::discovery::Discovery;
 use crate::core::error::{Error, Result};
-use crate::core::events::{Events, class_name};
+use crate::core::events::{Event, Events, class_name};
 use crate::core::http::{Http, Identity};
 use crate::core::jose::b64url_encode;
+use crate::store::{SharedStore, StoreError};
 
 /// How long a token whose answer has no `expires_in` is used, at most.
 pub const LIFETIME_WHEN_UNKNOWN: Duration = Duration::from_secs(60);
@@ -128,12 +129,24 @@ impl CachedToken {
     }
 }
 
-/// The user's cache adapter, shared by a fleet: one token request per token, not per instance.
-pub struct SharedCache {
-    pub get: JsCall,
-    pub set: JsCall,
-    pub delete: Option<JsCall>,
+/// A cache shared by a fleet: one token request per token, not per instance.
+pub enum SharedCache {
+    /// The user's adapter.
+    Adapter {
+        get: JsCall,
+        set: JsCall,
+        delete: Option<JsCall>,
+    },
+    /// The shared store (`store`): with a short lock, so that one instance asks the issuer
+    /// while the others wait for its answer.
+    Store(Arc<SharedStore>),
 }
+
+/// How long the instance that asks the issuer holds the lock, at most; the others wait as long
+/// for its token, then ask the issuer themselves.
+const LOCK_MS: u64 = 5_000;
+/// How often a waiting instance looks for the token the lock holder stores.
+const LOCK_POLL: Duration = Duration::from_millis(25);
 
 /// What the client reports to `onEvent`. Never a token or a secret.
 #[derive(Serialize)]
@@ -223,12 +236,22 @@ impl TokenClient {
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
         let shared = match (callbacks.cache_get, callbacks.cache_set) {
-            (Some(get), Some(set)) if config.has_cache => Some(SharedCache {
+            (Some(get), Some(set)) if config.has_cache => Some(SharedCache::Adapter {
                 get,
                 set,
                 delete: cache_delete,
             }),
-            _ => None,
+            _ => match &config.store_url {
+                Some(url) => {
+                    let store = Arc::new(
+                        SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
+                            .map_err(Error::validation)?,
+                    );
+                    store.connect_in_background();
+                    Some(SharedCache::Store(store))
+                }
+                None => None,
+            },
         };
         Ok(TokenClient {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
@@ -325,11 +348,23 @@ impl TokenClient {
         if !held {
             return;
         }
-        if let Some(delete) = self.shared.as_ref().and_then(|s| s.delete.as_ref()) {
-            let key = self.shared_key(&request);
-            if let Err(error) = invoke(delete, json!({ "key": key })).await {
-                self.report_error(&request, &error, 1, false, "shared_cache");
+        match &self.shared {
+            Some(SharedCache::Adapter {
+                delete: Some(delete),
+                ..
+            }) => {
+                let key = self.shared_key(&request);
+                if let Err(error) = invoke(delete, json!({ "key": key })).await {
+                    self.report_error(&request, &error, 1, false, "shared_cache");
+                }
             }
+            Some(SharedCache::Store(store)) => {
+                let key = self.store_key(store, &request);
+                if let Err(error) = store.delete(&key).await {
+                    self.store_error("token_delete", &error);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -440,6 +475,50 @@ impl TokenClient {
             report(&token, "shared_cache");
             return Ok(Arc::new(token));
         }
+        // With the shared store, only the instance that takes the lock asks the issuer; the
+        // others wait (bounded) for the token it stores.
+        let lock = match &self.shared {
+            Some(SharedCache::Store(store)) => {
+                let lock = format!("{}:lock", self.store_key(store, request));
+                let holder = format!("{:x}", rand_u64());
+                match store
+                    .set_new(&lock, &holder, Duration::from_millis(LOCK_MS))
+                    .await
+                {
+                    Ok(true) => Some((store.clone(), lock, holder)),
+                    Ok(false) => {
+                        if let Some(token) = self.wait_for_holder(store, request, now).await {
+                            report(&token, "shared_cache");
+                            return Ok(Arc::new(token));
+                        }
+                        None
+                    }
+                    Err(error) => {
+                        self.store_error("token_lock", &error);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let result = self
+            .fetch_from_issuer(request, now, background, &report)
+            .await;
+        if let Some((store, lock, holder)) = lock
+            && let Err(error) = store.delete_if(&lock, &holder).await
+        {
+            self.store_error("token_unlock", &error);
+        }
+        result
+    }
+
+    async fn fetch_from_issuer(
+        &self,
+        request: &TokenRequest,
+        now: Now,
+        background: bool,
+        report: &impl Fn(&CachedToken, &'static str),
+    ) -> Result<Arc<CachedToken>> {
         let during = if background {
             "background_refresh"
         } else {
@@ -528,10 +607,75 @@ impl TokenClient {
         format!("monocloud-token:{}", b64url_encode(hash.as_ref()))
     }
 
+    /// The shared store's key for `request`: a hash of the same parts, under the prefix.
+    fn store_key(&self, store: &SharedStore, request: &TokenRequest) -> String {
+        store.key(
+            "token",
+            &[&self.config.issuer, &self.config.client_id, &request.key()],
+        )
+    }
+
+    fn store_error(&self, operation: &'static str, error: &StoreError) {
+        self.events.emit(Event::StoreError {
+            operation,
+            message: &error.to_string(),
+        });
+    }
+
+    /// Waits while another instance holds the lock, for the token it stores; `None` when the
+    /// wait ends without one (the lock expired or the store failed).
+    async fn wait_for_holder(
+        &self,
+        store: &SharedStore,
+        request: &TokenRequest,
+        now: Now,
+    ) -> Option<CachedToken> {
+        let key = self.store_key(store, request);
+        let lock = format!("{key}:lock");
+        let deadline = Instant::now() + Duration::from_millis(LOCK_MS);
+        while Instant::now() < deadline {
+            tokio::time::sleep(LOCK_POLL).await;
+            match store.get(&key).await {
+                Ok(Some(text)) => {
+                    let token = stored_token(&text, now);
+                    if token.is_some() {
+                        return token;
+                    }
+                }
+                Ok(None) => {
+                    // No lock any more: the holder stored its token just now (read it once
+                    // more), or gave up (failed, or its lock expired): stop waiting.
+                    if matches!(store.get(&lock).await, Ok(None)) {
+                        return match store.get(&key).await {
+                            Ok(Some(text)) => stored_token(&text, now),
+                            _ => None,
+                        };
+                    }
+                }
+                Err(error) => {
+                    self.store_error("token_get", &error);
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
     async fn shared_cache_token(&self, request: &TokenRequest, now: Now) -> Option<CachedToken> {
-        let shared = self.shared.as_ref()?;
-        let key = self.shared_key(request);
-        match invoke(&shared.get, json!({ "key": key })).await {
+        let (get, key) = match self.shared.as_ref()? {
+            SharedCache::Adapter { get, .. } => (get, self.shared_key(request)),
+            SharedCache::Store(store) => {
+                let key = self.store_key(store, request);
+                return match store.get(&key).await {
+                    Ok(text) => text.and_then(|text| stored_token(&text, now)),
+                    Err(error) => {
+                        self.store_error("token_get", &error);
+                        None
+                    }
+                };
+            }
+        };
+        match invoke(get, json!({ "key": key })).await {
             Ok(value) => {
                 CachedToken::from_shared(&value).filter(|token| !token.due_at(now.later()))
             }
@@ -544,10 +688,25 @@ impl TokenClient {
     }
 
     async fn store_shared(&self, request: &TokenRequest, token: &CachedToken) {
-        let Some(shared) = &self.shared else { return };
+        let set = match &self.shared {
+            None => return,
+            Some(SharedCache::Adapter { set, .. }) => set,
+            Some(SharedCache::Store(store)) => {
+                let key = self.store_key(store, request);
+                let left_ms = token.expires_at_ms - Now::system().millis();
+                if left_ms > 0.0 {
+                    let ttl = Duration::from_millis(left_ms.min(1e12) as u64);
+                    let value = token.shared_json().to_string();
+                    if let Err(error) = store.set(&key, &value, ttl).await {
+                        self.store_error("token_set", &error);
+                    }
+                }
+                return;
+            }
+        };
         let key = self.shared_key(request);
         let stored = invoke(
-            &shared.set,
+            set,
             json!({
                 "key": key,
                 "value": token.shared_json(),
@@ -559,6 +718,24 @@ impl TokenClient {
         if let Err(error) = stored {
             self.report_error(request, &error, 1, false, "shared_cache");
         }
+    }
+}
+
+/// A token another instance stored, while it is not yet due; anything malformed is a miss.
+fn stored_token(text: &str, now: Now) -> Option<CachedToken> {
+    serde_json::from_str(text)
+        .ok()
+        .and_then(|value| CachedToken::from_shared(&value))
+        .filter(|token| !token.due_at(now.later()))
+}
+
+/// A lock holder's name: random, so that only the holder releases its lock.
+fn rand_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // Should the system's generator fail, the time still tells holders apart.
+    match SystemRandom::new().fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => Now::system().millis() as u64,
     }
 }
 

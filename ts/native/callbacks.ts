@@ -102,12 +102,23 @@ function cacheAdapters(cache: IIntrospectionCache): Pick<Callbacks, 'cacheGet' |
 }
 
 /** A hook that throws must not disturb validation; what it throws is reported, not lost. */
-function eventAdapter(onEvent: (event: MonoCloudEvent) => void): (text: string) => void {
+function eventAdapter(
+  onEvent: ((event: MonoCloudEvent) => void) | undefined,
+  onRevoked: MonoCloudBackendNodeClientOptions['onRevoked'],
+): (text: string) => void {
   return (text) => {
+    const event = JSON.parse(text) as MonoCloudEvent;
     try {
-      onEvent(JSON.parse(text) as MonoCloudEvent);
+      onEvent?.(event);
     } catch (error) {
       process.emitWarning(`onEvent threw: ${messageOf(error) ?? String(error)}`);
+    }
+    if (event.type === 'revoked' && onRevoked) {
+      try {
+        onRevoked({ by: event.by, origin: event.origin });
+      } catch (error) {
+        process.emitWarning(`onRevoked threw: ${messageOf(error) ?? String(error)}`);
+      }
     }
   };
 }
@@ -133,8 +144,10 @@ export function introspectionAdapter(introspect: () => Promise<unknown>): Adapte
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};
   if (!options || typeof options !== 'object') return callbacks;
-  const { fetcher, metadataResolver, jwksResolver, cache, onEvent, dpop } = options;
-  if (isFunction(onEvent)) callbacks.event = eventAdapter(onEvent);
+  const { fetcher, metadataResolver, jwksResolver, cache, onEvent, onRevoked, dpop } = options;
+  if (isFunction(onEvent) || isFunction(onRevoked)) {
+    callbacks.event = eventAdapter(isFunction(onEvent) ? onEvent : undefined, isFunction(onRevoked) ? onRevoked : undefined);
+  }
   if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
   if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
   if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());

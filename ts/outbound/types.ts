@@ -72,6 +72,16 @@ export interface MonoCloudTokenClientOptions {
   metadataResolver?: () => Promise<Record<string, unknown>>;
   /** A cache shared by a fleet; off by default (each instance keeps its tokens in memory). */
   cache?: ITokenCache;
+  /**
+   * The fleet's shared store, a `redis://` or `rediss://` URL (used when no `cache` is given):
+   * one instance asks the issuer for a token while the others wait for it (a short lock), then
+   * read it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   */
+  store?: string;
+  /** Prefix of the store's keys. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
+  storePrefix?: string;
+  /** Milliseconds a store call may take; then the issuer is asked. Default 50. Env `MONOCLOUD_BACKEND_REDIS_TIMEOUT`. */
+  storeTimeout?: number;
   /** Hears fetches, refreshes and failures; never given a token or a secret. */
   onEvent?: (event: MonoCloudTokenEvent) => void;
 }
@@ -106,4 +116,9 @@ export type MonoCloudTokenEvent =
     })
   | { type: 'metadata_fetched' }
   | { type: 'issuer_error'; resource: 'metadata'; error: string; message: string; status: number | null }
-  | { type: 'stale_served'; resource: 'metadata'; staleForSeconds: number };
+  | { type: 'stale_served'; resource: 'metadata'; staleForSeconds: number }
+  | {
+      type: 'store_error';
+      operation: 'token_get' | 'token_set' | 'token_delete' | 'token_lock' | 'token_unlock';
+      message: string;
+    };

@@ -96,6 +96,10 @@ pub struct Config {
     pub challenge: challenge::Style,
     /// RFC 9728 (`protectedResource`).
     pub protected_resource: Option<ProtectedResource>,
+    /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
+    pub store_url: Option<String>,
+    pub store_prefix: String,
+    pub store_timeout_ms: f64,
     /// DPoP (RFC 9449).
     pub dpop: dpop::Settings,
 }
@@ -186,6 +190,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
+    let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
+    let store_prefix = string("storePrefix")?.unwrap_or_default();
+    let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
     let require_at_jwt = match string("requireTokenType")?.as_deref() {
         None => false,
@@ -232,6 +239,9 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         max_token_age,
         challenge,
         protected_resource,
+        store_url,
+        store_prefix,
+        store_timeout_ms,
         dpop,
     })
 }
@@ -448,6 +458,11 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
             ));
         }
     };
+    let allow_on_store_error = match &value("dpop.onStoreError") {
+        Input::Str(text) if text == "reject" => false,
+        Input::Str(text) if text == "allow" => true,
+        _ => return Err(one_of("dpop.onStoreError", &["reject", "allow"])),
+    };
     let public_url = match optional_string("dpop.publicUrl", &value("dpop.publicUrl"))? {
         Some(url) => Some(public_url(&url)?),
         None => None,
@@ -460,6 +475,7 @@ fn dpop_settings(sources: &Sources) -> Result<dpop::Settings> {
         nonce_secret,
         nonce_lifetime,
         replay,
+        allow_on_store_error,
         public_url,
     })
 }

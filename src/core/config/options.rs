@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 46] = [
+pub const OPTIONS: [Row; 50] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -108,6 +108,9 @@ pub const OPTIONS: [Row; 46] = [
     row("staleIfErrorDuration",         Some("STALE_IF_ERROR_DURATION"),            Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds past expiry the last good discovery document and key set serve while the issuer fails."),
     row("tlsClientCertificate",         Some("TLS_CLIENT_CERTIFICATE"),             Text,                       D::None,                            Same,                                        "PEM text or file of the certificate chain presented on the mTLS endpoint aliases."),
     row("tlsClientKey",                 Some("TLS_CLIENT_KEY"),                     Text,                       D::None,                            Same,                                        "PEM text or file of that certificate's private key."),
+    row("store",                        Some("REDIS_URL"),                          Text,                       D::None,                            NotRead,                                     "A redis:// or rediss:// URL of the fleet's shared store (Redis or Valkey): introspection answers, revocations."),
+    row("storePrefix",                  Some("REDIS_PREFIX"),                       Text,                       D::Text("monocloud:"),              NotRead,                                     "Prefix of every key and channel in the shared store."),
+    row("storeTimeout",                 Some("REDIS_TIMEOUT"),                      Number { min: 1.0 },        D::Number(50.0),                    NotRead,                                     "Milliseconds a shared-store call may take before its fault rule applies."),
     row("fetcher",                      None,                                       Function,                   D::None,                            Same,                                        "Makes the HTTP exchanges with the issuer instead of the built-in client."),
     row("metadataResolver",             None,                                       Function,                   D::None,                            Same,                                        "Gives the discovery document instead of fetching it."),
     row("jwksResolver",                 None,                                       Function,                   D::None,                            Same,                                        "Gives the key set instead of fetching it."),
@@ -132,6 +135,7 @@ pub const OPTIONS: [Row; 46] = [
     row("dpop.nonceSecret",             Some("DPOP_NONCE_SECRET"),                  Text,                       D::None,                            Same,                                        "At least 32 bytes: server nonces are then required, and every instance sharing the secret accepts them."),
     row("dpop.nonceLifetime",           Some("DPOP_NONCE_LIFETIME"),                Number { min: 1.0 },        D::Number(300.0),                   Same,                                        "Seconds a server nonce is accepted."),
     row("dpop.replayStore",             None,                                       Object,                     D::None,                            Same,                                        "Where proofs are remembered: the built-in memory store, `false` for none, or `{ reserve(key, expiresAt) }`."),
+    row("dpop.onStoreError",            Some("DPOP_ON_STORE_ERROR"),                Text,                       D::Text("reject"),                  Same,                                        "When the shared store cannot reserve a proof in time: `reject` (503) or `allow` (the proof passes unreserved)."),
     row("dpop.publicUrl",               Some("PUBLIC_URL"),                         Text,                       D::None,                            Same,                                        "The public origin (and base path) proofs name behind a proxy; otherwise the framework's trusted-proxy rules decide."),
 ];
 
@@ -294,7 +298,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 30);
+        assert_eq!(OPTION_NAMES.len(), 33);
         assert_eq!(
             &OPTION_NAMES[5..8],
             ["trustStoreId", "groupOptions", "clockSkew"]

@@ -23,13 +23,17 @@ use serde_json::{Map, Value};
 use self::nonce::Nonces;
 use self::proof::Expected;
 use self::replay::{ReplayStore, replay_key};
+use std::sync::Arc;
+
 use super::callbacks::JsCall;
 use super::challenge::{Params, Style};
 use super::clock::Now;
 use super::config::Redacted;
 use super::error::{Error, Result, TokenErrorCode};
+use super::events::Events;
 use super::jose::Alg;
 use super::request::Request;
+use crate::store::SharedStore;
 
 /// `dpop.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +81,9 @@ pub struct Settings {
     pub nonce_secret: Option<Redacted<Vec<u8>>>,
     pub nonce_lifetime: f64,
     pub replay: Replay,
+    /// `dpop.onStoreError: 'allow'`: a proof the shared store could not reserve in time
+    /// passes; by default (`reject`) the request is answered 503.
+    pub allow_on_store_error: bool,
     /// The public origin and base path, without a trailing slash.
     pub public_url: Option<String>,
 }
@@ -145,6 +152,18 @@ impl Dpop {
 
     pub fn mode(&self) -> Mode {
         self.settings.mode
+    }
+
+    /// With the fleet's shared store, proofs are reserved there (`SET NX PX`) unless the user
+    /// gave a store of their own or turned replay checks off.
+    pub fn share_replay(&mut self, store: Arc<SharedStore>, events: Events) {
+        if self.settings.replay == Replay::Memory {
+            self.replay = ReplayStore::Shared {
+                store,
+                events,
+                allow_on_error: self.settings.allow_on_store_error,
+            };
+        }
     }
 
     /// The challenge of a request without any token, when it differs from plain `Bearer`: both

@@ -4,7 +4,7 @@
 //! refuses it anyway. A store that cannot answer fails the request; it never lets it through.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use crate::core::callbacks::{JsCall, invoke};
 use crate::core::clock::{Now, after};
 use crate::core::error::{Error, Result};
+use crate::core::events::{Event, Events};
+use crate::store::SharedStore;
 
 /// Proofs remembered by the built-in store: 600 new proofs a second over a whole `iat` window
 /// of 330 s, in about 20 MB. Beyond it the oldest are forgotten first (never a new one, which
@@ -32,6 +34,13 @@ pub enum ReplayStore {
     Callback {
         reserve: JsCall,
         timeout: Option<Duration>,
+    },
+    /// The fleet's store (`store`): `SET key 1 NX PX ttl`, bounded by `storeTimeout`.
+    Shared {
+        store: Arc<SharedStore>,
+        events: Events,
+        /// `dpop.onStoreError: 'allow'`.
+        allow_on_error: bool,
     },
 }
 
@@ -110,7 +119,10 @@ impl ReplayStore {
 
     /// Whether reserving needs JavaScript (and so cannot answer synchronously).
     pub fn is_async(&self) -> bool {
-        matches!(self, ReplayStore::Callback { .. })
+        matches!(
+            self,
+            ReplayStore::Callback { .. } | ReplayStore::Shared { .. }
+        )
     }
 
     /// Reserves `key` until `expires_ms` (caller's clock) without waiting: `None` when the
@@ -121,12 +133,36 @@ impl ReplayStore {
             ReplayStore::Memory(store) => {
                 Some(store.reserve(key, after(Instant::now(), now.until(expires_ms))))
             }
-            ReplayStore::Callback { .. } => None,
+            ReplayStore::Callback { .. } | ReplayStore::Shared { .. } => None,
         }
     }
 
     /// Reserves `key` until `expires_ms`: `true` when it was free.
     pub async fn reserve(&self, key: [u8; 32], expires_ms: f64, now: Now) -> Result<bool> {
+        if let ReplayStore::Shared {
+            store,
+            events,
+            allow_on_error,
+        } = self
+        {
+            // Kept as long as the proof could be accepted, on the caller's clock.
+            let ttl = now.until(expires_ms).max(Duration::from_millis(1));
+            let name = store.key("dpop", &[&hex(&key)]);
+            return match store.set_new(&name, "1", ttl).await {
+                Ok(free) => Ok(free),
+                Err(error) => {
+                    events.emit(Event::StoreError {
+                        operation: "dpop_reserve",
+                        message: &error.to_string(),
+                    });
+                    if *allow_on_error {
+                        Ok(true)
+                    } else {
+                        Err(Error::http(STORE_FAILED, None))
+                    }
+                }
+            };
+        }
         let ReplayStore::Callback { reserve, timeout } = self else {
             return Ok(self.reserve_now(key, expires_ms, now).unwrap_or(false));
         };
@@ -151,7 +187,6 @@ impl ReplayStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     const T0: f64 = 1_700_000_000_000.0;
 

@@ -20,6 +20,7 @@ fn settings(mode: Mode) -> Settings {
         nonce_secret: None,
         nonce_lifetime: 300.0,
         replay: Replay::Memory,
+        allow_on_store_error: false,
         public_url: None,
     }
 }

@@ -28,7 +28,7 @@ pub async fn introspect_through(
     introspect: impl Future<Output = Result<Map<String, Value>>>,
 ) -> Result<Map<String, Value>> {
     let seconds = now.seconds();
-    let cached = store.get(token, now).await?;
+    let cached = store.get(token, now, events).await?;
     let cache = if cached.is_some() {
         Event::CacheHit {
             cache: "introspection",
@@ -67,7 +67,13 @@ pub async fn introspect_through(
                 None => seconds + duration,
             };
             store
-                .set(token, Value::Object(claims.clone()), expires_at, now)
+                .set(
+                    token,
+                    Value::Object(claims.clone()),
+                    expires_at,
+                    now,
+                    events,
+                )
                 .await?;
             Ok(claims)
         }
@@ -82,6 +88,7 @@ pub async fn introspect_through(
                     json!({ "active": false, "exp": expires_at }),
                     expires_at,
                     now,
+                    events,
                 )
                 .await?;
             Err(Error::token_with(message, TokenErrorCode::InactiveToken))

@@ -11,6 +11,12 @@ use crate::core::cache::{AtDeadline, Deadline, token_key};
 use crate::core::callbacks::{JsCall, invoke};
 use crate::core::clock::{Now, after};
 use crate::core::error::Result;
+use crate::core::events::{Event, Events};
+use crate::store::SharedStore;
+
+/// How long the shared store keeps an inactive answer, at most: a token the issuer did not
+/// know may be one it is about to issue.
+const SHARED_INACTIVE_SECONDS: f64 = 10.0;
 
 /// Where introspection answers are kept between requests.
 pub enum Store {
@@ -18,21 +24,49 @@ pub enum Store {
     Adapter { get: JsCall, set: JsCall },
     /// Our own: bounded, keyed by a SHA-256 of the token.
     Memory(MemoryStore),
+    /// The fleet's (`store`), keyed by a hash of `scope` (the issuer) and the token. A store
+    /// that fails or is slow is a miss: the issuer is asked, never the token accepted.
+    Shared {
+        store: Arc<SharedStore>,
+        scope: String,
+    },
 }
 
 impl Store {
-    pub async fn get(&self, token: &str, now: Now) -> Result<Option<Value>> {
+    pub async fn get(&self, token: &str, now: Now, events: &Events) -> Result<Option<Value>> {
         match self {
             Store::Adapter { get, .. } => {
                 let value = invoke(get, json!({ "key": token })).await?;
                 Ok((!value.is_null()).then_some(value))
             }
             Store::Memory(memory) => Ok(memory.get(token, now).await),
+            Store::Shared { store, scope } => {
+                match store
+                    .get(&store.key("introspection", &[scope, token]))
+                    .await
+                {
+                    Ok(text) => Ok(text.and_then(|text| serde_json::from_str(&text).ok())),
+                    Err(error) => {
+                        events.emit(Event::StoreError {
+                            operation: "introspection_get",
+                            message: &error.to_string(),
+                        });
+                        Ok(None)
+                    }
+                }
+            }
         }
     }
 
     /// Keeps `value` until `expires_at` (seconds since the epoch, on the caller's clock).
-    pub async fn set(&self, token: &str, value: Value, expires_at: f64, now: Now) -> Result<()> {
+    pub async fn set(
+        &self,
+        token: &str,
+        value: Value,
+        expires_at: f64,
+        now: Now,
+        events: &Events,
+    ) -> Result<()> {
         match self {
             Store::Adapter { set, .. } => {
                 invoke(
@@ -44,6 +78,24 @@ impl Store {
             }
             Store::Memory(memory) => {
                 memory.set(token, value, expires_at, now).await;
+                Ok(())
+            }
+            Store::Shared { store, scope } => {
+                let mut seconds = expires_at - now.seconds();
+                if value.get("active") == Some(&Value::Bool(false)) {
+                    seconds = seconds.min(SHARED_INACTIVE_SECONDS);
+                }
+                if seconds.is_nan() || seconds <= 0.0 {
+                    return Ok(());
+                }
+                let key = store.key("introspection", &[scope, token]);
+                let ttl = std::time::Duration::from_secs_f64(seconds.min(1e9));
+                if let Err(error) = store.set(&key, &value.to_string(), ttl).await {
+                    events.emit(Event::StoreError {
+                        operation: "introspection_set",
+                        message: &error.to_string(),
+                    });
+                }
                 Ok(())
             }
         }
@@ -101,6 +153,11 @@ impl MemoryStore {
         // moka applies the bound lazily; an insert follows a network round trip, so settle
         // now and keep the bound exact.
         self.entries.run_pending_tasks().await;
+    }
+
+    /// Drops the entry for `token` (it was revoked).
+    pub async fn forget(&self, token: &str) {
+        self.entries.invalidate(&token_key(token)).await;
     }
 
     /// Entries held (approximately; moka counts lazily).
