@@ -35,6 +35,14 @@ export declare class NativeClient {
   bearerChallenge(error: string, scopes?: Array<string> | undefined | null, acrValues?: Array<string> | undefined | null, maxAge?: number | undefined | null): string
   get certificateBinding(): CertificateBinding | null
   /**
+   * `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
+   * face bounds the user code it waits on itself by it (`protectApi`'s token and
+   * certificate resolvers, a route's claim checks).
+   */
+  get responseTimeout(): number | null
+  /** Whether `protectApi` warns the process about 500 and 503 answers (`warnings`). */
+  get warnings(): boolean
+  /**
    * `validateAccessToken`'s introspection path with `introspect` (the object's own
    * `introspectAccessToken`, adapted to answer a JSON envelope) in place of ours.
    */
@@ -113,7 +121,7 @@ export type ClientProfile = 'node' | 'oidc'
 
 /** A failed call, discriminated by `kind`; each kind is one `MonoCloud*Error` class. */
 export type Failure =
-  | { kind: 'validation'; message: string }
+  | { kind: 'validation'; message: string; hint?: string }
   | { kind: 'token'; message: string; code: TokenErrorCode; /** A DPoP refusal's own answer: its status, challenge and fresh nonce. */
   answer?: TokenAnswer }
   | { kind: 'op'; error: string; errorDescription: string; raw?: RawResponse }

@@ -27,12 +27,16 @@ import type {
   ValidateJwtAccessTokenOptions,
   ValidateRequestInput,
 } from './types.js';
+import { checkBooleanArgument, checkCallOptions, checkNumberArgument } from './options/arguments.js';
+import { CLIENT_OPTION_NAMES, OIDC_OPTION_NAMES, warnUnknownOptions } from './options/names.js';
 
 // The native client behind each instance. Kept off the object so it is neither enumerable
 // nor part of the public type.
 const natives = new WeakMap<MonoCloudOidcBackendClient, NativeClient>();
 // The per-request function of each MonoCloudBackendNodeClient (see verifyRequest).
 const verifiers = new WeakMap<MonoCloudBackendNodeClient, RequestVerifiers>();
+// Whether protectApi warns the process about each client's 500 and 503 answers.
+const warnings = new WeakMap<MonoCloudBackendNodeClient, boolean>();
 // Lets a subclass hand its own native client to the base constructor.
 const PREBUILT = Symbol('prebuilt native client');
 
@@ -53,6 +57,20 @@ export function verifyRequest(client: MonoCloudBackendNodeClient, request: Nativ
   return callVerifier(verifier, request);
 }
 
+/**
+ * Whether `protectApi` warns the process about `client`'s 500 and 503 answers: `warnings` (or
+ * `MONOCLOUD_BACKEND_WARNINGS`) is not false and no `onEvent` hook listens instead. A client
+ * that is not ours (a test double) is never warned about.
+ */
+export function warnsFor(client: MonoCloudBackendNodeClient): boolean {
+  return warnings.get(client) === true;
+}
+
+/** `responseTimeout` in milliseconds as the client resolved it; `undefined` for a client not ours. */
+export function responseTimeoutOf(client: MonoCloudBackendNodeClient): number | undefined {
+  return natives.get(client)?.responseTimeout ?? undefined;
+}
+
 function tokenArgument(token: unknown): string | undefined {
   return typeof token === 'string' ? token : undefined;
 }
@@ -63,10 +81,11 @@ function tokenArgument(token: unknown): string | undefined {
  */
 export class MonoCloudOidcBackendClient {
   constructor(tenantDomain: string, audience: string, options?: MonoCloudOidcBackendClientOptions) {
-    const native =
-      (tenantDomain as unknown) === PREBUILT
-        ? (audience as unknown as NativeClient)
-        : createNative('oidc', { ...options, tenantDomain, audience }, {});
+    const prebuilt = (tenantDomain as unknown) === PREBUILT;
+    if (!prebuilt) warnUnknownOptions(options, OIDC_OPTION_NAMES, 'new MonoCloudOidcBackendClient()');
+    const native = prebuilt
+      ? (audience as unknown as NativeClient)
+      : createNative('oidc', { ...options, tenantDomain, audience }, {});
     natives.set(this, native);
   }
 
@@ -75,6 +94,7 @@ export class MonoCloudOidcBackendClient {
     accessToken: string,
     options?: ValidateJwtAccessTokenOptions,
   ): Promise<T> {
+    checkCallOptions(options, 'validateJwtAccessToken', { binding: true });
     const { jwks, ...rest } = options ?? {};
     const answer = await nativeOf(this).validateJwtAccessToken(
       tokenArgument(accessToken),
@@ -93,26 +113,36 @@ export class MonoCloudOidcBackendClient {
     accessToken: string,
     options?: IntrospectOptions,
   ): Promise<T> {
+    checkCallOptions(options, 'introspectAccessToken', { binding: true });
     return unwrap<T>(await nativeOf(this).introspectAccessToken(tokenArgument(accessToken), options, Date.now()));
   }
 
   /** Seconds added to the current time when checking `exp` and `nbf`. */
   setClockSkew(clockSkew: number): void {
-    usage(() => nativeOf(this).setClockSkew(clockSkew));
+    // A MonoCloudValidationError, as the setter's other refusals are.
+    usage(() => {
+      checkNumberArgument(clockSkew, 'setClockSkew(clockSkew): clockSkew');
+      nativeOf(this).setClockSkew(clockSkew);
+    });
   }
 
   /** Seconds of grace on `exp` and `nbf`. */
   setClockTolerance(clockTolerance: number): void {
-    usage(() => nativeOf(this).setClockTolerance(clockTolerance));
+    usage(() => {
+      checkNumberArgument(clockTolerance, 'setClockTolerance(clockTolerance): clockTolerance');
+      nativeOf(this).setClockTolerance(clockTolerance);
+    });
   }
 
   /** The issuer's discovery document (cached; `forceRefresh` fetches it again). */
   async getMetadata(forceRefresh = false): Promise<IssuerMetadata> {
+    checkBooleanArgument(forceRefresh, 'getMetadata(forceRefresh): forceRefresh');
     return unwrap<IssuerMetadata>(await nativeOf(this).getMetadata(forceRefresh, Date.now()));
   }
 
   /** The issuer's key set (cached; `forceRefresh` fetches it again). */
   async getJwks(forceRefresh = false): Promise<Jwks> {
+    checkBooleanArgument(forceRefresh, 'getJwks(forceRefresh): forceRefresh');
     return unwrap<Jwks>(await nativeOf(this).getJwks(forceRefresh, Date.now()));
   }
 
@@ -128,9 +158,12 @@ export class MonoCloudOidcBackendClient {
  */
 export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
   constructor(options?: Partial<MonoCloudBackendNodeClientOptions>) {
+    warnUnknownOptions(options, CLIENT_OPTION_NAMES, 'new MonoCloudBackendNodeClient()');
     const native = createNative('node', options, collectEnv());
     super(PREBUILT as unknown as string, native as unknown as string);
     verifiers.set(this, native.requestVerifiers());
+    const onEvent = typeof options === 'object' && options !== null ? options.onEvent : undefined;
+    warnings.set(this, native.warnings && typeof onEvent !== 'function');
   }
 
   /**
@@ -149,6 +182,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
     // Not `async`: a token verified before is answered without waiting on anything, and this
     // is the hot path of every protected request.
     try {
+      checkCallOptions(options, 'validateAccessToken');
       const verdict = verifyRequest(this, {
         token: tokenArgument(accessToken),
         scopes: options?.scopes,
@@ -335,6 +369,7 @@ async function validateThroughObject<T extends JwtClaims>(
   accessToken: string,
   options: ValidateAccessTokenOptions | undefined,
 ): Promise<T> {
+  checkCallOptions(options, 'validateAccessToken');
   const native = nativeOf(client);
   const token = tokenArgument(accessToken);
   const route = native.tokenRoute(token);

@@ -64,3 +64,42 @@ export class MonoCloudHttpError extends MonoCloudAuthBaseError {
     return this.raw?.statusText;
   }
 }
+
+/**
+ * A refused request, as `protectApi({ passErrorsToNext: true })` hands it to Express's
+ * `next(err)`: the answer the middleware would have sent (`status`, `headers` with the exact
+ * `WWW-Authenticate`, the JSON `body`), for your error middleware to send, log or reshape.
+ * `cause` is the validation error behind it, when there is one (none for a missing token).
+ */
+export class MonoCloudRefusalError extends MonoCloudAuthBaseError {
+  /** The HTTP status: 401, 403, 500 or 503. */
+  readonly status: number;
+  /** The same as `status`, the name Express's default error handler also reads. */
+  readonly statusCode: number;
+  /** The response headers: `WWW-Authenticate` on 401 and 403, nothing on 500 and 503. */
+  readonly headers: Record<string, string>;
+  /** The JSON body the middleware would have sent. */
+  readonly body: { message: string };
+  /** Whether the message is safe to show the caller (4xx), as `http-errors` marks it. */
+  readonly expose: boolean;
+  /**
+   * The `error` of the `WWW-Authenticate` challenge (`invalid_token`, `insufficient_scope`);
+   * `undefined` when there is none (no token at all, 500, 503).
+   */
+  readonly code: string | undefined;
+
+  constructor(
+    response: { status: number; headers: Record<string, string>; body: { message: string } },
+    cause?: unknown,
+  ) {
+    super(response.body.message);
+    this.name = 'MonoCloudRefusalError';
+    this.status = response.status;
+    this.statusCode = response.status;
+    this.headers = { ...response.headers };
+    this.body = { ...response.body };
+    this.expose = response.status < 500;
+    this.code = /error="([^"]*)"/.exec(this.headers['WWW-Authenticate'] ?? '')?.[1];
+    if (cause !== undefined) this.cause = cause;
+  }
+}

@@ -3,6 +3,7 @@ export {
   MonoCloudAuthBaseError,
   MonoCloudHttpError,
   MonoCloudOPError,
+  MonoCloudRefusalError,
   MonoCloudTokenError,
   MonoCloudValidationError,
 } from './errors.js';

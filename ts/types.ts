@@ -149,7 +149,11 @@ export interface MonoCloudOidcBackendClientOptions {
   jwksCacheDuration?: number;
   /** Seconds to keep the discovery document. Default 300. */
   metadataCacheDuration?: number;
-  /** Milliseconds an exchange with the issuer may take, body included. */
+  /**
+   * Milliseconds an exchange with the issuer may take, body included; it also bounds every
+   * user callback on a request's path (`fetcher` and its body, the resolvers, the `cache`
+   * adapter, `protectApi`'s token and certificate resolvers, a route's claim checks).
+   */
   responseTimeout?: number;
   fetcher?: typeof fetch;
   trustStoreId?: string;
@@ -233,6 +237,13 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    * every challenge (and the complete challenges), and tokens' `aud` must name `resource`.
    */
   protectedResource?: ProtectedResourceOptions;
+  /**
+   * `protectApi` reports a 500 or 503 answer caused by the configuration or the issuer with
+   * `process.emitWarning` (codes `MONOCLOUD_CONFIG_ERROR`, `MONOCLOUD_ISSUER_ERROR`), at most
+   * once a minute per cause. `false` (or `MONOCLOUD_BACKEND_WARNINGS=false`), or an `onEvent`
+   * hook, turns it off. Default `true`.
+   */
+  warnings?: boolean;
   /** Called when a revocation takes effect on this instance, made here or heard from the fleet. */
   onRevoked?: (revocation: { by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' }) => void;
   /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
@@ -348,6 +359,16 @@ export type MonoCloudEvent =
       status: number | null;
     }
   | { type: 'stale_served'; resource: 'metadata' | 'jwks'; staleForSeconds: number }
+  | {
+      /**
+       * A request refused because of the configuration, not its token alone:
+       * `introspection_not_configured` is a token that is not a JWT on a client without
+       * `clientId` (`protectApi` answers it 401 `invalid_token`).
+       */
+      type: 'configuration_hint';
+      code: 'introspection_not_configured';
+      message: string;
+    }
   | {
       type: 'store_error';
       operation: 'introspection_get' | 'introspection_set' | 'revoke' | 'revocations' | 'dpop_reserve';

@@ -277,10 +277,13 @@ for (const framework of frameworks) {
         assertStopped(seen);
       });
 
-      test('introspection not configured (real MonoCloudValidationError): 500', async () => {
-        const { res, seen } = await call('/no-introspection', { authorization: `Bearer ${issuer.mintOpaque()}` });
-        serverError(res);
-        assertStopped(seen);
+      // DECISIONS 29: any caller can send an opaque string; it is a bad token, not a server error.
+      test('a non-JWT token on a JWT-only API (no clientId): 401 invalid_token', async () => {
+        for (const token of [issuer.mintOpaque(), 'garbage', 'a.b', 'a.b.c.d.e']) {
+          const { res, seen } = await call('/no-introspection', { authorization: `Bearer ${token}` });
+          invalidToken(res);
+          assertStopped(seen);
+        }
       });
 
       test('introspection refusing our credentials (real MonoCloudOPError invalid_client): 500', async () => {

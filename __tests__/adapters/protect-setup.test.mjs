@@ -137,6 +137,7 @@ describe('subpath exports', () => {
     'MonoCloudHttpError',
     'MonoCloudOPError',
     'MonoCloudOidcBackendClient',
+    'MonoCloudRefusalError',
     // The outbound token client is a root value too, so every adapter has it.
     'MonoCloudTokenClient',
     'MonoCloudTokenError',

@@ -65,7 +65,7 @@ describe('construction', () => {
   });
 
   test('a JWK in MONOCLOUD_BACKEND_CLIENT_SECRET is a private_key_jwt key', () => {
-    process.env.MONOCLOUD_BACKEND_CLIENT_SECRET = JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' });
+    process.env.MONOCLOUD_BACKEND_CLIENT_SECRET = '{"kty":"EC","x":"MQNq8N-UrdeHP6SwaVVRRxx2YIdPrBxsuxQLa6hpxLA","y":"lmTiw00UclrS0NOR0qPR7luYhrpAFkudWrV_WBuFpuE","crv":"P-256","d":"p-yv1l-uOV9YCkAIsmKDJdpez91Nyjg8R9w6QRMM86w","alg":"ES256"}';
     process.env.MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD = 'private_key_jwt';
     assert.ok(new MonoCloudBackendNodeClient(base));
     process.env.MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD = 'client_secret_post';

@@ -494,11 +494,13 @@ for (const framework of http) {
       await passesOverHttp('/intro');
     });
 
-    test('a five-part JWE without introspection configured: 500 (a configuration error, as upstream)', async () => {
+    // DECISIONS 29: not a JWT and no introspection is a bad token, which any caller can send.
+    test('a five-part JWE without introspection configured: 401 invalid_token, not a 500', async () => {
       const token = [{ alg: 'dir', enc: 'A256GCM' }, '', randomBytes(12), randomBytes(64), randomBytes(16)].map((p) => b64url(p)).join('.');
       const res = await get(`${app.url}/api`, { authorization: `Bearer ${token}` });
-      assert.equal(res.status, 500);
-      assert.deepEqual(res.body, { message: 'internal server error' });
+      assert.equal(res.status, 401);
+      assert.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"');
+      assert.deepEqual(res.body, { message: 'unauthorized' });
       assertNoLeak(token, [JSON.stringify(res.body)]);
       await passesOverHttp('/api');
     });

@@ -2,10 +2,14 @@
 //! sees each as an async function from request text to reply text, and speaks JSON envelopes
 //! through it: `{"ok": value}`, or `{"err": "<id>"}` when the callback threw. The binding keeps
 //! the thrown value under that id and rethrows it unchanged.
+//!
+//! A callback is user code that may never settle; every call is bounded by `responseTimeout`
+//! (see [`Limit`]) so that neither its request nor the requests sharing its fetch wait forever.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -44,11 +48,63 @@ impl std::fmt::Debug for Callbacks {
     }
 }
 
-/// Calls `call` with `request` and unwraps the envelope.
-pub async fn invoke(call: &JsCall, request: Value) -> Result<Value> {
-    let reply = call(request.to_string())
+/// How long one callback may take, and the option that names it in the error.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub name: &'static str,
+    /// `None` only when the user turned the timeout off (the OIDC client's `responseTimeout`
+    /// of 0 or less).
+    pub within: Option<Duration>,
+}
+
+impl Limit {
+    pub fn new(name: &'static str, timeout_ms: Option<f64>) -> Limit {
+        Limit {
+            name,
+            within: timeout_ms.map(|ms| super::clock::seconds(ms / 1000.0)),
+        }
+    }
+
+    /// What a callback that did not settle in time ends in: the issuer-side failure an
+    /// unreachable issuer gets (a `MonoCloudHttpError` without an answer, so a 503).
+    pub fn exceeded(&self) -> Error {
+        let ms = self.within.unwrap_or_default().as_millis();
+        Error::http(
+            format!(
+                "{} did not settle within {ms}ms (responseTimeout)",
+                self.name
+            ),
+            None,
+        )
+    }
+}
+
+/// Calls `call` with `request` and unwraps the envelope, giving up after `limit`. Giving up
+/// drops the wait, not the JavaScript promise: whatever it settles to later is ignored.
+pub async fn invoke(call: &JsCall, request: Value, limit: Limit) -> Result<Value> {
+    invoke_within(call, request, limit.within)
         .await
-        .map_err(|e| Error::validation(format!("A callback could not be called: {e}")))?;
+        .unwrap_or_else(|| Err(limit.exceeded()))
+}
+
+/// As [`invoke`], for a caller that carries on without the answer: `None` when `within`
+/// passed first.
+pub async fn invoke_within(
+    call: &JsCall,
+    request: Value,
+    within: Option<Duration>,
+) -> Option<Result<Value>> {
+    let called = call(request.to_string());
+    let reply = match within {
+        Some(within) => tokio::time::timeout(within, called).await.ok()?,
+        None => called.await,
+    };
+    Some(unwrap_reply(reply))
+}
+
+fn unwrap_reply(reply: std::result::Result<String, String>) -> Result<Value> {
+    let reply =
+        reply.map_err(|e| Error::validation(format!("A callback could not be called: {e}")))?;
     let mut reply: Value = serde_json::from_str(&reply)
         .map_err(|_| Error::validation("A callback returned an unreadable reply"))?;
     if let Some(id) = reply.get("err").and_then(Value::as_str) {

@@ -17,7 +17,7 @@ use super::clock::{ClockSettings, Now};
 use super::config::Config;
 use super::discovery::{Discovery, Metadata};
 use super::dpop::{self, Dpop, Scheme};
-use super::error::{Error, Result};
+use super::error::{Error, INTROSPECTION_NOT_CONFIGURED, Result};
 use super::events::{Event, Events};
 use super::http::{Http, Identity};
 use super::introspection::policy::introspect_through;
@@ -264,13 +264,29 @@ impl Client {
         if token.len() > jwt::MAX_TOKEN_BYTES {
             return Err(Error::token(jwt::TOO_LARGE));
         }
-        if jwt::looks_like_jwt(token) && !self.config.introspect_jwt_tokens {
+        let looks_like_jwt = jwt::looks_like_jwt(token);
+        if looks_like_jwt && !self.config.introspect_jwt_tokens {
             return Ok((token, Route::Jwt));
         }
         if !self.config.introspection_configured() {
-            return Err(Error::validation("Token introspection is not configured"));
+            // A JWT here means `introspectJwtTokens` without a client id: every token fails,
+            // which is the configuration's fault. Anything else is a token this API does not
+            // take, which any caller can send.
+            return Err(if looks_like_jwt {
+                Error::validation(INTROSPECTION_NOT_CONFIGURED)
+            } else {
+                Error::IntrospectionNotConfigured
+            });
         }
         Ok((token, Route::Introspection))
+    }
+
+    /// What `route` refused, told to the `onEvent` hook when it is about configuration (the
+    /// verdict's own path reports through `verify`).
+    pub fn report_route_failure(&self, error: &Error) {
+        if let Error::IntrospectionNotConfigured = error {
+            self.events.rejected(error);
+        }
     }
 
     async fn dispatch(
@@ -551,6 +567,7 @@ fn introspection_store(
         (Some(get), Some(set)) => Some(Store::Adapter {
             get: get.clone(),
             set: set.clone(),
+            timeout_ms: config.response_timeout_ms,
         }),
         _ if shared.is_some() => shared.map(|shared| Store::Shared {
             store: shared.clone(),

@@ -372,6 +372,13 @@ impl Signer<'_> {
     }
 }
 
+/// Checks a `private_key_jwt` key once, at construction, by signing with it as an
+/// introspection would: a broken key (a member that is not base64url, a wrong curve, a key too
+/// small) is then a configuration error, not a 500 on the first opaque token.
+pub fn check_private_jwk(jwk: &Map<String, Value>) -> Result<()> {
+    sign_with_jwk(jwk, jwk_alg(jwk)?, b"construction check").map(drop)
+}
+
 fn jwk_alg(jwk: &Map<String, Value>) -> Result<Alg> {
     jwk.get("alg")
         .and_then(Value::as_str)

@@ -65,6 +65,7 @@ impl Discovery {
             &config.issuer,
             config.metadata_cache_duration,
             config.stale_if_error_duration,
+            config.response_timeout_ms,
             resolver,
         )
     }
@@ -74,10 +75,16 @@ impl Discovery {
         issuer: &str,
         cache_duration_secs: f64,
         stale_if_error_secs: f64,
+        resolver_timeout_ms: Option<f64>,
         resolver: Option<JsCall>,
     ) -> Discovery {
         Discovery {
-            remote: Remote::new(resolver, cache_duration_secs, stale_if_error_secs),
+            remote: Remote::new(
+                resolver,
+                cache_duration_secs,
+                stale_if_error_secs,
+                resolver_timeout_ms,
+            ),
             url: format!("{issuer}/.well-known/openid-configuration"),
         }
     }

@@ -73,6 +73,12 @@ pub enum Error {
         /// message as the original does, with the engine's own `JSON.parse` error.
         json_text: Option<Box<str>>,
     },
+    /// A token that is not a JWT, on a client that cannot introspect (no `clientId`).
+    /// `validateAccessToken` rejects it as the original does, with a
+    /// `MonoCloudValidationError`; `protectApi` answers it 401 `invalid_token`, since any caller
+    /// can send one (DECISIONS 29).
+    #[error("{INTROSPECTION_NOT_CONFIGURED}")]
+    IntrospectionNotConfigured,
     /// A request refused by its DPoP checks (`MonoCloudTokenError` that carries its answer).
     #[error("{}", .0.message)]
     Dpop(Box<super::dpop::Refusal>),
@@ -106,5 +112,11 @@ impl Error {
         }
     }
 }
+
+pub const INTROSPECTION_NOT_CONFIGURED: &str = "Token introspection is not configured";
+
+/// The code of the `configuration_hint` event and of the failure's hint for
+/// [`Error::IntrospectionNotConfigured`].
+pub const INTROSPECTION_NOT_CONFIGURED_HINT: &str = "introspection_not_configured";
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

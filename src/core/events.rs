@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::error::Error;
+use super::error::{Error, INTROSPECTION_NOT_CONFIGURED_HINT};
 
 /// Delivers one event, as JSON text, without waiting.
 pub type EventSink = Arc<dyn Fn(String) + Send + Sync>;
@@ -42,6 +42,12 @@ pub enum Event<'a> {
     StaleServed {
         resource: &'static str,
         stale_for_seconds: f64,
+    },
+    /// A request was refused because of how the client is configured, not because of its
+    /// token alone: what to change is in `message`.
+    ConfigurationHint {
+        code: &'static str,
+        message: &'static str,
     },
     /// The shared store failed or was too slow; what happened instead is the operation's rule.
     StoreError {
@@ -82,6 +88,14 @@ impl Events {
     }
 
     pub fn rejected(&self, error: &Error) {
+        if let Error::IntrospectionNotConfigured = error {
+            self.emit(Event::ConfigurationHint {
+                code: INTROSPECTION_NOT_CONFIGURED_HINT,
+                message: "A token that is not a JWT was refused: token introspection is not \
+                          configured. Set clientId (and its credentials) to accept opaque tokens.",
+            });
+            return;
+        }
         if self.0.is_some() {
             let message = error.to_string();
             let code = match error {
@@ -117,7 +131,7 @@ impl Events {
 /// The JavaScript class an error becomes.
 pub fn class_name(error: &Error) -> &'static str {
     match error {
-        Error::Validation(_) => "MonoCloudValidationError",
+        Error::Validation(_) | Error::IntrospectionNotConfigured => "MonoCloudValidationError",
         Error::Token { .. } | Error::Dpop(_) => "MonoCloudTokenError",
         Error::Op { .. } => "MonoCloudOPError",
         Error::Http { .. } => "MonoCloudHttpError",

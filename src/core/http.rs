@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::callbacks::{JsCall, invoke};
+use super::callbacks::{JsCall, Limit, invoke};
+use super::clock::seconds;
 use super::error::{Error, RawResponse, Result};
 
 /// Discovery documents, key sets and introspection answers are small; anything bigger is an
@@ -211,7 +212,9 @@ impl Http {
     }
 
     /// The user's `fetcher`, called in JavaScript with upstream's `(url, init)` shape; the
-    /// binding's adapter reads the answer and applies the timeout.
+    /// binding's adapter reads the answer and applies the timeout. The same timeout bounds the
+    /// wait here too, for a fetcher (or a body) that never settles whatever its signal says;
+    /// either way the request ends as a timed-out exchange.
     async fn send_through(&self, fetcher: &JsCall, request: Request<'_>) -> Result<Response> {
         let url = request.url;
         let mut headers = Map::new();
@@ -225,7 +228,7 @@ impl Http {
         if let Some(value) = request.authorization {
             headers.insert("authorization".into(), value.into());
         }
-        let reply = invoke(
+        let exchange = invoke(
             fetcher,
             json!({
                 "url": url,
@@ -234,8 +237,14 @@ impl Http {
                 "body": request.form,
                 "timeout": self.timeout_ms,
             }),
-        )
-        .await?;
+            Limit::new("fetcher", None),
+        );
+        let reply = match self.timeout_ms {
+            Some(ms) => tokio::time::timeout(seconds(ms / 1000.0), exchange)
+                .await
+                .map_err(|_| timed_out(url, ms))??,
+            None => exchange.await?,
+        };
         if reply.get("timedOut").and_then(Value::as_bool) == Some(true) {
             let ms = self.timeout_ms.unwrap_or_default();
             return Err(timed_out(url, ms));
@@ -293,7 +302,7 @@ fn builder(timeout_ms: Option<f64>) -> reqwest::ClientBuilder {
         ))
         .tls_certs_merge(extra_roots());
     match timeout_ms {
-        Some(ms) => builder.timeout(super::clock::seconds(ms / 1000.0)),
+        Some(ms) => builder.timeout(seconds(ms / 1000.0)),
         None => builder,
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::callbacks::{JsCall, invoke, no_arguments};
+use super::callbacks::{JsCall, Limit, invoke, no_arguments};
 use super::clock::{Now, seconds};
 use super::error::{Error, Result};
 use super::events::{Event, Events};
@@ -254,13 +254,23 @@ pub trait Document: Sized + Send + Sync + 'static {
 pub struct Remote<T> {
     fetched: Fetched<T>,
     resolver: Option<JsCall>,
+    /// `responseTimeout`, for the resolver: a fetch that never ends would hold every caller
+    /// sharing it. Past it, the fetch fails like an unreachable issuer and is abandoned, so the
+    /// next caller starts a fresh one.
+    resolver_timeout_ms: Option<f64>,
 }
 
 impl<T: Document> Remote<T> {
-    pub fn new(resolver: Option<JsCall>, duration_secs: f64, stale_if_error_secs: f64) -> Self {
+    pub fn new(
+        resolver: Option<JsCall>,
+        duration_secs: f64,
+        stale_if_error_secs: f64,
+        resolver_timeout_ms: Option<f64>,
+    ) -> Self {
         Remote {
             fetched: Fetched::new(duration_secs, stale_if_error_secs),
             resolver,
+            resolver_timeout_ms,
         }
     }
 
@@ -286,7 +296,11 @@ impl<T: Document> Remote<T> {
             .get(refresh, now, || {
                 Box::pin(async move {
                     let document = match &self.resolver {
-                        Some(resolver) => resolved_object(resolver, source.resolver_option).await,
+                        Some(resolver) => {
+                            let limit =
+                                Limit::new(source.resolver_option, self.resolver_timeout_ms);
+                            resolved_object(resolver, source.resolver_option, limit).await
+                        }
                         None => {
                             let url = url().await?;
                             fetch_document(http, &url, source.what).await
@@ -316,8 +330,12 @@ impl<T: Document> Remote<T> {
 }
 
 /// A resolver's document; it must be a JSON object.
-async fn resolved_object(resolver: &JsCall, name: &str) -> Result<Map<String, Value>> {
-    match invoke(resolver, no_arguments()).await? {
+async fn resolved_object(
+    resolver: &JsCall,
+    name: &str,
+    limit: Limit,
+) -> Result<Map<String, Value>> {
+    match invoke(resolver, no_arguments(), limit).await? {
         Value::Object(document) => Ok(document),
         _ => Err(Error::validation(format!("{name} must return an object"))),
     }
@@ -469,6 +487,57 @@ mod tests {
             fetched.get(false, at(T0 + 600_000.0), down).await.is_err(),
             "past duration + staleIfErrorDuration"
         );
+    }
+
+    /// A resolver that never settles fails its fetch after the timeout, for every caller
+    /// sharing it; the next call asks the resolver again instead of joining the hung one.
+    #[tokio::test]
+    async fn a_resolver_that_never_settles_is_abandoned() {
+        use crate::core::callbacks::JsCall;
+        use crate::core::keys::KeySet;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let resolver: JsCall = Arc::new(move |_| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                Ok(r#"{"ok":{"keys":[]}}"#.to_owned())
+            })
+        });
+        let remote: Remote<KeySet> = Remote::new(Some(resolver), 300.0, 0.0, Some(30.0));
+        let http = Http::new(None, None, None).unwrap();
+        let events = Events::default();
+        let get = || {
+            remote.get(
+                &http,
+                &events,
+                false,
+                at(T0),
+                || async { Ok(String::new()) },
+                |document| KeySet::from_document(document).map_err(Error::validation),
+            )
+        };
+        let started = std::time::Instant::now();
+        let (a, b) = tokio::join!(get(), get());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        for result in [a, b] {
+            match result {
+                Err(Error::Http { message, raw, .. }) => {
+                    assert_eq!(
+                        message,
+                        "jwksResolver did not settle within 30ms (responseTimeout)"
+                    );
+                    assert!(raw.is_none());
+                }
+                _ => panic!("expected a timed-out resolver"),
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one shared call");
+        assert!(get().await.is_ok(), "a fresh call, answered");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     /// Concurrent callers share one fetch, and its failure.

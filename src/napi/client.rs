@@ -135,7 +135,10 @@ impl NativeClient {
         match self.core.route(token.as_deref()) {
             Ok((_, Route::Jwt)) => Either::A(TokenRoute::Jwt),
             Ok((_, Route::Introspection)) => Either::A(TokenRoute::Introspection),
-            Err(error) => Either::B(error.into()),
+            Err(error) => {
+                self.core.report_route_failure(&error);
+                Either::B(error.into())
+            }
         }
     }
 
@@ -199,6 +202,20 @@ impl NativeClient {
                 BindingMode::Required => CertificateBinding::Required,
                 BindingMode::DangerouslyIgnore => CertificateBinding::DangerouslyIgnore,
             })
+    }
+
+    /// `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
+    /// face bounds the user code it waits on itself by it (`protectApi`'s token and
+    /// certificate resolvers, a route's claim checks).
+    #[napi(getter)]
+    pub fn response_timeout(&self) -> Option<f64> {
+        self.core.config().response_timeout_ms
+    }
+
+    /// Whether `protectApi` warns the process about 500 and 503 answers (`warnings`).
+    #[napi(getter)]
+    pub fn warnings(&self) -> bool {
+        self.core.config().warnings
     }
 
     /// `validateAccessToken`'s introspection path with `introspect` (the object's own

@@ -21,8 +21,12 @@ pub fn answer(result: Result<String, Error>) -> Answer {
 /// A failed call, discriminated by `kind`; each kind is one `MonoCloud*Error` class.
 #[napi(discriminant = "kind", discriminant_case = "lowercase")]
 pub enum Failure {
-    /// `MonoCloudValidationError`: configuration or usage.
-    Validation { message: String },
+    /// `MonoCloudValidationError`: configuration or usage. `hint` names a configuration that
+    /// `protectApi` answers otherwise (`introspection_not_configured`: 401, not 500).
+    Validation {
+        message: String,
+        hint: Option<String>,
+    },
     /// `MonoCloudTokenError`: the token is not acceptable.
     Token {
         message: String,
@@ -93,6 +97,11 @@ impl From<Error> for Failure {
         match error {
             Error::Validation(message) => Failure::Validation {
                 message: message.into_owned(),
+                hint: None,
+            },
+            Error::IntrospectionNotConfigured => Failure::Validation {
+                message: error::INTROSPECTION_NOT_CONFIGURED.to_owned(),
+                hint: Some(error::INTROSPECTION_NOT_CONFIGURED_HINT.to_owned()),
             },
             Error::Token { message, code } => Failure::Token {
                 message: message.into_owned(),

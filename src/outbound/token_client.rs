@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::config::TokenClientConfig;
 use super::grant::{Failed, IssuedToken, TokenRequest, classify, request_token};
-use crate::core::callbacks::{Callbacks, JsCall, invoke};
+use crate::core::callbacks::{Callbacks, JsCall, Limit, invoke};
 use crate::core::clock::Now;
 use crate::core::discovery::Discovery;
 use crate::core::error::{Error, Result};
@@ -260,6 +260,7 @@ impl TokenClient {
                 &config.issuer,
                 config.metadata_cache_duration,
                 config.stale_if_error_duration,
+                config.response_timeout_ms,
                 callbacks.metadata,
             ),
             shared,
@@ -354,7 +355,8 @@ impl TokenClient {
                 ..
             }) => {
                 let key = self.shared_key(&request);
-                if let Err(error) = invoke(delete, json!({ "key": key })).await {
+                let limit = Limit::new("cache.delete", self.config.response_timeout_ms);
+                if let Err(error) = invoke(delete, json!({ "key": key }), limit).await {
                     self.report_error(&request, &error, 1, false, "shared_cache");
                 }
             }
@@ -675,7 +677,8 @@ impl TokenClient {
                 };
             }
         };
-        match invoke(get, json!({ "key": key })).await {
+        let limit = Limit::new("cache.get", self.config.response_timeout_ms);
+        match invoke(get, json!({ "key": key }), limit).await {
             Ok(value) => {
                 CachedToken::from_shared(&value).filter(|token| !token.due_at(now.later()))
             }
@@ -713,6 +716,7 @@ impl TokenClient {
                 // Seconds, as the introspection cache's adapter takes it.
                 "expiresAt": (token.expires_at_ms / 1000.0).floor(),
             }),
+            Limit::new("cache.set", self.config.response_timeout_ms),
         )
         .await;
         if let Err(error) = stored {

@@ -6,7 +6,11 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
+import { MonoCloudRefusalError } from '../errors.js';
+import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
+import { isRequestCall, warnMisuse } from '../protect/misuse.js';
+import { internalErrorResponse } from '../protect/responses.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -41,6 +45,21 @@ function describe(req: Request): RequestDescription<Request> {
   };
 }
 
+declare global {
+  // Express's own types merge this namespace into every `Request` (Express 4 and 5), so
+  // importing this module types `req.claims` in the handlers after `protect()`.
+  namespace Express {
+    interface Request {
+      /**
+       * The validated token's claims, set by `protect()`. Present only on routes behind it (and
+       * `undefined` on an `optional` route called without a token). For your own claims type use
+       * `AuthenticatedExpressRequest<MyClaims>` or `protectApi<MyClaims>()`.
+       */
+      claims: AccessTokenClaims;
+    }
+  }
+}
+
 /** A request that passed `protect()`: `claims` holds the validated token's claims. */
 export type AuthenticatedExpressRequest<C extends JwtClaims = AccessTokenClaims> = Request & { claims: C };
 
@@ -52,6 +71,64 @@ export type ProtectMiddleware<C extends JwtClaims = AccessTokenClaims> = (
   options?: ProtectOptions<C>,
 ) => (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
+/** What Express's `protectApi()` adds to every adapter's options. */
+export interface ExpressProtectApiOptions {
+  /**
+   * Hand every refusal to `next(err)` as a `MonoCloudRefusalError` (with `status`, `headers` and
+   * the JSON `body` that would have been sent) instead of answering, so your error middleware
+   * decides the response. Default `false`: the middleware answers by itself.
+   */
+  passErrorsToNext?: boolean;
+}
+
+const EXPRESS_OPTION_NAMES = ['passErrorsToNext'];
+
+type Middleware = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+
+function middlewareOver<C extends JwtClaims>(
+  protector: Protector<Request>,
+  protectOptions: ProtectOptions<C> | undefined,
+): Middleware {
+  const passErrorsToNext = protector.adapterOptions.passErrorsToNext === true;
+  return async (req, res, next) => {
+    const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
+    const settled = isThenable(authentication) ? await authentication : authentication;
+    if (settled.response) {
+      if (passErrorsToNext) next(new MonoCloudRefusalError(settled.response, settled.cause));
+      else writeExpressResponse(res, settled.response);
+      return;
+    }
+    // Undefined on an optional route called without a token.
+    (req as unknown as { claims?: C }).claims = settled.claims;
+    next();
+  };
+}
+
+function checkPassErrorsToNext(value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError('protectApi(options): option "passErrorsToNext" must be a boolean');
+  }
+}
+
+// `app.use(protectApi)`: Express calls protectApi itself with each request. The requests are
+// protected by one client configured from the environment, built on the first of them.
+let fromEnvironment: Middleware | undefined;
+
+function protectApiCalledAsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const how =
+    'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
+    '`app.use(protect())`, not `app.use(protectApi)`.';
+  try {
+    fromEnvironment ??= middlewareOver(createProtector<Request>(undefined, undefined), undefined);
+  } catch (error) {
+    warnMisuse('express', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
+    writeExpressResponse(res, internalErrorResponse());
+    return Promise.resolve();
+  }
+  warnMisuse('express', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
+  return fromEnvironment(req, res, next);
+}
+
 /**
  * Builds a middleware factory over a new `MonoCloudBackendNodeClient` configured from `options`
  * (any client option, e.g. `audience`, wins over the `MONOCLOUD_BACKEND_*` environment
@@ -59,31 +136,43 @@ export type ProtectMiddleware<C extends JwtClaims = AccessTokenClaims> = (
  *
  * The middleware reads the token from `tokenResolver` or the `Authorization: Bearer` header,
  * validates it, sets `req.claims` and calls `next()`. Otherwise it answers the request itself
- * (401, 403, 500 or 503 with a JSON `message`) and never calls `next`.
+ * (401, 403, 500 or 503 with a JSON `message`) and never calls `next`, unless
+ * `passErrorsToNext` is set: then it calls `next(err)` with a `MonoCloudRefusalError`.
  */
 export function protectApi<C extends JwtClaims = AccessTokenClaims>(
-  options?: ProtectApiOptions<Request>,
+  options?: ProtectApiOptions<Request> & ExpressProtectApiOptions,
 ): ProtectMiddleware<C>;
 /** Builds a middleware factory over the given client; `options` only says how to read requests. */
 export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   client: MonoCloudBackendNodeClient,
-  options?: ProtectApiRequestOptions<Request>,
+  options?: ProtectApiRequestOptions<Request> & ExpressProtectApiOptions,
 ): ProtectMiddleware<C>;
 export function protectApi<C extends JwtClaims = AccessTokenClaims>(
-  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Request>,
-  options?: ProtectApiRequestOptions<Request>,
+  clientOrOptions?: MonoCloudBackendNodeClient | (ProtectApiOptions<Request> & ExpressProtectApiOptions),
+  options?: ProtectApiRequestOptions<Request> & ExpressProtectApiOptions,
+  ...rest: unknown[]
 ): ProtectMiddleware<C> {
-  const protector = createProtector<Request>(clientOrOptions, options);
-  return (protectOptions) => async (req, res, next) => {
-    const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
-    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
-    if (response) {
-      writeExpressResponse(res, response);
-      return;
+  if (isRequestCall(clientOrOptions, options)) {
+    const next = rest[0] as NextFunction;
+    return protectApiCalledAsMiddleware(clientOrOptions as unknown as Request, options as unknown as Response, next) as never;
+  }
+  const protector = createProtector<Request>(clientOrOptions, options, EXPRESS_OPTION_NAMES);
+  checkPassErrorsToNext(protector.adapterOptions.passErrorsToNext);
+  let asProtect: Middleware | undefined;
+  return function protect(protectOptions?: ProtectOptions<C>, ...more: unknown[]): Middleware {
+    if (isRequestCall(protectOptions, more[0])) {
+      // `app.use(protect)`: Express hands the factory the request; answer it as protect() would.
+      warnMisuse(
+        'express',
+        'factory',
+        'The function protectApi() returns is a factory: use `app.use(protect())` (or ' +
+          '`protect({ scopes: [...] })`), not `app.use(protect)`. Requests are protected as protect() would.',
+      );
+      asProtect ??= middlewareOver<C>(protector, undefined);
+      return asProtect(protectOptions as unknown as Request, more[0] as Response, more[1] as NextFunction) as never;
     }
-    // Undefined on an optional route called without a token.
-    (req as { claims?: C }).claims = claims;
-    next();
+    checkRouteOptions(protectOptions, 'protect(options)');
+    return middlewareOver<C>(protector, protectOptions);
   };
 }
 

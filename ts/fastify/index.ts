@@ -6,8 +6,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
-import { authenticate, createProtector, isThenable, type RequestDescription } from '../protect/core.js';
-import type { ResponseDescription } from '../protect/responses.js';
+import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
+import { isRequestCall, warnMisuse } from '../protect/misuse.js';
+import { internalErrorResponse, type ResponseDescription } from '../protect/responses.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { metadataServer } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -52,6 +54,17 @@ async function writeFastifyResponse(reply: FastifyReply, response: ResponseDescr
   if (isThenable(reply)) await new Promise<void>((resolve) => reply.then(resolve, () => resolve()));
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The validated token's claims, set by the `protect()` hook. Present only on routes behind
+     * it (and `undefined` on an `optional` route called without a token). For your own claims
+     * type use `AuthenticatedFastifyRequest<MyClaims>` or `protectApi<MyClaims>()`.
+     */
+    claims: AccessTokenClaims;
+  }
+}
+
 /** A request that passed the hook: `claims` holds the validated token's claims. */
 export type AuthenticatedFastifyRequest<C extends JwtClaims = AccessTokenClaims> = FastifyRequest & { claims: C };
 
@@ -62,6 +75,41 @@ export type AuthenticatedFastifyRequest<C extends JwtClaims = AccessTokenClaims>
 export type ProtectHook<C extends JwtClaims = AccessTokenClaims> = (
   options?: ProtectOptions<C>,
 ) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+function hookOver<C extends JwtClaims>(protector: Protector<FastifyRequest>, protectOptions: ProtectOptions<C> | undefined): Hook {
+  // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
+  return async (request, reply) => {
+    const authentication = authenticate<FastifyRequest, C>(protector, describe(request), protectOptions);
+    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
+    if (response) {
+      await writeFastifyResponse(reply, response);
+      return;
+    }
+    // Undefined on an optional route called without a token.
+    (request as unknown as { claims?: C }).claims = claims;
+  };
+}
+
+// `addHook('onRequest', protectApi)`: Fastify calls protectApi itself with each request. The
+// requests are protected by one client configured from the environment, built on the first.
+let fromEnvironment: Hook | undefined;
+
+async function protectApiCalledAsHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const how =
+    'protectApi() builds a hook factory: write `const protect = protectApi(options)` once and ' +
+    "`addHook('onRequest', protect())` or `{ onRequest: protect() }`, not `protectApi` itself.";
+  try {
+    fromEnvironment ??= hookOver(createProtector<FastifyRequest>(undefined, undefined), undefined);
+  } catch (error) {
+    warnMisuse('fastify', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
+    await writeFastifyResponse(reply, internalErrorResponse());
+    return;
+  }
+  warnMisuse('fastify', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
+  await fromEnvironment(request, reply);
+}
 
 /**
  * Builds a hook factory over a new `MonoCloudBackendNodeClient` configured from `options` (any
@@ -84,17 +132,27 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<FastifyRequest>,
   options?: ProtectApiRequestOptions<FastifyRequest>,
 ): ProtectHook<C> {
+  if (isRequestCall(clientOrOptions, options)) {
+    // A promise, never the `done` callback: Fastify waits for whichever the hook uses.
+    return protectApiCalledAsHook(clientOrOptions as unknown as FastifyRequest, options as unknown as FastifyReply) as never;
+  }
   const protector = createProtector<FastifyRequest>(clientOrOptions, options);
-  // Two parameters exactly: Fastify treats a three-parameter hook as callback-style.
-  return (protectOptions) => async (request, reply) => {
-    const authentication = authenticate<FastifyRequest, C>(protector, describe(request), protectOptions);
-    const { claims, response } = isThenable(authentication) ? await authentication : authentication;
-    if (response) {
-      await writeFastifyResponse(reply, response);
-      return;
+  let asProtect: Hook | undefined;
+  return function protect(protectOptions?: ProtectOptions<C>, ...more: unknown[]): Hook {
+    if (isRequestCall(protectOptions, more[0])) {
+      // `addHook('onRequest', protect)`: Fastify hands the factory the request; answer it as
+      // protect() would, through the promise (never `done`).
+      warnMisuse(
+        'fastify',
+        'factory',
+        "The function protectApi() returns is a factory: use `addHook('onRequest', protect())` or " +
+          '`{ onRequest: protect() }`, not `protect` itself. Requests are protected as protect() would.',
+      );
+      asProtect ??= hookOver<C>(protector, undefined);
+      return asProtect(protectOptions as unknown as FastifyRequest, more[0] as FastifyReply) as never;
     }
-    // Undefined on an optional route called without a token.
-    (request as { claims?: C }).claims = claims;
+    checkRouteOptions(protectOptions, 'protect(options)');
+    return hookOver<C>(protector, protectOptions);
   };
 }
 

@@ -2,7 +2,7 @@
 // envelope: {"ok": value}, or {"err": id} when the callback threw. What it threw is kept here
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
-import { messageOf } from './realm.js';
+import { messageOf, startTimer, stopTimer } from './realm.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -54,39 +54,57 @@ interface FetchRequest {
   timeout: number | null;
 }
 
+const TIMED_OUT = ok({ timedOut: true });
+
 /**
  * Calls the user's fetcher as upstream does — `fetcher(url, {})` for GET, `fetcher(url,
  * { method, body, headers })` for POST, plus `signal` when there is a timeout — and reads the
- * answer within that same timeout.
+ * answer within that same timeout. A fetcher (or a body) that ignores the signal and never
+ * settles is left behind when the time is up: the exchange counts as timed out all the same.
  */
 function fetchAdapter(fetcher: typeof fetch): Adapter {
   return async (text) => {
     const request = JSON.parse(text) as FetchRequest;
     const controller = request.timeout && request.timeout > 0 ? new AbortController() : undefined;
     let timedOut = false;
-    const timer = controller
-      ? setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, request.timeout as number)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = controller
+      ? new Promise<string>((resolve) => {
+          timer = startTimer(() => {
+            timedOut = true;
+            controller.abort();
+            resolve(TIMED_OUT);
+          }, request.timeout as number);
+        })
       : undefined;
+    const exchange = (async () => {
+      try {
+        const init: RequestInit =
+          request.method === 'POST' ? { method: 'POST', body: request.body ?? '', headers: request.headers } : {};
+        if (controller) init.signal = controller.signal;
+        const response = await fetcher(request.url, init);
+        // Answered after the time was up: nobody reads this any more.
+        if (timedOut) {
+          // A fetcher's own Response type may have a body without `cancel`.
+          if (typeof response.body?.cancel === 'function') response.body.cancel().catch(() => {});
+          return TIMED_OUT;
+        }
+        const body = await response.text();
+        const headers: Array<[string, string]> = [];
+        response.headers.forEach((value, name) => {
+          if (name.toLowerCase() !== 'set-cookie') headers.push([name.toLowerCase(), value]);
+        });
+        return ok({ status: response.status, statusText: response.statusText, headers, body });
+      } catch (error) {
+        if (timedOut) return TIMED_OUT;
+        const message = messageOf(error) || 'Unexpected Network Error';
+        return ok({ failed: message });
+      }
+    })();
     try {
-      const init: RequestInit =
-        request.method === 'POST' ? { method: 'POST', body: request.body ?? '', headers: request.headers } : {};
-      if (controller) init.signal = controller.signal;
-      const response = await fetcher(request.url, init);
-      const body = await response.text();
-      const headers: Array<[string, string]> = [];
-      response.headers.forEach((value, name) => {
-        if (name.toLowerCase() !== 'set-cookie') headers.push([name.toLowerCase(), value]);
-      });
-      return ok({ status: response.status, statusText: response.statusText, headers, body });
-    } catch (error) {
-      if (timedOut) return ok({ timedOut: true });
-      const message = messageOf(error) || 'Unexpected Network Error';
-      return ok({ failed: message });
+      return await (deadline ? Promise.race([exchange, deadline]) : exchange);
     } finally {
-      clearTimeout(timer);
+      stopTimer(timer);
     }
   };
 }

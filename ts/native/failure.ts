@@ -5,11 +5,26 @@ import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudVal
 import type { MonoCloudRawResponse } from '../types.js';
 import { thrownBy } from './callbacks.js';
 
+// The `MonoCloudValidationError`s that mean "a token that is not a JWT, and no introspection":
+// `validateAccessToken` rejects with them as the original does, `protectApi` answers 401.
+const withoutIntrospection = new WeakSet<object>();
+
+/** Whether `error` is a non-JWT token refused because introspection is not configured. */
+export function isIntrospectionNotConfigured(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && withoutIntrospection.has(error);
+}
+
+function validationError(message: string, hint: string | undefined): MonoCloudValidationError {
+  const error = new MonoCloudValidationError(message);
+  if (hint === 'introspection_not_configured') withoutIntrospection.add(error);
+  return error;
+}
+
 /** The error a failure stands for. */
 export function toError(failure: Failure): unknown {
   switch (failure.kind) {
     case 'validation':
-      return new MonoCloudValidationError(failure.message);
+      return validationError(failure.message, failure.hint ?? undefined);
     case 'token':
       return tokenError(failure);
     case 'op':

@@ -13,3 +13,9 @@ export function messageOf(error: unknown): string | undefined {
   const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
   return typeof message === 'string' ? message : undefined;
 }
+
+// Read once, at load: fake timers a test installs later (Jest, Vitest, sinon) must neither stop
+// nor fire early the timeouts that bound user callbacks.
+const { setTimeout: timerStart, clearTimeout: timerStop } = globalThis;
+export const startTimer = (run: () => void, ms: number): ReturnType<typeof setTimeout> => timerStart(run, ms);
+export const stopTimer = (timer: ReturnType<typeof setTimeout> | undefined): void => timerStop(timer);

@@ -21,6 +21,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import { MonoCloudBackendNodeClient } from '../client.js';
 import { type Authentication, authenticate, createProtector, isThenable, type Protector } from '../protect/core.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type { ProtectApiOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -60,6 +61,7 @@ const PUBLIC_METADATA = 'monocloud:public';
 export function Protected<C extends JwtClaims = AccessTokenClaims>(
   options: ProtectOptions<C> = {},
 ): ClassDecorator & MethodDecorator {
+  checkRouteOptions(options, '@Protected(options)');
   return SetMetadata(PROTECTED_METADATA, options);
 }
 
@@ -141,7 +143,7 @@ export interface MonoCloudModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
 }
 
 function protectorOf(options: MonoCloudModuleOptions | undefined): Protector<NestHttpRequest> {
-  return createProtector<NestHttpRequest>(options, undefined);
+  return createProtector<NestHttpRequest>(options, undefined, [], 'MonoCloudModule.forRoot()');
 }
 
 const shared = [MONOCLOUD_PROTECTOR, MonoCloudBackendNodeClient, MonoCloudGuard];

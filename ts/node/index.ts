@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming, incomingUrl } from '../protect/incoming.js';
 import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ResponseDescription } from '../protect/responses.js';
@@ -67,6 +68,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
 ): ProtectRequest<C> {
   const protector = createProtector<IncomingMessage>(clientOrOptions, options);
   return async (req: IncomingMessage, res: ServerResponse, protectOptions?: ProtectOptions<C>) => {
+    checkRouteOptions(protectOptions, 'protectRequest(req, res, options)');
     const authentication = authenticate<IncomingMessage, C>(
       protector,
       describeIncoming(req, req, () => incomingUrl(req)),

@@ -7,23 +7,28 @@ import {
   challengeWriterOf,
   MonoCloudBackendNodeClient,
   noTokenChallenge,
+  responseTimeoutOf,
   validatesThroughObject,
   verifyRequest,
 } from '../client.js';
-import { MonoCloudValidationError } from '../errors.js';
+import { MonoCloudHttpError, MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
   cachedClaims,
   getBearerToken,
   isThenable,
   type NativeRequest,
-  toError,
+  startTimer,
   stepUpOf,
+  stopTimer,
+  toError,
   unwrap,
   verdictPromise,
 } from '../native/index.js';
+import { alreadyChecked, CLIENT_OPTION_NAMES, PROTECT_API_OPTION_NAMES, warnUnknownOptions } from '../options/names.js';
 import type { JwtClaims } from '../types.js';
 import { mapProtectError, noTokenResponse, type ResponseDescription } from './responses.js';
+import { warnAbout } from './warnings.js';
 import type {
   ClientCertificateResolver,
   ProtectApiOptions,
@@ -54,6 +59,8 @@ export interface Protector<R> {
   client: MonoCloudBackendNodeClient;
   tokenResolver?: TokenResolver<R>;
   certificateResolver?: ClientCertificateResolver<R>;
+  /** The adapter's own `protectApi()` options (see `createProtector`'s `adapterOptions`). */
+  adapterOptions: Record<string, unknown>;
   /** The challenge without any token, when it is not plain `Bearer` (DPoP, the `challenge` option). */
   noTokenChallenge?: string;
   /** Writes the client's challenges; absent for a client that is not one of ours. */
@@ -66,7 +73,7 @@ export interface Protector<R> {
  */
 export type Authentication<C> =
   | { claims: C; response?: undefined }
-  | { claims?: undefined; response: ResponseDescription }
+  | { claims?: undefined; response: ResponseDescription; cause?: unknown }
   | { claims?: undefined; response?: undefined };
 
 // Shared and frozen: an anonymous request on an optional route allocates nothing.
@@ -104,26 +111,53 @@ function resolver<F>(value: F | undefined, name: string): F | undefined {
   return value ?? undefined;
 }
 
+/** The members of `options` named in `names`, moved out of `options` into the result. */
+function take(options: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const taken: Record<string, unknown> = {};
+  for (const name of names) {
+    if (name in options) {
+      taken[name] = options[name];
+      delete options[name];
+    }
+  }
+  return taken;
+}
+
 /**
  * Both `protectApi` overloads: a client and its request options, or options for a new client
  * (built now, so misconfiguration throws at start-up rather than on the first request).
+ * `adapterOptionNames` are the options one adapter adds to `protectApi()` (Express's
+ * `passErrorsToNext`): they are kept apart for it and never reach the client. `where` names the
+ * call in the warning an unknown option gets.
  */
 export function createProtector<R>(
   clientOrOptions: MonoCloudBackendNodeClient | ProtectApiOptions<R> | undefined,
   options: ProtectApiRequestOptions<R> | undefined,
+  adapterOptionNames: readonly string[] = [],
+  where = 'protectApi()',
 ): Protector<R> {
+  const ownNames = [...PROTECT_API_OPTION_NAMES, ...adapterOptionNames];
   if (isClient(clientOrOptions)) {
+    warnUnknownOptions(options, ownNames, `${where} with a client`, {
+      names: CLIENT_OPTION_NAMES,
+      hint: 'It is a client option: give it to the client you pass.',
+    });
+    const given = { ...(options as Record<string, unknown> | undefined) };
     return protectorOf(clientOrOptions, {
       tokenResolver: resolver(options?.tokenResolver, 'tokenResolver'),
       certificateResolver: resolver(options?.certificateResolver, 'certificateResolver'),
+      adapterOptions: take(given, adapterOptionNames),
     });
   }
-  const { tokenResolver, certificateResolver, ...clientOptions } = clientOrOptions ?? options ?? {};
-  const resolvers = {
+  const given = clientOrOptions ?? options ?? {};
+  warnUnknownOptions(given, [...CLIENT_OPTION_NAMES, ...ownNames], where);
+  const { tokenResolver, certificateResolver, ...clientOptions } = given as ProtectApiOptions<R>;
+  const rest = {
     tokenResolver: resolver(tokenResolver, 'tokenResolver'),
     certificateResolver: resolver(certificateResolver, 'certificateResolver'),
+    adapterOptions: take(clientOptions as Record<string, unknown>, adapterOptionNames),
   };
-  return protectorOf(new MonoCloudBackendNodeClient(clientOptions), resolvers);
+  return protectorOf(new MonoCloudBackendNodeClient(alreadyChecked(clientOptions)), rest);
 }
 
 /** The request as it crosses; the URL is built only when a DPoP proof needs it. */
@@ -178,35 +212,61 @@ export function authenticate<R, C extends JwtClaims>(
     if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (isThenable<Answer>(verdict)) {
-      // Only a refusal that names the route needs its options: the others allocate no closure.
-      if (options?.acrValues === undefined && options?.maxAge === undefined && protector.challenges?.full !== true) {
-        return verdict.then(fromAnswer<C>, refusedPlainly);
-      }
       return verdict.then(
-        (answer) => fromAnswer<C>(answer, options, protector.challenges),
-        (error: unknown) => refused(error, options, protector.challenges),
+        (answer) => fromAnswer<C>(client, answer, options, protector.challenges),
+        (error: unknown) => refused(client, error, options, protector.challenges),
       );
     }
-    return refused(toError(verdict), options, protector.challenges);
+    return refused(client, toError(verdict), options, protector.challenges);
   } catch (error) {
-    return refused(error, options, protector.challenges);
+    return refused(client, error, options, protector.challenges);
   }
 }
 
-function fromAnswer<C>(answer: Answer, route?: ChallengeRoute, writer?: ChallengeWriter): Authentication<C> {
+function fromAnswer<C>(
+  client: MonoCloudBackendNodeClient,
+  answer: Answer,
+  route?: ChallengeRoute,
+  writer?: ChallengeWriter,
+): Authentication<C> {
   try {
     return { claims: unwrap<C>(answer) };
   } catch (error) {
-    return refused(error, route, writer);
+    return refused(client, error, route, writer);
   }
 }
 
-function refusedPlainly(error: unknown): { response: ResponseDescription } {
-  return { response: mapProtectError(error) };
+/** The answer to `error`; one the configuration or the issuer caused is also reported (see warnings.ts). */
+function refused(
+  client: MonoCloudBackendNodeClient,
+  error: unknown,
+  route?: ChallengeRoute,
+  writer?: ChallengeWriter,
+): { response: ResponseDescription; cause: unknown } {
+  // The route's scopes and step-up requirements word the challenge (RFC 6750 §3, RFC 9470 §3).
+  const response = mapProtectError(error, route, writer);
+  if (response.status >= 500) warnAbout(client, error, response.status);
+  return { response, cause: error };
 }
 
-function refused(error: unknown, route?: ChallengeRoute, writer?: ChallengeWriter): { response: ResponseDescription } {
-  return { response: mapProtectError(error, route, writer) };
+// `responseTimeout`'s default, for a client that is not ours.
+const DEFAULT_RESPONSE_TIMEOUT_MS = 10_000;
+
+/**
+ * A user resolver's value, waited for at most `responseTimeout`: one that never settles ends the
+ * request as an unreachable issuer does (503), instead of leaving it pending.
+ */
+function settled<T>(value: T | PromiseLike<T>, client: MonoCloudBackendNodeClient, name: string): T | Promise<T> {
+  if (!isThenable<T>(value)) return value;
+  const ms = responseTimeoutOf(client) ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = startTimer(
+      () => reject(new MonoCloudHttpError(`${name} did not settle within ${ms}ms (responseTimeout)`)),
+      ms,
+    );
+  });
+  return Promise.race([Promise.resolve(value), deadline]).finally(() => stopTimer(timer));
 }
 
 async function authenticateFully<R, C extends JwtClaims>(
@@ -217,8 +277,10 @@ async function authenticateFully<R, C extends JwtClaims>(
   try {
     const { client, tokenResolver, certificateResolver } = protector;
     const { request } = described;
-    const clientCertificate = certificateResolver ? ((await certificateResolver(request)) ?? undefined) : undefined;
-    const resolved: unknown = tokenResolver ? await tokenResolver(request) : undefined;
+    const clientCertificate = certificateResolver
+      ? ((await settled(certificateResolver(request), client, 'certificateResolver')) ?? undefined)
+      : undefined;
+    const resolved: unknown = tokenResolver ? await settled(tokenResolver(request), client, 'tokenResolver') : undefined;
     if (!validatesThroughObject(client)) {
       // Our own validation: the request crosses whole, so DPoP proofs are checked here too.
       const { authorization } = described;
@@ -240,7 +302,7 @@ async function authenticateFully<R, C extends JwtClaims>(
       const verdict = verifyRequest(client, native);
       if (verdict === undefined) return withoutToken(options, protector.noTokenChallenge);
       const claims = await verdictPromise<C>(verdict);
-      for (const check of options?.checks ?? []) await check.verify(claims);
+      for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
       return { claims };
     }
     const token = resolved ?? getBearerToken(described.authorization);
@@ -255,9 +317,9 @@ async function authenticateFully<R, C extends JwtClaims>(
       scopes: options?.scopes,
       ...stepUpOf(options),
     });
-    for (const check of options?.checks ?? []) await check.verify(claims);
+    for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
     return { claims };
   } catch (error) {
-    return refused(error, options, protector.challenges);
+    return refused(protector.client, error, options, protector.challenges);
   }
 }

@@ -1,5 +1,6 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
 import type { ChallengeRoute, ChallengeWriter } from '../client.js';
+import { isIntrospectionNotConfigured } from '../native/failure.js';
 
 /**
  * What an adapter sends when it refuses a request, in no framework's terms: the status, the
@@ -30,9 +31,12 @@ export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
 /**
  * The answer to a failed validation, decided by the error's class and `code` only (messages are
  * for logs and may change). The issuer being down is 503 so clients retry; our own
- * misconfiguration is 500; anything unrecognised is treated as a bad token.
+ * misconfiguration is 500; anything unrecognised is treated as a bad token. A token that is not a
+ * JWT on a client that cannot introspect is a bad token too (DECISIONS 29): anyone can send one,
+ * and it must not trip alerts on 5xx answers.
  */
 export function mapProtectError(error: unknown, route?: ChallengeRoute, writer?: ChallengeWriter): ResponseDescription {
+  if (isIntrospectionNotConfigured(error)) return invalidToken(writer);
   if (error instanceof MonoCloudTokenError) {
     if (error.code === 'insufficient_user_authentication') {
       // RFC 9470 §3: the challenge names what the route asks of the user's authentication.
@@ -59,4 +63,9 @@ export function mapProtectError(error: unknown, route?: ChallengeRoute, writer?:
 
 function invalidToken(writer: ChallengeWriter | undefined): ResponseDescription {
   return response(401, 'unauthorized', writer?.full ? writer.write('invalid_token') : 'Bearer error="invalid_token"');
+}
+
+/** The answer when the server cannot validate at all (the client could not be built). */
+export function internalErrorResponse(): ResponseDescription {
+  return response(500, 'internal server error');
 }

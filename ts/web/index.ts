@@ -6,6 +6,7 @@
  */
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
+import { checkRouteOptions } from '../protect/route-options.js';
 import type {
   OptionalProtectOptions,
   Protected,
@@ -73,6 +74,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   const protector = createProtector<Request>(clientOrOptions, options);
 
   async function protect(request: Request, protectOptions?: ProtectOptions<C>): Promise<Protected<C> | Response> {
+    checkRouteOptions(protectOptions, 'protect(request, options)');
     const authentication = authenticate<Request, C>(protector, describeFetchRequest(request, request), protectOptions);
     const { claims, response } = isThenable(authentication) ? await authentication : authentication;
     // Undefined claims only on an optional route called without a token.
@@ -80,6 +82,7 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   }
 
   function withProtectApi<Ctx>(handler: ProtectedHandler<C, Ctx>, protectOptions?: ProtectOptions<C>) {
+    checkRouteOptions(protectOptions, 'withProtectApi(handler, options)');
     return async (request: Request, context: Ctx): Promise<Response> => {
       const result = await protect(request, protectOptions);
       // Our own refusal, made in this realm by toWebResponse.

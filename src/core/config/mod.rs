@@ -22,7 +22,7 @@ use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
 use super::challenge;
-use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey};
+use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey, check_private_jwk};
 use super::dpop;
 use super::error::{Error, Result};
 use super::jose::Alg;
@@ -88,6 +88,9 @@ pub struct Config {
     /// Seconds past expiry that the last good discovery document and key set are still used
     /// when the issuer fails to give new ones.
     pub stale_if_error_duration: f64,
+    /// Whether `protectApi` warns the process about answers the configuration or the issuer
+    /// caused (the JavaScript face emits them).
+    pub warnings: bool,
     /// Only RFC 9068 JWT access tokens (`typ` `at+jwt`) are accepted (`requireTokenType`).
     pub require_at_jwt: bool,
     /// Seconds a JWT is accepted after its `iat` (`maxTokenAge`).
@@ -190,6 +193,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let token_cache_max_entries = defaulted(number("tokenCacheMaxEntries")?) as u64;
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
+    let warnings = defaulted(boolean("warnings")?);
     let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
     let store_prefix = string("storePrefix")?.unwrap_or_default();
     let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
@@ -235,6 +239,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         tls_identity,
         token_cache_max_entries,
         stale_if_error_duration,
+        warnings,
         require_at_jwt,
         max_token_age,
         challenge,
@@ -570,7 +575,10 @@ pub(crate) fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<Clie
         _ => None,
     };
     match (wanted, jwk) {
-        (Wanted::PrivateJwk, Some(jwk)) => Ok(Some(ClientSecret::Jwk(jwk))),
+        (Wanted::PrivateJwk, Some(jwk)) => {
+            check_private_jwk(&jwk)?;
+            Ok(Some(ClientSecret::Jwk(jwk)))
+        }
         (Wanted::PrivateJwk, None) => match value {
             Input::Missing | Input::Null => Ok(None),
             _ => Err(Error::validation(

@@ -85,7 +85,7 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 50] = [
+pub const OPTIONS: [Row; 51] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
@@ -116,6 +116,7 @@ pub const OPTIONS: [Row; 50] = [
     row("jwksResolver",                 None,                                       Function,                   D::None,                            Same,                                        "Gives the key set instead of fetching it."),
     row("cache",                        None,                                       Object,                     D::None,                            Same,                                        "An introspection cache adapter with `get`, `set` and `delete`."),
     row("onEvent",                      None,                                       Function,                   D::None,                            Same,                                        "Hears rejections, cache hits and misses, fetches and issuer failures."),
+    row("warnings",                     Some("WARNINGS"),                           Bool,                       D::Bool(true),                      Same,                                        "Whether protectApi reports a 500 or 503 caused by the configuration or the issuer with process.emitWarning (at most once a minute per cause); onEvent turns it off too."),
     row("requireTokenType",             Some("REQUIRE_TOKEN_TYPE"),                 Text,                       D::None,                            Same,                                        "`at+jwt` to accept only RFC 9068 JWT access tokens (`typ` `at+jwt` or `application/at+jwt`)."),
     row("maxTokenAge",                  Some("MAX_TOKEN_AGE"),                      Number { min: 0.0 },        D::None,                            Same,                                        "Seconds a JWT access token is accepted after its `iat` (which it must then carry)."),
     row("challenge.realm",              Some("CHALLENGE_REALM"),                    Text,                       D::None,                            Same,                                        "The `realm` of every `WWW-Authenticate` challenge; setting it turns the complete challenges on."),
@@ -298,7 +299,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 33);
+        assert_eq!(OPTION_NAMES.len(), 34);
         assert_eq!(
             &OPTION_NAMES[5..8],
             ["trustStoreId", "groupOptions", "clockSkew"]

@@ -381,7 +381,7 @@ fn joi_conversions_on_programmatic_options() {
 
 #[test]
 fn jwk_secrets() {
-    let jwk = r#"{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}"#;
+    let jwk = r#"{"kty":"EC","x":"MQNq8N-UrdeHP6SwaVVRRxx2YIdPrBxsuxQLa6hpxLA","y":"lmTiw00UclrS0NOR0qPR7luYhrpAFkudWrV_WBuFpuE","crv":"P-256","d":"p-yv1l-uOV9YCkAIsmKDJdpez91Nyjg8R9w6QRMM86w","alg":"ES256"}"#;
     let c = node(
         &base(&[]),
         &env(&[
@@ -391,6 +391,26 @@ fn jwk_secrets() {
     )
     .unwrap();
     assert!(matches!(c.client_secret, Some(ClientSecret::Jwk(ref m)) if m["kty"] == "EC"));
+    // A key that cannot sign is refused here, not on the first introspection, and its
+    // members are not in the message.
+    for broken in [
+        jwk.replace("p-yv1l", "p+yv1l"),
+        jwk.replace(r#""alg":"ES256""#, r#""alg":"none""#),
+        jwk.replace(r#""crv":"P-256""#, r#""crv":"P-384""#),
+        r#"{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c","alg":"ES256"}"#.to_owned(),
+        r#"{"kty":"oct","k":"c2VjcmV0","alg":"ES256"}"#.to_owned(),
+    ] {
+        let error = node(
+            &base(&[]),
+            &env(&[
+                ("CLIENT_AUTH_METHOD", "private_key_jwt"),
+                ("CLIENT_SECRET", &broken),
+            ]),
+        )
+        .unwrap_err();
+        assert!(matches!(error, Error::Validation(_)), "{broken}: {error:?}");
+        assert!(!error.to_string().contains("yv1l"), "{error}");
+    }
     // A missing key is accepted at construction; introspection reports it later.
     let c = node(
         &base(&[("clientAuthMethod", s("private_key_jwt"))]),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest;
 use serde_json::{Value, json};
 
-use crate::core::callbacks::{JsCall, invoke};
+use crate::core::callbacks::{JsCall, invoke_within};
 use crate::core::clock::{Now, after};
 use crate::core::error::{Error, Result};
 use crate::core::events::{Event, Events};
@@ -166,16 +166,13 @@ impl ReplayStore {
         let ReplayStore::Callback { reserve, timeout } = self else {
             return Ok(self.reserve_now(key, expires_ms, now).unwrap_or(false));
         };
-        let call = invoke(
+        let answer = invoke_within(
             reserve,
             json!({ "key": hex(&key), "expiresAt": expires_ms }),
-        );
-        let answer = match timeout {
-            Some(limit) => tokio::time::timeout(*limit, call)
-                .await
-                .map_err(|_| Error::http(STORE_FAILED, None))?,
-            None => call.await,
-        };
+            *timeout,
+        )
+        .await
+        .ok_or_else(|| Error::http(STORE_FAILED, None))?;
         match answer {
             Ok(Value::Bool(free)) => Ok(free),
             // A store that throws or answers anything but a boolean must not let proofs pass.

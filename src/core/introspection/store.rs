@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::core::cache::{AtDeadline, Deadline, token_key};
-use crate::core::callbacks::{JsCall, invoke};
-use crate::core::clock::{Now, after};
+use crate::core::callbacks::{JsCall, invoke_within};
+use crate::core::clock::{Now, after, seconds};
 use crate::core::error::Result;
 use crate::core::events::{Event, Events};
 use crate::store::SharedStore;
@@ -20,8 +20,14 @@ const SHARED_INACTIVE_SECONDS: f64 = 10.0;
 
 /// Where introspection answers are kept between requests.
 pub enum Store {
-    /// The user's `IIntrospectionCache`, keyed by the raw token as upstream does.
-    Adapter { get: JsCall, set: JsCall },
+    /// The user's `IIntrospectionCache`, keyed by the raw token as upstream does. Each call
+    /// is bounded by `responseTimeout` (`timeout_ms`): a cache that does not answer in time
+    /// is a miss, and a write that does not finish is left behind.
+    Adapter {
+        get: JsCall,
+        set: JsCall,
+        timeout_ms: Option<f64>,
+    },
     /// Our own: bounded, keyed by a SHA-256 of the token.
     Memory(MemoryStore),
     /// The fleet's (`store`), keyed by a hash of `scope` (the issuer) and the token. A store
@@ -35,10 +41,12 @@ pub enum Store {
 impl Store {
     pub async fn get(&self, token: &str, now: Now, events: &Events) -> Result<Option<Value>> {
         match self {
-            Store::Adapter { get, .. } => {
-                let value = invoke(get, json!({ "key": token })).await?;
-                Ok((!value.is_null()).then_some(value))
-            }
+            Store::Adapter {
+                get, timeout_ms, ..
+            } => match invoke_within(get, json!({ "key": token }), within(*timeout_ms)).await {
+                Some(value) => Ok(Some(value?).filter(|value| !value.is_null())),
+                None => Ok(None),
+            },
             Store::Memory(memory) => Ok(memory.get(token, now).await),
             Store::Shared { store, scope } => {
                 match store
@@ -68,12 +76,13 @@ impl Store {
         events: &Events,
     ) -> Result<()> {
         match self {
-            Store::Adapter { set, .. } => {
-                invoke(
-                    set,
-                    json!({ "key": token, "value": value, "expiresAt": expires_at }),
-                )
-                .await?;
+            Store::Adapter {
+                set, timeout_ms, ..
+            } => {
+                let request = json!({ "key": token, "value": value, "expiresAt": expires_at });
+                invoke_within(set, request, within(*timeout_ms))
+                    .await
+                    .transpose()?;
                 Ok(())
             }
             Store::Memory(memory) => {
@@ -100,6 +109,10 @@ impl Store {
             }
         }
     }
+}
+
+fn within(timeout_ms: Option<f64>) -> Option<std::time::Duration> {
+    timeout_ms.map(|ms| seconds(ms / 1000.0))
 }
 
 /// Our own store: bounded, least-recently-used, keyed by a SHA-256 of the token.

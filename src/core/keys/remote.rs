@@ -47,6 +47,7 @@ impl RemoteKeySet {
                 resolver,
                 config.jwks_cache_duration,
                 config.stale_if_error_duration,
+                config.response_timeout_ms,
             ),
             generation: AtomicU64::new(0),
             last_unknown_kid_refetch: Mutex::new(None),
