@@ -27,6 +27,12 @@ export declare class NativeClient {
    * `Bearer` (DPoP `required` mode).
    */
   get noTokenChallenge(): string | null
+  /** The protected resource metadata (RFC 9728), when `protectedResource` is configured. */
+  get protectedResource(): ProtectedResourceMetadata | null
+  /** Whether challenges are written in their complete form (the `challenge` option). */
+  get fullChallenges(): boolean
+  /** The `Bearer` challenge of a refusal with `error`, naming what the route asks for. */
+  bearerChallenge(error: string, scopes?: Array<string> | undefined | null, acrValues?: Array<string> | undefined | null, maxAge?: number | undefined | null): string
   get certificateBinding(): CertificateBinding | null
   /**
    * `responseTimeout` in milliseconds, as resolved (none when turned off): the JavaScript
@@ -42,7 +48,7 @@ export declare class NativeClient {
    */
   introspectThrough(token: string, options: CallOptions | undefined | null, introspect: (arg: string) => Promise<string>, now?: number | undefined | null): Promise<string | Failure>
   /** The client's per-request functions, by where the token comes from (see `verify`). */
-  requestVerifiers(): { fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }
+  requestVerifiers(): { fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> }
   /**
    * `now` is the caller's clock (`Date.now()`) for every wall-clock decision; without it,
    * the system clock. The same holds for the methods below.
@@ -94,6 +100,10 @@ export interface CallOptions {
   scopes?: Array<string>
   groups?: Array<string>
   clientCertificate?: string
+  /** Step-up (RFC 9470): the `acr` values the call accepts. */
+  acrValues?: Array<string>
+  /** Step-up (RFC 9470): seconds since `auth_time`, at most. */
+  maxAge?: number
   /** The certificate binding mode of this call; none means no binding check. */
   validateCertificateBinding?: CertificateBinding
   /** `validateJwtAccessToken` only: a key set to use instead of the issuer's, as JSON. */
@@ -119,6 +129,15 @@ export type Failure =
   jsonText?: string }
   | { kind: 'callback'; id: string }
 
+/** Where the protected resource metadata is served, and the document. */
+export interface ProtectedResourceMetadata {
+  url: string
+  /** The path requests for it arrive at. */
+  path: string
+  /** JSON text. */
+  document: string
+}
+
 /** `MonoCloudRawResponse`: what the authorization server answered. */
 export interface RawResponse {
   status: number
@@ -138,7 +157,7 @@ export interface TokenAnswer {
 }
 
 /** `MonoCloudTokenError.code`. */
-export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request'
+export type TokenErrorCode = 'invalid_token' | 'inactive_token' | 'insufficient_scope' | 'insufficient_groups' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request' | 'insufficient_user_authentication'
 
 /** What a token is asked for: one cached token per distinct set. */
 export interface TokenOptions {

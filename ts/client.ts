@@ -7,6 +7,7 @@ import {
   NativeClient,
   type NativeRequest,
   type RequestVerifiers,
+  stepUpOf,
   toError,
   unwrap,
   usage,
@@ -188,12 +189,21 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         groups: options?.groups,
         clientCertificate: options?.clientCertificate,
         now: Date.now(),
+        ...stepUpOf(options),
       });
       // Without an Authorization value there is always a verdict.
       return verdictPromise<T>(verdict as Verdict);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The URL of this resource's metadata document (RFC 9728 §3.1), when `protectedResource` is
+   * configured: what every challenge points to in `resource_metadata`.
+   */
+  getProtectedResourceMetadataUrl(): string | undefined {
+    return protectedResourceOf(this)?.url;
   }
 
   /**
@@ -228,7 +238,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
    */
   validateRequest<T extends JwtClaims = AccessTokenClaims>(
     request: ValidateRequestInput,
-    options?: Pick<ValidateAccessTokenOptions, 'scopes' | 'groups'>,
+    options?: Pick<ValidateAccessTokenOptions, 'scopes' | 'groups' | 'acrValues' | 'maxAge'>,
   ): Promise<T> {
     try {
       const { authorization, dpop } = requestHeaders(request.headers);
@@ -242,6 +252,7 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
         groups: options?.groups,
         clientCertificate: request.clientCertificate,
         now: Date.now(),
+        ...stepUpOf(options),
       };
       if (dpop !== undefined) {
         native.dpop = dpop;
@@ -250,7 +261,15 @@ export class MonoCloudBackendNodeClient extends MonoCloudOidcBackendClient {
       }
       const verdict = verifyRequest(this, native);
       if (verdict === undefined) return Promise.reject(noTokenError(this));
-      return verdictPromise<T>(verdict);
+      if (native.acrValues === undefined && native.maxAge === undefined) return verdictPromise<T>(verdict);
+      return verdictPromise<T>(verdict).catch((error: unknown) => {
+        // A step-up refusal's answer names what the route asks for (RFC 9470 §3).
+        if (error instanceof MonoCloudTokenError && error.code === 'insufficient_user_authentication') {
+          error.status = 401;
+          error.headers = { 'WWW-Authenticate': challengeWriterOf(this)?.write('insufficient_user_authentication', native) ?? '' };
+        }
+        throw error;
+      });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -284,6 +303,35 @@ function requestHeaders(headers: ValidateRequestInput['headers']): {
 export function noTokenChallenge(client: MonoCloudOidcBackendClient): string | undefined {
   const native = natives.get(client);
   return native ? (native.noTokenChallenge ?? 'Bearer') : undefined;
+}
+
+/** The protected resource metadata of `client` (RFC 9728): its URL, path and JSON text. */
+export function protectedResourceOf(client: MonoCloudOidcBackendClient): { url: string; path: string; document: string } | undefined {
+  return natives.get(client)?.protectedResource ?? undefined;
+}
+
+/** What a Bearer challenge names of the route: the scopes it needs, its step-up requirements. */
+export interface ChallengeRoute {
+  scopes?: string[] | undefined;
+  acrValues?: string[] | undefined;
+  maxAge?: number | undefined;
+}
+
+/** Writes a client's `Bearer` challenges, short or complete (src/core/challenge.rs). */
+export interface ChallengeWriter {
+  /** Whether the `challenge` option asks for the complete form. */
+  full: boolean;
+  write(error: string, route?: ChallengeRoute): string;
+}
+
+/** The challenge writer of `client`; `undefined` for a client that is not one of ours. */
+export function challengeWriterOf(client: MonoCloudOidcBackendClient): ChallengeWriter | undefined {
+  const native = natives.get(client);
+  if (!native) return undefined;
+  return {
+    full: native.fullChallenges,
+    write: (error, route) => native.bearerChallenge(error, route?.scopes, route?.acrValues, route?.maxAge),
+  };
 }
 
 /** The refusal of a request that carries no access token, with the answer to send. */
@@ -332,6 +380,7 @@ async function validateThroughObject<T extends JwtClaims>(
       groups: options?.groups,
       validateCertificateBinding: native.certificateBinding ?? undefined,
       clientCertificate: options?.clientCertificate,
+      ...stepUpOf(options),
     });
   }
   // The object's answer is returned as it is (the original returns the same object); a cached
@@ -339,7 +388,12 @@ async function validateThroughObject<T extends JwtClaims>(
   const fresh: { claims?: T; answered: boolean } = { answered: false };
   const answer = await native.introspectThrough(
     token as string,
-    { scopes: options?.scopes, groups: options?.groups, clientCertificate: options?.clientCertificate },
+    {
+      scopes: options?.scopes,
+      groups: options?.groups,
+      clientCertificate: options?.clientCertificate,
+      ...stepUpOf(options),
+    },
     introspectionAdapter(async () => {
       const claims = await client.introspectAccessToken<T>(accessToken);
       fresh.claims = claims;

@@ -6,7 +6,8 @@ export type MonoCloudTokenErrorCode =
   | 'insufficient_groups'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
-  | 'invalid_request';
+  | 'invalid_request'
+  | 'insufficient_user_authentication';
 
 export type ClientAuthMethod =
   | 'client_secret_basic'
@@ -94,8 +95,22 @@ export interface IsUserInGroupOptions {
   matchAll?: boolean;
 }
 
+/** Step-up authentication (RFC 9470): what a call asks of the user's authentication. */
+export interface StepUpOptions {
+  /**
+   * The token's `acr` (authentication context class) must be one of these; otherwise
+   * `insufficient_user_authentication` (401 with `acr_values` in the challenge).
+   */
+  acrValues?: string[];
+  /**
+   * Seconds since the user authenticated (the token's `auth_time`, within `clockTolerance`), at
+   * most; otherwise `insufficient_user_authentication` (401 with `max_age` in the challenge).
+   */
+  maxAge?: number;
+}
+
 /** What a call asks of a token besides being valid. */
-export interface IntrospectOptions {
+export interface IntrospectOptions extends StepUpOptions {
   /** Every one of these must be in the token's `scope`. */
   scopes?: string[];
   /** The user must be in these groups (any of them, or all with `groupOptions.matchAll`). */
@@ -215,6 +230,28 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   /** Called for every {@link MonoCloudEvent}; never given a token or a secret. */
   onEvent?: (event: MonoCloudEvent) => void;
   /**
+   * `at+jwt`: accept only RFC 9068 JWT access tokens, whose `typ` header is `at+jwt` (or
+   * `application/at+jwt`). Without it, a JWT without `typ` or with `JWT` is accepted too; any
+   * other `typ` is always refused. Env `MONOCLOUD_BACKEND_REQUIRE_TOKEN_TYPE`.
+   */
+  requireTokenType?: 'at+jwt';
+  /**
+   * Seconds a JWT access token is accepted after its `iat` (which it must then carry), with
+   * `clockTolerance`. Env `MONOCLOUD_BACKEND_MAX_TOKEN_AGE`.
+   */
+  maxTokenAge?: number;
+  /**
+   * Complete `WWW-Authenticate` challenges (RFC 6750 §3): given at all (even `{}`), every
+   * `insufficient_scope` names the route's `scope`; `realm` is added to every challenge and
+   * `describe` (default `true`) adds a fixed `error_description` per error code.
+   */
+  challenge?: ChallengeOptions;
+  /**
+   * This API as a protected resource (RFC 9728): its metadata document, `resource_metadata` in
+   * every challenge (and the complete challenges), and tokens' `aud` must name `resource`.
+   */
+  protectedResource?: ProtectedResourceOptions;
+  /**
    * `protectApi` reports a 500 or 503 answer caused by the configuration or the issuer with
    * `process.emitWarning` (codes `MONOCLOUD_CONFIG_ERROR`, `MONOCLOUD_ISSUER_ERROR`), at most
    * once a minute per cause. `false` (or `MONOCLOUD_BACKEND_WARNINGS=false`), or an `onEvent`
@@ -225,6 +262,32 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
   onRevoked?: (revocation: { by: 'token' | 'jti' | 'sub'; origin: 'local' | 'fleet' }) => void;
   /** DPoP (RFC 9449): sender-constrained tokens and their proofs. */
   dpop?: DpopOptions;
+}
+
+/** The resource this API is (RFC 9728), and what its metadata document says. */
+export interface ProtectedResourceOptions {
+  /**
+   * The resource identifier: an absolute `https` URL (`http` only on loopback hosts) without
+   * query or fragment. Tokens' `aud` must name it. Env `MONOCLOUD_BACKEND_RESOURCE`.
+   */
+  resource: string;
+  /** Issuers of tokens for this resource. Default: the tenant. */
+  authorizationServers?: string[];
+  /** The scopes the resource knows. Env `MONOCLOUD_BACKEND_RESOURCE_SCOPES` (space-separated). */
+  scopesSupported?: string[];
+  /** How tokens may be sent: `header` (default), `body`, `query`. */
+  bearerMethodsSupported?: Array<'header' | 'body' | 'query'>;
+  resourceName?: string;
+  resourceDocumentation?: string;
+  resourcePolicyUri?: string;
+  resourceTosUri?: string;
+}
+
+export interface ChallengeOptions {
+  /** The `realm` of every challenge; no quotes, backslashes or control characters. Env `MONOCLOUD_BACKEND_CHALLENGE_REALM`. */
+  realm?: string;
+  /** Add a fixed, safe `error_description` per error code. Default `true`. Env `MONOCLOUD_BACKEND_CHALLENGE_DESCRIBE`. */
+  describe?: boolean;
 }
 
 /**

@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 
 import { runNode } from '../support/child.mjs';
 import { fromRoot } from '../support/paths.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 let issuer;
 
@@ -151,7 +152,7 @@ describe('protectApi reads the Authorization header in Rust as the contract read
       const label = JSON.stringify(header.slice(0, 12));
       if (expected === undefined) {
         assert.equal(res.statusCode, 401, label);
-        assert.equal(res.headers['www-authenticate'], 'Bearer', label);
+        assert.equal(res.headers['www-authenticate'], NO_TOKEN_CHALLENGE, label);
       } else if (expected === token) {
         assert.equal(res.statusCode, 200, label);
       } else {

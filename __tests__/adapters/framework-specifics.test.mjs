@@ -23,6 +23,7 @@ import Koa from 'koa';
 
 import { withEnv } from '../support/env.mjs';
 import { get, listening } from '../support/frameworks.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const { MonoCloudValidationError, MonoCloudBackendNodeClient } = webAdapter;
 
@@ -66,7 +67,7 @@ describe('web', () => {
     const refused = await protect(new Request('http://127.0.0.1/x'));
     assert.ok(refused instanceof Response);
     assert.equal(refused.status, 401);
-    assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+    assert.equal(refused.headers.get('www-authenticate'), NO_TOKEN_CHALLENGE);
     assert.equal(await refused.text(), '{"message":"unauthorized"}');
     const passed = await protect(new Request('http://127.0.0.1/x', { headers: { authorization: `Bearer ${valid}` } }));
     assert.equal(passed.claims.sub, 'test-user');
@@ -108,7 +109,7 @@ describe('Hono', () => {
     try {
       const refused = await get(`${server.url}/api/me`);
       assert.equal(refused.status, 401);
-      assert.equal(refused.headers['www-authenticate'], 'Bearer');
+      assert.equal(refused.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
       assert.deepEqual(refused.body, { message: 'unauthorized' });
       assert.equal(handled, 0);
       const ok = await get(`${server.url}/api/me`, { authorization: `Bearer ${valid}` });
@@ -128,7 +129,7 @@ describe('Hono off Node', () => {
     app.get('/maybe', protect({ optional: true }), (c) => c.json({ claims: c.var.claims }));
     const none = await app.request('/x');
     assert.equal(none.status, 401);
-    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.equal(none.headers.get('www-authenticate'), NO_TOKEN_CHALLENGE);
     assert.equal(await none.text(), '{"message":"unauthorized"}');
     assert.deepEqual(await (await app.request('/x', { headers: { authorization: `Bearer ${valid}` } })).json(), { sub: 'test-user' });
     const duplicated = new Headers();
@@ -272,7 +273,7 @@ describe('NestJS', () => {
       test('@UseGuards on a controller protects its routes with its @Protected options', async () => {
         const none = await get(`${url}/guarded/me`);
         assert.equal(none.status, 401);
-        assert.equal(none.headers['www-authenticate'], 'Bearer');
+        assert.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
         assert.equal(none.text, '{"message":"unauthorized"}');
         const me = await get(`${url}/guarded/me`, { authorization: `Bearer ${valid}` });
         assert.deepEqual(me.body, { sub: 'test-user' }, '@Claims("sub")');

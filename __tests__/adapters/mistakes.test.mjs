@@ -20,6 +20,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { withEnv } from '../support/env.mjs';
 import { frameworks, get, listening } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -93,7 +94,7 @@ describe('the factory used as the middleware (item 1: it never hangs)', () => {
       try {
         const { none, good, bad } = await statuses(app);
         assert.equal(none.status, 401);
-        assert.equal(none.headers['www-authenticate'], 'Bearer');
+        assert.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
         assert.deepEqual(none.body, { message: 'unauthorized' });
         assert.equal(good.status, 200);
         assert.deepEqual(good.body, { sub: 'test-user' });
@@ -131,7 +132,7 @@ describe('the factory used as the middleware (item 1: it never hangs)', () => {
       const server = await withEnv(env(), () => listening(app.listen(0, '127.0.0.1')));
       try {
         const { none, good, bad } = await withEnv(env(), () => statuses(server));
-        assert.deepEqual([none.status, none.headers['www-authenticate']], [401, 'Bearer']);
+        assert.deepEqual([none.status, none.headers['www-authenticate']], [401, NO_TOKEN_CHALLENGE]);
         assert.deepEqual([good.status, good.body], [200, { sub: 'test-user' }]);
         assert.equal(bad.status, 401);
       } finally {
@@ -148,7 +149,7 @@ describe('the factory used as the middleware (item 1: it never hangs)', () => {
       app.get('/x', (c) => c.json({ sub: c.var.claims.sub }));
       await withEnv(env(), async () => {
         const none = await app.request('http://127.0.0.1/x');
-        assert.deepEqual([none.status, none.headers.get('www-authenticate')], [401, 'Bearer']);
+        assert.deepEqual([none.status, none.headers.get('www-authenticate')], [401, NO_TOKEN_CHALLENGE]);
         const good = await app.request('http://127.0.0.1/x', { headers: { authorization: `Bearer ${await issuer.mint()}` } });
         assert.deepEqual([good.status, await good.json()], [200, { sub: 'test-user' }]);
       });
@@ -336,7 +337,7 @@ describe('Express passErrorsToNext: refusals reach the error middleware (item 5)
         assert.deepEqual(none.body, { error: 'unauthorized', message: 'Authentication required' });
         const [noToken] = seen;
         assert.ok(noToken instanceof MonoCloudRefusalError);
-        assert.deepEqual([noToken.status, noToken.statusCode, noToken.headers, noToken.body, noToken.code], [401, 401, { 'WWW-Authenticate': 'Bearer' }, { message: 'unauthorized' }, undefined]);
+        assert.deepEqual([noToken.status, noToken.statusCode, noToken.headers, noToken.body, noToken.code], [401, 401, { 'WWW-Authenticate': NO_TOKEN_CHALLENGE }, { message: 'unauthorized' }, undefined]);
 
         const scopeless = await get(`${server.url}/api/admin`, { authorization: `Bearer ${await issuer.mint()}` });
         assert.equal(scopeless.status, 403);
@@ -368,7 +369,7 @@ describe('Express passErrorsToNext: refusals reach the error middleware (item 5)
       try {
         const none = await get(`${server.url}/x`);
         assert.equal(none.status, 401);
-        assert.equal(none.headers['www-authenticate'], 'Bearer');
+        assert.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
       } finally {
         await server.close();
       }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
 import { protectApi } from '@monocloud/backend-node-rs/fastify';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 let issuer;
 
@@ -44,7 +45,7 @@ describe('the Fastify hook with a mock reply', () => {
     const hook = protectApi(issuer.clientOptions)();
     await hook(mockRequest(), reply);
     assert.deepEqual(reply.calls, [
-      ['header', 'WWW-Authenticate', 'Bearer'],
+      ['header', 'WWW-Authenticate', NO_TOKEN_CHALLENGE],
       ['status', 401],
       ['send', { message: 'unauthorized' }],
     ]);

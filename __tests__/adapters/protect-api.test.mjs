@@ -17,6 +17,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { now } from '../support/clock.mjs';
 import { frameworks, get, majorOf, serve } from '../support/frameworks.mjs';
 import { deadUrl as freshDeadUrl } from '../support/scripted-issuer.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -65,7 +66,7 @@ function assertRefusal(res, status, message, challenge) {
   assert.equal(res.headers['www-authenticate'], challenge);
 }
 
-const unauthorized = (res) => assertRefusal(res, 401, 'unauthorized', 'Bearer');
+const unauthorized = (res) => assertRefusal(res, 401, 'unauthorized', NO_TOKEN_CHALLENGE);
 const invalidToken = (res) => assertRefusal(res, 401, 'unauthorized', 'Bearer error="invalid_token"');
 const forbidden = (res) => assertRefusal(res, 403, 'forbidden', 'Bearer error="insufficient_scope"');
 const unavailable = (res) => assertRefusal(res, 503, 'service unavailable', undefined);
@@ -521,7 +522,8 @@ for (const framework of frameworks) {
 
         test('without protect() before it: 401 Bearer', async () => {
           const { res, seen } = await call('/check-without-protect', await bearer());
-          unauthorized(res);
+          // A claim check alone knows no client, so no DPoP settings: the plain challenge.
+          assertRefusal(res, 401, 'unauthorized', 'Bearer');
           assertStopped(seen);
         });
       });

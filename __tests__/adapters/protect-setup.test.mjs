@@ -18,6 +18,7 @@ import { now } from '../support/clock.mjs';
 import { withEnv } from '../support/env.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const require = createRequire(import.meta.url);
 const { MonoCloudTokenError, MonoCloudValidationError } = root;
@@ -111,7 +112,7 @@ describe('Fastify inject', () => {
     try {
       const none = await app.inject({ method: 'GET', url: '/x' });
       assert.equal(none.statusCode, 401);
-      assert.equal(none.headers['www-authenticate'], 'Bearer');
+      assert.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
       assert.deepEqual(none.json(), { message: 'unauthorized' });
       const weak = await app.inject({ method: 'GET', url: '/x', headers: { authorization: `Bearer ${await issuer.mint()}` } });
       assert.equal(weak.statusCode, 403);
@@ -147,7 +148,8 @@ describe('subpath exports', () => {
   test('express and fastify export the root values plus protectApi and the claim checks', () => {
     for (const adapter of [expressAdapter, fastifyAdapter]) {
       const names = Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default');
-      assert.deepEqual(names.sort(), [...runtime, ...adapterOnly].sort());
+      // Each serves the protected resource metadata its framework's way.
+      assert.deepEqual(names.sort(), [...runtime, ...adapterOnly, 'protectedResourceMetadata'].sort());
       for (const name of runtime) assert.equal(adapter[name], root[name], `${name} is the root's`);
     }
     assert.equal(root.protectApi, undefined, 'the root has no protectApi');
@@ -156,7 +158,8 @@ describe('subpath exports', () => {
   test('web, hono, koa and node export the same as express, nestjs its module, guard and decorators', () => {
     const names = (adapter) => Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default').sort();
     for (const adapter of [webAdapter, honoAdapter, koaAdapter, nodeAdapter]) {
-      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly].sort());
+      const serving = adapter === webAdapter || adapter === nodeAdapter ? ['protectedResourceMetadata'] : [];
+      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly, ...serving].sort());
       for (const name of [...runtime, ...adapterOnly]) {
         if (name !== 'protectApi') assert.equal(adapter[name], expressAdapter[name], name);
       }

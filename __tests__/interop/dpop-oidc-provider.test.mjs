@@ -351,7 +351,7 @@ describe('validateRequest: the framework-free form', () => {
     );
     await assert.rejects(
       client.validateRequest({ method: 'GET', url, headers: {} }),
-      (error) => error instanceof MonoCloudTokenError && error.status === 401 && error.headers['WWW-Authenticate'] === 'Bearer',
+      (error) => error instanceof MonoCloudTokenError && error.status === 401 && error.headers['WWW-Authenticate'] === `Bearer, DPoP ${ALGS}`,
     );
     // validateAccessToken alone cannot know how the token was sent: the original's answer.
     assert.equal((await client.validateAccessToken(token)).cnf.jkt, claims.cnf.jkt);

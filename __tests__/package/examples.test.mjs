@@ -9,6 +9,7 @@ import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import { killChildren, startNode } from '../support/child.mjs';
 import { callWithBearer } from '../support/frameworks.mjs';
 import { fromRoot } from '../support/paths.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 const examples = `${fromRoot('examples')}/`;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -41,7 +42,7 @@ describe('examples', () => {
     const app = await start('express-quickstart.mjs', tenantEnv());
     try {
       const none = await call(app.url, '/api/protected');
-      assert.deepEqual(none, { status: 401, type: JSON_TYPE, challenge: 'Bearer', body: { message: 'unauthorized' } });
+      assert.deepEqual(none, { status: 401, type: JSON_TYPE, challenge: NO_TOKEN_CHALLENGE, body: { message: 'unauthorized' } });
 
       const ok = await call(app.url, '/api/protected', await issuer.mint());
       assert.equal(ok.status, 200);
@@ -109,7 +110,7 @@ describe('examples', () => {
       MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS: 'true',
     });
     try {
-      assert.deepEqual(await call(app.url, '/api/data'), { status: 401, type: JSON_TYPE, challenge: 'Bearer', body: { message: 'unauthorized' } });
+      assert.deepEqual(await call(app.url, '/api/data'), { status: 401, type: JSON_TYPE, challenge: NO_TOKEN_CHALLENGE, body: { message: 'unauthorized' } });
 
       issuer.resetCounters();
       const jwt = await issuer.mint({ claims: { scope: 'read' } });
@@ -148,7 +149,7 @@ describe('examples', () => {
       const answer = ({ status, challenge, body }) => ({ status, challenge, body });
       try {
         assert.deepEqual(answer(await call(app.url, '/api/public')), { status: 200, challenge: null, body: { message: 'Public data' } });
-        assert.deepEqual(answer(await call(app.url, '/api/protected')), { status: 401, challenge: 'Bearer', body: { message: 'unauthorized' } });
+        assert.deepEqual(answer(await call(app.url, '/api/protected')), { status: 401, challenge: NO_TOKEN_CHALLENGE, body: { message: 'unauthorized' } });
         const ok = await call(app.url, '/api/protected', await issuer.mint());
         assert.equal(ok.status, 200);
         assert.equal(ok.body.message, 'Protected endpoint');

@@ -355,7 +355,7 @@ describe('the packed package', { skip }, () => {
     const report = JSON.parse(stdout);
     const entrypoints = Object.keys(report.analysis.entrypoints);
     assert.deepEqual(entrypoints.sort(), [
-      '.', './express', './fastify', './hono', './intelliauth', './intelliauth/express', './internal', './jwt-bearer', './koa', './nestjs', './node',
+      '.', './express', './fastify', './hono', './intelliauth', './intelliauth/express', './internal', './jwt-bearer', './koa', './mcp', './nestjs', './node',
       './package.json', './testing', './utils', './web',
     ]);
     // `problems` groups the findings by kind.

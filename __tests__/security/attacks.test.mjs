@@ -57,6 +57,7 @@ import { now } from '../support/clock.mjs';
 import { b64url } from '../support/forge.mjs';
 import { frameworks, get, serve } from '../support/frameworks.mjs';
 import { rawGet } from '../support/raw-http.mjs';
+import { NO_TOKEN_CHALLENGE } from '../support/challenges.mjs';
 
 before(startAttackFixtures);
 after(stopAttackFixtures);
@@ -523,7 +524,7 @@ for (const framework of frameworks) {
 
     const noToken = (res) => {
       assert.equal(res.status, 401, JSON.stringify(res.body));
-      assert.equal(res.headers['www-authenticate'], 'Bearer');
+      assert.equal(res.headers['www-authenticate'], NO_TOKEN_CHALLENGE);
       assert.deepEqual(res.body, { message: 'unauthorized' });
     };
     const invalid = (res) => {

@@ -3,6 +3,7 @@
 import { claimEquals } from '@monocloud/backend-node-rs/express';
 
 import { now } from './clock.mjs';
+import { NO_TOKEN_CHALLENGE } from './challenges.mjs';
 
 /** Path → route options; every adapter's test app serves these, answering 200 `{ claims }`. */
 export const routes = {
@@ -17,7 +18,7 @@ export const routes = {
 
 const UNAUTHORIZED = '{"message":"unauthorized"}';
 const FORBIDDEN = '{"message":"forbidden"}';
-const noToken = { status: 401, challenge: 'Bearer', body: UNAUTHORIZED };
+const noToken = { status: 401, challenge: NO_TOKEN_CHALLENGE, body: UNAUTHORIZED };
 const invalid = { status: 401, challenge: 'Bearer error="invalid_token"', body: UNAUTHORIZED };
 const forbidden = { status: 403, challenge: 'Bearer error="insufficient_scope"', body: FORBIDDEN };
 const unavailable = { status: 503, challenge: undefined, body: '{"message":"service unavailable"}' };

@@ -28,6 +28,10 @@ describe('test issuer', () => {
     assert.deepEqual(discovery, {
       issuer: issuer.url,
       jwks_uri: `${issuer.url}/jwks`,
+      token_endpoint: `${issuer.url}/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['client_credentials'],
+      response_types_supported: [],
       introspection_endpoint: `${issuer.url}/introspect`,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       revocation_endpoint: `${issuer.url}/revoke`,
@@ -105,9 +109,9 @@ describe('test issuer', () => {
     await getJson(`${issuer.url}/jwks`);
     await getJson(`${issuer.url}/.well-known/openid-configuration`);
     await getJson(`${issuer.url}/jwks`);
-    assert.deepEqual(issuer.requests, { discovery: 1, jwks: 2, introspection: 0, revocation: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 1, jwks: 2, introspection: 0, revocation: 0, token: 0 });
     issuer.resetCounters();
-    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0, token: 0 });
   });
 
   it('answers 404 elsewhere', async () => {

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result, TokenErrorCode};
+use super::resource::ProtectedResource;
 use super::text::split_js_whitespace;
 
 /// What the caller asks of a token besides being valid.
@@ -15,6 +16,59 @@ pub struct Requirements {
     pub groups: Option<Vec<String>>,
     /// The certificate the request came with, for certificate binding.
     pub client_certificate: Option<String>,
+    /// Step-up (RFC 9470): the token's `acr` must be one of these.
+    pub acr_values: Option<Vec<String>>,
+    /// Step-up (RFC 9470): seconds since the user authenticated (`auth_time`), at most.
+    pub max_age: Option<f64>,
+}
+
+impl Requirements {
+    /// Whether the call asks anything of the user's authentication.
+    pub fn steps_up(&self) -> bool {
+        self.acr_values.as_ref().is_some_and(|v| !v.is_empty()) || self.max_age.is_some()
+    }
+}
+
+pub const ACR_NOT_ACCEPTED: &str =
+    "The token's authentication context (acr) is not one the route accepts";
+pub const AUTHENTICATION_TOO_OLD: &str =
+    "The user authenticated longer ago than the route's max_age";
+pub const NO_AUTH_TIME: &str = "The token does not say when the user authenticated (auth_time)";
+
+/// RFC 9470: the user's authentication, as the token (or its introspection answer) describes
+/// it, against what the route asks. `current` is now plus the clock skew; the tolerance is the
+/// one `exp` gets, as `auth_time` comes from the same authorization server's clock.
+pub fn check_authentication(
+    claims: &Map<String, Value>,
+    requirements: &Requirements,
+    current: f64,
+    tolerance: f64,
+) -> Result<()> {
+    let refuse = |message: &'static str| {
+        Err(Error::token_with(
+            message,
+            TokenErrorCode::InsufficientUserAuthentication,
+        ))
+    };
+    if let Some(accepted) = requirements.acr_values.as_ref().filter(|v| !v.is_empty()) {
+        let acr = claims.get("acr").and_then(Value::as_str);
+        if !acr.is_some_and(|acr| accepted.iter().any(|a| a == acr)) {
+            return refuse(ACR_NOT_ACCEPTED);
+        }
+    }
+    if let Some(max_age) = requirements.max_age {
+        let Some(auth_time) = claims.get("auth_time").and_then(Value::as_f64) else {
+            return refuse(NO_AUTH_TIME);
+        };
+        // Written so that a NaN anywhere refuses.
+        if !matches!(
+            (current - tolerance - auth_time).partial_cmp(&max_age),
+            Some(Ordering::Less | Ordering::Equal)
+        ) {
+            return refuse(AUTHENTICATION_TOO_OLD);
+        }
+    }
+    Ok(())
 }
 
 /// What the standard claims are checked against.
@@ -30,14 +84,24 @@ pub struct Expectations<'a> {
     pub clock_tolerance: f64,
     /// JWT access tokens must expire (RFC 9068 §2.2); introspection results need not.
     pub require_exp: bool,
+    /// Seconds a JWT is accepted after its `iat` (`maxTokenAge`); it must then carry one.
+    pub max_token_age: Option<f64>,
+    /// A protected resource's `aud` must name it too (RFC 8707, RFC 9728).
+    pub resource: Option<&'a ProtectedResource>,
 }
+
+pub const NOT_FOR_THIS_RESOURCE: &str = "The token was not issued for this resource";
 
 /// A token's `exp` and `nbf`, read and type-checked once; judged against the clock on each use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lifetime {
     pub exp: Option<f64>,
     pub nbf: Option<f64>,
+    /// `iat` + `maxTokenAge`, when a maximum age is configured.
+    pub too_old_after: Option<f64>,
 }
+
+pub const TOO_OLD: &str = "Token is older than the maximum token age";
 
 impl Lifetime {
     // Written as "is it provably inside the window", so that a NaN anywhere (a clock setting,
@@ -69,11 +133,26 @@ impl Lifetime {
         }
     }
 
+    fn check_age(&self, current: f64, tolerance: f64) -> Result<()> {
+        match self.too_old_after {
+            Some(end)
+                if !matches!(
+                    (current - tolerance).partial_cmp(&end),
+                    Some(Ordering::Less | Ordering::Equal)
+                ) =>
+            {
+                Err(Error::token(TOO_OLD))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the token is current at `now` (seconds), with the client's skew and tolerance.
     pub fn check(&self, now: f64, clock_skew: f64, clock_tolerance: f64) -> Result<()> {
         let current = now + clock_skew;
         self.check_exp(current, clock_tolerance)?;
-        self.check_nbf(current, clock_tolerance)
+        self.check_nbf(current, clock_tolerance)?;
+        self.check_age(current, clock_tolerance)
     }
 }
 
@@ -99,6 +178,11 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
     if !audience_ok {
         return Err(Error::token("Invalid audience claim"));
     }
+    if let Some(resource) = expect.resource
+        && !resource.is_audience_of(claims.get("aud"))
+    {
+        return Err(Error::token(NOT_FOR_THIS_RESOURCE));
+    }
     let current = expect.now + expect.clock_skew;
     let exp = match claims.get("exp") {
         None if expect.require_exp => {
@@ -114,7 +198,11 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
             ));
         }
     };
-    let mut lifetime = Lifetime { exp, nbf: None };
+    let mut lifetime = Lifetime {
+        exp,
+        nbf: None,
+        too_old_after: None,
+    };
     lifetime.check_exp(current, expect.clock_tolerance)?;
     lifetime.nbf = match claims.get("nbf") {
         None => None,
@@ -124,6 +212,14 @@ pub fn check_standard(claims: &Map<String, Value>, expect: &Expectations) -> Res
     lifetime.check_nbf(current, expect.clock_tolerance)?;
     if expect.require_exp && claims.get("iat").is_some_and(|iat| !iat.is_number()) {
         return Err(Error::token("Unexpected \"iat\" (issued at) claim type"));
+    }
+    if let (Some(max_age), true) = (expect.max_token_age, expect.require_exp) {
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::token("Missing required \"iat\" (issued at) claim"))?;
+        lifetime.too_old_after = Some(iat + max_age);
+        lifetime.check_age(current, expect.clock_tolerance)?;
     }
     Ok(lifetime)
 }

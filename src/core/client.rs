@@ -95,6 +95,7 @@ impl Client {
         );
         let mut dpop = Dpop::new(
             config.dpop.clone(),
+            config.challenge.clone(),
             callbacks.dpop_reserve.clone(),
             config
                 .response_timeout_ms
@@ -441,10 +442,13 @@ impl Client {
             // No key set: the secret is the only key, and nothing is fetched.
             let claims = pinned.verify(token)?;
             self.check_standard(&claims.map, true, now)?;
-            self.check_requirements(&claims.map, requirements, binding)?;
+            self.check_requirements(&claims.map, requirements, binding, now)?;
             return Ok(claims);
         }
         let jws = jwt::parse(token)?;
+        if self.config.require_at_jwt && jws.typ != jwt::TokenType::AccessToken {
+            return Err(Error::token(jwt::UNEXPECTED_TYP));
+        }
         let claims = match keys {
             Some(keys) => {
                 let claims = jws.verify(keys)?;
@@ -472,7 +476,7 @@ impl Client {
                 claims
             }
         };
-        self.check_requirements(&claims.map, requirements, binding)?;
+        self.check_requirements(&claims.map, requirements, binding, now)?;
         self.revocations
             .check(token, || Some(Claimed::Map(&claims.map)))?;
         Ok(claims)
@@ -499,6 +503,8 @@ impl Client {
                 clock_skew: self.clock.skew(),
                 clock_tolerance: self.clock.tolerance(),
                 require_exp: is_jwt,
+                max_token_age: self.config.max_token_age,
+                resource: self.config.protected_resource.as_ref(),
             },
         )
     }
@@ -513,15 +519,17 @@ impl Client {
         now: Now,
     ) -> Result<()> {
         self.check_standard(claims, is_jwt, now)?;
-        self.check_requirements(claims, requirements, binding)
+        self.check_requirements(claims, requirements, binding, now)
     }
 
-    /// Scopes, groups and certificate binding: what this call asks beyond a valid token.
+    /// Scopes, groups, certificate binding and the user's authentication (step-up): what this
+    /// call asks beyond a valid token.
     fn check_requirements(
         &self,
         claims: &Map<String, Value>,
         requirements: &Requirements,
         binding: Option<BindingMode>,
+        now: Now,
     ) -> Result<()> {
         if let Some(scopes) = &requirements.scopes {
             claims::check_scopes(claims, scopes)?;
@@ -534,7 +542,16 @@ impl Client {
                 self.config.groups_match_all,
             )?;
         }
-        cert_binding::check(claims, binding, requirements.client_certificate.as_deref())
+        cert_binding::check(claims, binding, requirements.client_certificate.as_deref())?;
+        if requirements.steps_up() {
+            claims::check_authentication(
+                claims,
+                requirements,
+                now.later().seconds() + self.clock.skew(),
+                self.clock.tolerance(),
+            )?;
+        }
+        Ok(())
     }
 
     /// `getMetadata()`: the discovery document.
@@ -699,6 +716,7 @@ mod tests {
                 lifetime: Lifetime {
                     exp: None,
                     nbf: None,
+                    too_old_after: None,
                 },
                 scopes: Granted::Scopes(vec![]),
                 has_cnf: true,

@@ -16,6 +16,9 @@ pub enum TokenErrorCode {
     UseDpopNonce,
     /// RFC 6750 §3.1: the request itself is malformed (two proofs, a proof with `Bearer`...).
     InvalidRequest,
+    /// RFC 9470 §3: the user's authentication is not the one the route asks for (its `acr`, or
+    /// how long ago it happened).
+    InsufficientUserAuthentication,
 }
 
 impl TokenErrorCode {
@@ -28,6 +31,7 @@ impl TokenErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidRequest => "invalid_request",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }

@@ -15,11 +15,41 @@ pub const TOO_LARGE: &str = "Access token is larger than 16 KiB";
 #[derive(Debug)]
 pub struct Jws<'t> {
     pub alg: Alg,
+    pub typ: TokenType,
     pub kid: Option<Value>,
     /// `header.payload`, the bytes the signature covers.
     pub signing_input: &'t str,
     pub payload: &'t str,
     pub signature: Vec<u8>,
+}
+
+/// What a JWT's `typ` header says it is. Anything else is another kind of token (a logout
+/// token, a security event, a DPoP proof, an ID token...) and is refused (RFC 8725 §3.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// No `typ`, or the generic `JWT`: says nothing either way.
+    Generic,
+    /// `at+jwt`: an RFC 9068 access token.
+    AccessToken,
+}
+
+pub const UNEXPECTED_TYP: &str = "Unexpected JWT \"typ\" header parameter value";
+
+impl TokenType {
+    /// Media type names compare without case, and `application/` may be left out (RFC 7515
+    /// §4.1.9).
+    fn of(typ: Option<&Value>) -> Result<TokenType> {
+        let name = match typ {
+            None => return Ok(TokenType::Generic),
+            Some(Value::String(name)) => name.to_ascii_lowercase(),
+            Some(_) => return Err(Error::token(UNEXPECTED_TYP)),
+        };
+        match name.strip_prefix("application/").unwrap_or(&name) {
+            "jwt" => Ok(TokenType::Generic),
+            "at+jwt" => Ok(TokenType::AccessToken),
+            _ => Err(Error::token(UNEXPECTED_TYP)),
+        }
+    }
 }
 
 /// Verified claims: the payload text as signed (what JavaScript receives) and its parse.
@@ -80,10 +110,12 @@ pub fn parse(token: &str) -> Result<Jws<'_>> {
         .and_then(Value::as_str)
         .and_then(Alg::parse)
         .ok_or_else(|| Error::token("unsupported JWS \"alg\" identifier"))?;
+    let typ = TokenType::of(header.get("typ"))?;
     let signature = b64url_decode(signature)
         .ok_or_else(|| Error::token("JWT signature is not valid base64url"))?;
     Ok(Jws {
         alg,
+        typ,
         kid: header.get("kid").cloned(),
         signing_input,
         payload,

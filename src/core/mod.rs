@@ -38,6 +38,12 @@ pub mod cert_binding;
 // RFC 9449 DPoP: proofs, key thumbprints, `htu`, server nonces and replay.
 pub mod dpop;
 
+// `WWW-Authenticate` challenges, short or complete.
+pub mod challenge;
+
+// RFC 9728 protected resource metadata and the resource's own audience.
+pub mod resource;
+
 // The client, and the dispatcher: a JWT or not, then the requirements.
 pub mod client;
 

@@ -69,7 +69,7 @@ impl Verified {
         }
         let binding = config.certificate_binding;
         let binding_applies = self.has_cnf || binding == Some(BindingMode::Required);
-        if requirements.groups.is_none() && !binding_applies {
+        if requirements.groups.is_none() && !binding_applies && !requirements.steps_up() {
             return Ok(());
         }
         let map: Map<String, Value> = serde_json::from_str(&self.json)
@@ -79,6 +79,14 @@ impl Verified {
         }
         if binding_applies {
             cert_binding::check(&map, binding, requirements.client_certificate.as_deref())?;
+        }
+        if requirements.steps_up() {
+            claims::check_authentication(
+                &map,
+                requirements,
+                now.seconds() + clock.skew(),
+                clock.tolerance(),
+            )?;
         }
         Ok(())
     }
@@ -183,6 +191,7 @@ mod tests {
             lifetime: Lifetime {
                 exp: None,
                 nbf: None,
+                too_old_after: None,
             },
             scopes: Granted::Scopes(vec![]),
             has_cnf: false,
@@ -237,6 +246,7 @@ mod tests {
         let lifetime = Lifetime {
             exp: Some(exp),
             nbf: None,
+            too_old_after: None,
         };
         let clock = ClockSettings::new(0.0, 60.0);
         cache.remember("t", &claims, lifetime, &keys, &clock, at(T0));

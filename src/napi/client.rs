@@ -14,6 +14,7 @@ use super::options::options_input;
 use super::through::{own_introspection, rethrown};
 use super::verify;
 use crate::core::cert_binding::BindingMode;
+use crate::core::challenge::Params;
 use crate::core::claims::Requirements;
 use crate::core::client::{Client, Route};
 use crate::core::clock::Now;
@@ -46,6 +47,16 @@ pub enum ClientProfile {
     Oidc,
 }
 
+/// Where the protected resource metadata is served, and the document.
+#[napi(object)]
+pub struct ProtectedResourceMetadata {
+    pub url: String,
+    /// The path requests for it arrive at.
+    pub path: String,
+    /// JSON text.
+    pub document: String,
+}
+
 /// Per-call options of `validateJwtAccessToken` and `introspectAccessToken`.
 #[napi(object)]
 #[derive(Default)]
@@ -53,6 +64,10 @@ pub struct CallOptions {
     pub scopes: Option<Vec<String>>,
     pub groups: Option<Vec<String>>,
     pub client_certificate: Option<String>,
+    /// Step-up (RFC 9470): the `acr` values the call accepts.
+    pub acr_values: Option<Vec<String>>,
+    /// Step-up (RFC 9470): seconds since `auth_time`, at most.
+    pub max_age: Option<f64>,
     /// The certificate binding mode of this call; none means no binding check.
     pub validate_certificate_binding: Option<CertificateBinding>,
     /// `validateJwtAccessToken` only: a key set to use instead of the issuer's, as JSON.
@@ -65,6 +80,8 @@ impl CallOptions {
             scopes: self.scopes.clone(),
             groups: self.groups.clone(),
             client_certificate: self.client_certificate.clone(),
+            acr_values: self.acr_values.clone(),
+            max_age: self.max_age,
         }
     }
 
@@ -134,6 +151,47 @@ impl NativeClient {
         self.core.dpop().no_token_challenge()
     }
 
+    /// The protected resource metadata (RFC 9728), when `protectedResource` is configured.
+    #[napi(getter)]
+    pub fn protected_resource(&self) -> Option<ProtectedResourceMetadata> {
+        self.core
+            .config()
+            .protected_resource
+            .as_ref()
+            .map(|resource| ProtectedResourceMetadata {
+                url: resource.metadata_url.clone(),
+                path: resource.metadata_path.clone(),
+                document: resource.document.clone(),
+            })
+    }
+
+    /// Whether challenges are written in their complete form (the `challenge` option).
+    #[napi(getter)]
+    pub fn full_challenges(&self) -> bool {
+        self.core.config().challenge.full
+    }
+
+    /// The `Bearer` challenge of a refusal with `error`, naming what the route asks for.
+    #[napi]
+    pub fn bearer_challenge(
+        &self,
+        error: String,
+        scopes: Option<Vec<String>>,
+        acr_values: Option<Vec<String>>,
+        max_age: Option<f64>,
+    ) -> String {
+        self.core.config().challenge.write(
+            "Bearer",
+            Params {
+                error: Some(&error),
+                scopes: scopes.as_deref(),
+                acr_values: acr_values.as_deref(),
+                max_age,
+                extra: None,
+            },
+        )
+    }
+
     #[napi(getter)]
     pub fn certificate_binding(&self) -> Option<CertificateBinding> {
         self.core
@@ -193,7 +251,7 @@ impl NativeClient {
 
     /// The client's per-request functions, by where the token comes from (see `verify`).
     #[napi(
-        ts_return_type = "{ fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[]) => string | Failure | Promise<string | Failure> }",
+        ts_return_type = "{ fromAuthorization: (authorization: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> | undefined; fromToken: (token: string | null, now?: number, scopes?: string[], groups?: string[], clientCertificate?: string, method?: string, url?: string, dpop?: string | string[], acrValues?: string[], maxAge?: number) => string | Failure | Promise<string | Failure> }",
         catch_unwind
     )]
     pub fn request_verifiers<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {

@@ -61,6 +61,7 @@ pub enum TokenErrorCode {
     InvalidDpopProof,
     UseDpopNonce,
     InvalidRequest,
+    InsufficientUserAuthentication,
 }
 
 /// How a refused DPoP request is answered (RFC 9449 §7.1, §9).
@@ -149,6 +150,9 @@ impl From<error::TokenErrorCode> for TokenErrorCode {
             error::TokenErrorCode::InvalidDpopProof => TokenErrorCode::InvalidDpopProof,
             error::TokenErrorCode::UseDpopNonce => TokenErrorCode::UseDpopNonce,
             error::TokenErrorCode::InvalidRequest => TokenErrorCode::InvalidRequest,
+            error::TokenErrorCode::InsufficientUserAuthentication => {
+                TokenErrorCode::InsufficientUserAuthentication
+            }
         }
     }
 }

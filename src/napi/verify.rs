@@ -1,13 +1,14 @@
 //! The per-request entry: two plain Node-API functions per client, one for each place a token
 //! comes from, sharing one completion channel:
 //!
-//! `fromAuthorization(authorization, now, scopes, groups, clientCertificate, method, url, dpop)`
-//! `fromToken(token, now, scopes, groups, clientCertificate, method, url, dpop)`
+//! `fromAuthorization(authorization, now, scopes, groups, clientCertificate, method, url, dpop,
+//! acrValues, maxAge)`
+//! `fromToken(token, now, scopes, groups, clientCertificate, method, url, dpop, acrValues, maxAge)`
 //!
 //! the request-shaped input of `core::request`, positional because reading named properties costs
 //! more than a cache hit. Each argument passed costs a Node-API call even when it is `undefined`,
-//! so callers pass the list only up to its last given part (the parts only DPoP proofs read come
-//! last). `fromAuthorization` reads the bearer token of an `Authorization` value here and answers
+//! so callers pass the list only up to its last given part (the parts only DPoP proofs read, then
+//! the step-up requirements only a few routes have, come last). `fromAuthorization` reads the bearer token of an `Authorization` value here and answers
 //! `undefined` when there is none. Both answer at once for a token verified before (claims JSON
 //! text or a `Failure`), and otherwise with a promise of either, settled through `Completions`.
 //!
@@ -152,8 +153,10 @@ enum Arg {
     Method,
     Url,
     Dpop,
+    AcrValues,
+    MaxAge,
 }
-const ARGS: usize = Arg::Dpop as usize + 1;
+const ARGS: usize = Arg::MaxAge as usize + 1;
 
 unsafe fn answer(
     env: sys::napi_env,
@@ -169,6 +172,8 @@ unsafe fn answer(
                 scopes: raw::optional(env, arg(Arg::Scopes))?,
                 groups: raw::optional(env, arg(Arg::Groups))?,
                 client_certificate: raw::optional(env, arg(Arg::ClientCertificate))?,
+                acr_values: raw::optional(env, arg(Arg::AcrValues))?,
+                max_age: raw::optional(env, arg(Arg::MaxAge))?,
             },
             method: raw::optional(env, arg(Arg::Method))?,
             url: raw::optional(env, arg(Arg::Url))?,

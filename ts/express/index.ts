@@ -11,6 +11,7 @@ import { authenticate, createProtector, isThenable, type Protector, type Request
 import { isRequestCall, warnMisuse } from '../protect/misuse.js';
 import { internalErrorResponse } from '../protect/responses.js';
 import { checkRouteOptions } from '../protect/route-options.js';
+import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 import { writeExpressResponse } from './respond.js';
@@ -172,5 +173,24 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
     }
     checkRouteOptions(protectOptions, 'protect(options)');
     return middlewareOver<C>(protector, protectOptions);
+  };
+}
+
+/**
+ * Serves the protected resource metadata (RFC 9728) at its well-known path, for a client (or
+ * client options) with `protectedResource`; other requests go on to `next()`. Mount it before
+ * anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Request>,
+): (req: Request, res: Response, next: NextFunction) => void {
+  const serve = metadataServer<Request>(clientOrOptions);
+  return (req, res, next) => {
+    const answer = serve(req.method, pathOf(req.originalUrl ?? req.url));
+    if (answer === undefined) {
+      next();
+      return;
+    }
+    res.status(answer.status).set(answer.headers).end(answer.body);
   };
 }

@@ -3,13 +3,14 @@
  *
  * @packageDocumentation
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
 import { isRequestCall, warnMisuse } from '../protect/misuse.js';
 import { internalErrorResponse, type ResponseDescription } from '../protect/responses.js';
 import { checkRouteOptions } from '../protect/route-options.js';
+import { metadataServer } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
@@ -152,5 +153,30 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
     }
     checkRouteOptions(protectOptions, 'protect(options)');
     return hookOver<C>(protector, protectOptions);
+  };
+}
+
+/**
+ * A plugin that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`:
+ * `await app.register(protectedResourceMetadata(client))` (without a prefix: the path is
+ * absolute).
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<FastifyRequest>,
+): (fastify: FastifyInstance) => Promise<void> {
+  const serve = metadataServer<FastifyRequest>(clientOrOptions);
+  return async (fastify) => {
+    fastify.route({
+      method: ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      url: serve.path,
+      // HEAD is answered here, with the GET's headers and no body.
+      exposeHeadRoute: false,
+      handler: async (request, reply) => {
+        const answer = serve(request.method, serve.path);
+        if (answer === undefined) return reply.callNotFound();
+        return reply.code(answer.status).headers(answer.headers).send(answer.body === '' ? undefined : answer.body);
+      },
+    });
   };
 }

@@ -42,6 +42,10 @@ export interface NativeRequest {
   method?: string | undefined;
   url?: string | undefined;
   dpop?: string | string[] | undefined;
+  /** Step-up (RFC 9470): the `acr` values accepted. */
+  acrValues?: string[] | undefined;
+  /** Step-up (RFC 9470): seconds since `auth_time`, at most. */
+  maxAge?: number | undefined;
   /** The caller's clock, `Date.now()`. */
   now?: number;
 }
@@ -65,7 +69,10 @@ function callWith(
   credential: string | null,
   request: NativeRequest,
 ): Verdict | undefined {
-  const { now, scopes, groups, clientCertificate, dpop } = request;
+  const { now, scopes, groups, clientCertificate, dpop, acrValues, maxAge } = request;
+  if (acrValues !== undefined || maxAge !== undefined) {
+    return verify(credential, now, scopes, groups, clientCertificate, request.method, request.url, dpop, acrValues, maxAge);
+  }
   if (dpop !== undefined || request.method !== undefined) {
     return verify(credential, now, scopes, groups, clientCertificate, request.method, request.url, dpop);
   }
@@ -74,6 +81,26 @@ function callWith(
   if (scopes !== undefined) return verify(credential, now, scopes);
   if (now !== undefined) return verify(credential, now);
   return verify(credential);
+}
+
+/**
+ * The step-up options of a call, checked: a route misconfigured this way is our user's
+ * mistake, answered 500 (`MonoCloudValidationError`), never a pass.
+ */
+export function stepUpOf(options: { acrValues?: unknown; maxAge?: unknown } | undefined): {
+  acrValues?: string[];
+  maxAge?: number;
+} {
+  const acrValues = options?.acrValues;
+  const maxAge = options?.maxAge;
+  if (acrValues === undefined && maxAge === undefined) return {};
+  if (acrValues !== undefined && (!Array.isArray(acrValues) || !acrValues.every((v) => typeof v === 'string' && v !== ''))) {
+    throw new MonoCloudValidationError('"acrValues" must be an array of non-empty strings');
+  }
+  if (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 0)) {
+    throw new MonoCloudValidationError('"maxAge" must be a number of seconds, 0 or more');
+  }
+  return { acrValues: acrValues as string[] | undefined, maxAge: maxAge as number | undefined };
 }
 
 /** The value of an answer, or its failure thrown as the matching error. */

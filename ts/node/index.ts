@@ -9,6 +9,7 @@ import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable } from '../protect/core.js';
 import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming, incomingUrl } from '../protect/incoming.js';
+import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ResponseDescription } from '../protect/responses.js';
 import type {
   OptionalProtectOptions,
@@ -80,5 +81,23 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
     }
     // Undefined claims only on an optional route called without a token.
     return { claims: claims as C };
+  };
+}
+
+/**
+ * Serves the protected resource metadata (RFC 9728) at its well-known path, for a client (or
+ * client options) with `protectedResource`: answers and returns `true` for a request there,
+ * returns `false` (and writes nothing) for any other.
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<IncomingMessage>,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const serve = metadataServer<IncomingMessage>(clientOrOptions);
+  return (req, res) => {
+    const answer = serve(req.method, pathOf(req.url));
+    if (answer === undefined) return false;
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+    return true;
   };
 }

@@ -2,6 +2,9 @@
 // the claims or a response description out. An adapter translates its framework's request into
 // a `RequestDescription` and writes the `ResponseDescription` back; nothing else.
 import {
+  type ChallengeRoute,
+  type ChallengeWriter,
+  challengeWriterOf,
   MonoCloudBackendNodeClient,
   noTokenChallenge,
   responseTimeoutOf,
@@ -16,6 +19,7 @@ import {
   isThenable,
   type NativeRequest,
   startTimer,
+  stepUpOf,
   stopTimer,
   toError,
   unwrap,
@@ -57,8 +61,10 @@ export interface Protector<R> {
   certificateResolver?: ClientCertificateResolver<R>;
   /** The adapter's own `protectApi()` options (see `createProtector`'s `adapterOptions`). */
   adapterOptions: Record<string, unknown>;
-  /** The challenge without any token, when it is not plain `Bearer` (DPoP `required` mode). */
+  /** The challenge without any token, when it is not plain `Bearer` (DPoP, the `challenge` option). */
   noTokenChallenge?: string;
+  /** Writes the client's challenges; absent for a client that is not one of ours. */
+  challenges?: ChallengeWriter;
 }
 
 /**
@@ -81,7 +87,11 @@ function withoutToken(options: { optional?: boolean } | undefined, challenge?: s
 /** The protector of `client`, with its challenge for requests without a token when not `Bearer`. */
 function protectorOf<R>(client: MonoCloudBackendNodeClient, rest: Omit<Protector<R>, 'client'>): Protector<R> {
   const challenge = noTokenChallenge(client);
-  return challenge === undefined || challenge === 'Bearer' ? { client, ...rest } : { client, ...rest, noTokenChallenge: challenge };
+  const protector: Protector<R> = { client, ...rest };
+  if (challenge !== undefined && challenge !== 'Bearer') protector.noTokenChallenge = challenge;
+  const challenges = challengeWriterOf(client);
+  if (challenges) protector.challenges = challenges;
+  return protector;
 }
 
 // Duck-typed too, so a client from another copy of the package (or a test double) is used as given.
@@ -154,10 +164,11 @@ export function createProtector<R>(
 function nativeRequest<R>(
   described: RequestDescription<R>,
   authorization: string,
-  options?: Pick<ProtectOptions, 'scopes' | 'groups'>,
+  options?: Pick<ProtectOptions, 'scopes' | 'groups' | 'acrValues' | 'maxAge'>,
 ): NativeRequest {
   const { dpop } = described;
   const request: NativeRequest = { authorization, scopes: options?.scopes, groups: options?.groups, now: Date.now() };
+  if (options?.acrValues !== undefined || options?.maxAge !== undefined) Object.assign(request, stepUpOf(options));
   if (dpop !== undefined) {
     request.dpop = dpop;
     request.method = described.method;
@@ -202,21 +213,26 @@ export function authenticate<R, C extends JwtClaims>(
     if (typeof verdict === 'string') return { claims: cachedClaims<C>(verdict) };
     if (isThenable<Answer>(verdict)) {
       return verdict.then(
-        (answer) => fromAnswer<C>(client, answer),
-        (error: unknown) => refused(client, error),
+        (answer) => fromAnswer<C>(client, answer, options, protector.challenges),
+        (error: unknown) => refused(client, error, options, protector.challenges),
       );
     }
-    return refused(client, toError(verdict));
+    return refused(client, toError(verdict), options, protector.challenges);
   } catch (error) {
-    return refused(client, error);
+    return refused(client, error, options, protector.challenges);
   }
 }
 
-function fromAnswer<C>(client: MonoCloudBackendNodeClient, answer: Answer): Authentication<C> {
+function fromAnswer<C>(
+  client: MonoCloudBackendNodeClient,
+  answer: Answer,
+  route?: ChallengeRoute,
+  writer?: ChallengeWriter,
+): Authentication<C> {
   try {
     return { claims: unwrap<C>(answer) };
   } catch (error) {
-    return refused(client, error);
+    return refused(client, error, route, writer);
   }
 }
 
@@ -224,8 +240,11 @@ function fromAnswer<C>(client: MonoCloudBackendNodeClient, answer: Answer): Auth
 function refused(
   client: MonoCloudBackendNodeClient,
   error: unknown,
+  route?: ChallengeRoute,
+  writer?: ChallengeWriter,
 ): { response: ResponseDescription; cause: unknown } {
-  const response = mapProtectError(error);
+  // The route's scopes and step-up requirements word the challenge (RFC 6750 §3, RFC 9470 §3).
+  const response = mapProtectError(error, route, writer);
   if (response.status >= 500) warnAbout(client, error, response.status);
   return { response, cause: error };
 }
@@ -296,10 +315,11 @@ async function authenticateFully<R, C extends JwtClaims>(
       clientCertificate,
       groups: options?.groups,
       scopes: options?.scopes,
+      ...stepUpOf(options),
     });
     for (const check of options?.checks ?? []) await settled(check.verify(claims), client, 'A claim check');
     return { claims };
   } catch (error) {
-    return refused(protector.client, error);
+    return refused(protector.client, error, options, protector.challenges);
   }
 }

@@ -1,4 +1,5 @@
 import { MonoCloudHttpError, MonoCloudOPError, MonoCloudTokenError, MonoCloudValidationError } from '../errors.js';
+import type { ChallengeRoute, ChallengeWriter } from '../client.js';
 import { isIntrospectionNotConfigured } from '../native/failure.js';
 
 /**
@@ -34,14 +35,19 @@ export function noTokenResponse(challenge = 'Bearer'): ResponseDescription {
  * JWT on a client that cannot introspect is a bad token too (DECISIONS 29): anyone can send one,
  * and it must not trip alerts on 5xx answers.
  */
-export function mapProtectError(error: unknown): ResponseDescription {
-  if (isIntrospectionNotConfigured(error)) return response(401, 'unauthorized', 'Bearer error="invalid_token"');
+export function mapProtectError(error: unknown, route?: ChallengeRoute, writer?: ChallengeWriter): ResponseDescription {
+  if (isIntrospectionNotConfigured(error)) return invalidToken(writer);
   if (error instanceof MonoCloudTokenError) {
+    if (error.code === 'insufficient_user_authentication') {
+      // RFC 9470 §3: the challenge names what the route asks of the user's authentication.
+      const challenge = writer?.write('insufficient_user_authentication', route) ?? 'Bearer error="insufficient_user_authentication"';
+      return response(401, 'unauthorized', challenge);
+    }
     // DPoP refusals carry their own answer (RFC 9449 §7.1, §9): status, challenge, nonce.
     if (error.status !== undefined && error.headers !== undefined) return dpopResponse(error.status, error.headers);
     return error.code === 'insufficient_scope' || error.code === 'insufficient_groups'
-      ? response(403, 'forbidden', 'Bearer error="insufficient_scope"')
-      : response(401, 'unauthorized', 'Bearer error="invalid_token"');
+      ? response(403, 'forbidden', writer?.full ? writer.write('insufficient_scope', route) : 'Bearer error="insufficient_scope"')
+      : invalidToken(writer);
   }
   if (error instanceof MonoCloudHttpError) {
     const { status } = error;
@@ -52,7 +58,11 @@ export function mapProtectError(error: unknown): ResponseDescription {
   if (error instanceof MonoCloudOPError || error instanceof MonoCloudValidationError) {
     return response(500, 'internal server error');
   }
-  return response(401, 'unauthorized', 'Bearer error="invalid_token"');
+  return invalidToken(writer);
+}
+
+function invalidToken(writer: ChallengeWriter | undefined): ResponseDescription {
+  return response(401, 'unauthorized', writer?.full ? writer.write('invalid_token') : 'Bearer error="invalid_token"');
 }
 
 /** The answer when the server cannot validate at all (the client could not be built). */

@@ -4,8 +4,9 @@
 import { checkStringList, kindOf } from '../options/arguments.js';
 import { closestName } from '../options/names.js';
 
-const SHAPE = '{ scopes?: string[], groups?: string[], checks?: ClaimCheck[], optional?: boolean }';
-const ROUTE_OPTION_NAMES = ['scopes', 'groups', 'checks', 'optional'];
+const SHAPE =
+  '{ scopes?: string[], groups?: string[], checks?: ClaimCheck[], optional?: boolean, acrValues?: string[], maxAge?: number }';
+const ROUTE_OPTION_NAMES = ['scopes', 'groups', 'checks', 'optional', 'acrValues', 'maxAge'];
 
 // Options objects already found good: per-request adapters (web, node:http) check the same
 // object on every call, and a WeakSet lookup is all that costs.
@@ -36,6 +37,11 @@ export function checkRouteOptions(options: unknown, where: string): void {
   }
   checkStringList(given.scopes, `${where}: option "scopes"`);
   checkStringList(given.groups, `${where}: option "groups"`);
+  checkStringList(given.acrValues, `${where}: option "acrValues"`);
+  const { maxAge } = given;
+  if (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 0)) {
+    throw new TypeError(`${where}: option "maxAge" must be a number of seconds, 0 or more, got ${kindOf(maxAge)}`);
+  }
   const { checks, optional } = given;
   if (checks !== undefined && checks !== null && !(Array.isArray(checks) && checks.every(isClaimCheck))) {
     const got = Array.isArray(checks) ? 'an array with an item that is not a claim check' : kindOf(checks);

@@ -135,7 +135,7 @@ export interface TestIssuer {
   /** The public JWKS currently served, newest keys first. */
   readonly jwks: { keys: Array<Record<string, unknown>> };
   /** How many requests each endpoint has served since start or {@link TestIssuer.resetCounters}. */
-  requests: { discovery: number; jwks: number; introspection: number; revocation: number };
+  requests: { discovery: number; jwks: number; introspection: number; revocation: number; token: number };
   /** Sets all request counters to zero. */
   resetCounters(): void;
   /** Stops the server, dropping open connections. */
@@ -175,6 +175,15 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function isAbsoluteUri(text: string): boolean {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** RFC 6749 §2.3.1: the id and secret are form-encoded before they are base64-encoded. */
@@ -248,8 +257,9 @@ function isCurrent(claims: Record<string, unknown>): boolean {
 /**
  * Starts a test issuer listening on `host:port` (default an ephemeral port on
  * 127.0.0.1). It serves:
- * - `GET /.well-known/openid-configuration`
+ * - `GET /.well-known/openid-configuration`, and the same at `/.well-known/oauth-authorization-server` (RFC 8414)
  * - `GET /jwks`
+ * - `POST /token` (the client credentials grant, honouring RFC 8707 `resource`: it becomes the `aud`)
  * - `POST /introspect` (RFC 7662, `client_secret_basic` or `client_secret_post`)
  * - `POST /revoke` (RFC 7009, the same client authentication)
  *
@@ -312,16 +322,47 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     return claims && isCurrent(claims) ? claims : undefined;
   }
 
-  /** Reads the form, authenticates the client (as introspection and revocation both must) and returns `token`. */
-  async function authenticatedToken(req: IncomingMessage): Promise<string> {
+  /** Reads the form and authenticates the client, as every endpoint but discovery and keys must. */
+  async function authenticatedForm(req: IncomingMessage): Promise<{ form: URLSearchParams; clientId: string }> {
     const form = await readForm(req);
     const credentials = presentedCredentials(req, form);
     const authenticated = credentials !== undefined
       && clients.has(credentials.clientId)
       && (clients.get(credentials.clientId) ?? '') === (credentials.clientSecret ?? '');
-    if (!authenticated) {
+    if (!authenticated || credentials === undefined) {
       throw new HttpError(401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="test-issuer"' });
     }
+    return { form, clientId: credentials.clientId };
+  }
+
+  /**
+   * The client credentials grant (RFC 6749 §4.4), with RFC 8707 resource indicators: the token's
+   * `aud` is the requested `resource` (or all of them), else the issuer's audience.
+   */
+  async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { form, clientId } = await authenticatedForm(req);
+    if (form.get('grant_type') !== 'client_credentials') {
+      throw new HttpError(400, { error: 'unsupported_grant_type' });
+    }
+    const resources = form.getAll('resource');
+    for (const resource of resources) {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      if (!isAbsoluteUri(resource) || resource.includes('#')) {
+        throw new HttpError(400, { error: 'invalid_target', error_description: 'resource must be an absolute URI without a fragment' });
+      }
+    }
+    const scope = form.get('scope') ?? 'read:things';
+    const expiresIn = 300;
+    const claims: Record<string, unknown> = { scope, client_id: clientId, sub: clientId };
+    if (resources.length > 0) claims.aud = resources.length === 1 ? resources[0] : resources;
+    const accessToken = await issuer.mint({ claims, expiresIn });
+    res.setHeader('cache-control', 'no-store');
+    sendJson(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope });
+  }
+
+  /** Reads the form, authenticates the client (as introspection and revocation both must) and returns `token`. */
+  async function authenticatedToken(req: IncomingMessage): Promise<string> {
+    const { form } = await authenticatedForm(req);
     const token = form.get('token');
     if (!token) {
       throw new HttpError(400, { error: 'invalid_request', error_description: 'missing token' });
@@ -344,16 +385,25 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', url).pathname;
     const route = `${req.method ?? ''} ${path}`;
-    if (route === 'GET /.well-known/openid-configuration') {
+    if (route === 'GET /.well-known/openid-configuration' || route === 'GET /.well-known/oauth-authorization-server') {
+      // The same document under OpenID Connect discovery and RFC 8414 (what OAuth and MCP
+      // clients ask for).
       issuer.requests.discovery += 1;
       sendJson(res, 200, {
         issuer: url,
         jwks_uri: `${url}/jwks`,
+        token_endpoint: `${url}/token`,
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        grant_types_supported: ['client_credentials'],
+        response_types_supported: [],
         introspection_endpoint: `${url}/introspect`,
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         revocation_endpoint: `${url}/revoke`,
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       });
+    } else if (route === 'POST /token') {
+      issuer.requests.token += 1;
+      await handleToken(req, res);
     } else if (route === 'GET /jwks') {
       issuer.requests.jwks += 1;
       sendJson(res, 200, issuer.jwks);
@@ -404,7 +454,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     get env() {
       return { ...env };
     },
-    requests: { discovery: 0, jwks: 0, introspection: 0, revocation: 0 },
+    requests: { discovery: 0, jwks: 0, introspection: 0, revocation: 0, token: 0 },
 
     get jwks() {
       return { keys: keys.map((k) => ({ ...k.publicJwk })) };
@@ -453,6 +503,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       issuer.requests.jwks = 0;
       issuer.requests.introspection = 0;
       issuer.requests.revocation = 0;
+      issuer.requests.token = 0;
     },
 
     close() {

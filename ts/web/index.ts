@@ -14,6 +14,7 @@ import type {
   ProtectApiRequestOptions,
   ProtectOptions,
 } from '../protect/types.js';
+import { metadataServer, pathOf } from '../protect/metadata.js';
 import { describeFetchRequest, toWebResponse } from '../protect/web.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
 
@@ -90,4 +91,20 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   }
 
   return { protect, withProtectApi };
+}
+
+/**
+ * A handler for the protected resource metadata (RFC 9728): the `Response` for a request at its
+ * well-known path, `undefined` for any other, for a client (or client options) with
+ * `protectedResource`.
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Request>,
+): (request: Request) => Response | undefined {
+  const serve = metadataServer<Request>(clientOrOptions);
+  return (request) => {
+    const answer = serve(request.method, pathOf(new URL(request.url, 'http://localhost').pathname));
+    if (answer === undefined) return undefined;
+    return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
+  };
 }

@@ -117,11 +117,16 @@ app.get('/api/tenant', protectTenant({ checks: [tenantCheck, claimEquals('tenant
 // --- The types on their own ------------------------------------------------------------
 const middleware: (req: Request, res: Response, next: NextFunction) => Promise<void> = protect();
 void middleware;
-const options: ProtectOptions = { scopes: ['a'], groups: ['b'], checks: [requiredScopes('a')] };
+const options: ProtectOptions = { scopes: ['a'], groups: ['b'], checks: [requiredScopes('a')], acrValues: ['phr'], maxAge: 300 };
 const requestOptions: ProtectApiRequestOptions<Request> = { tokenResolver: async () => undefined };
 const resolver: TokenResolver<Request> = (req) => req.headers.authorization;
 const certificateResolver: ClientCertificateResolver<Request> = async () => 'MIIB';
-const clientOptions: Partial<MonoCloudBackendNodeClientOptions> = { introspectJwtTokens: true };
+const clientOptions: Partial<MonoCloudBackendNodeClientOptions> = {
+  introspectJwtTokens: true,
+  requireTokenType: 'at+jwt',
+  maxTokenAge: 600,
+  challenge: { realm: 'api', describe: true },
+};
 const cache: IIntrospectionCache = {
   async get() {
     return null;
@@ -140,7 +145,8 @@ if (error instanceof MonoCloudTokenError) {
     | 'insufficient_groups'
     | 'invalid_dpop_proof'
     | 'use_dpop_nonce'
-    | 'invalid_request';
+    | 'invalid_request'
+    | 'insufficient_user_authentication';
   // DPoP refusals carry their answer.
   error.status satisfies number | undefined;
   error.headers satisfies Record<string, string> | undefined;

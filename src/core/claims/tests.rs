@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::core::error::TokenErrorCode;
 use crate::core::testkit::{AUDIENCE, ISSUER};
 
 const NOW: f64 = 1_700_000_000.0;
@@ -14,6 +15,8 @@ fn expect() -> Expectations<'static> {
         clock_skew: 0.0,
         clock_tolerance: 60.0,
         require_exp: true,
+        max_token_age: None,
+        resource: None,
     }
 }
 
@@ -206,4 +209,97 @@ fn any_of_the_other_audiences_matches() {
     assert!(check_standard(&with(json!({ "aud": ["x", "https://second.example"] })), &e).is_ok());
     assert!(check_standard(&with(json!({ "aud": "https://third.example" })), &e).is_err());
     assert!(check_standard(&with(json!({ "aud": "https://second.example" })), &expect()).is_err());
+}
+
+/// `maxTokenAge` counts from `iat`, with the clock tolerance, and on a later use of the same
+/// lifetime (a cache hit) too; a JWT without `iat` cannot show its age.
+#[test]
+fn max_token_age_counts_from_iat() {
+    let e = Expectations {
+        max_token_age: Some(600.0),
+        ..expect()
+    };
+    let lifetime = check_standard(&with(json!({ "iat": NOW - 600.0 })), &e).unwrap();
+    assert_eq!(lifetime.too_old_after, Some(NOW));
+    // Within the 60 s tolerance, then past it.
+    assert!(lifetime.check(NOW + 60.0, 0.0, 60.0).is_ok());
+    assert_eq!(
+        lifetime
+            .check(NOW + 61.0, 0.0, 60.0)
+            .unwrap_err()
+            .to_string(),
+        TOO_OLD
+    );
+    let too_old = check_standard(&with(json!({ "iat": NOW - 661.0 })), &e).unwrap_err();
+    assert_eq!(too_old.to_string(), TOO_OLD);
+    let missing = check_standard(&with(json!({ "iat": "<remove>" })), &e).unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "Missing required \"iat\" (issued at) claim"
+    );
+    // Introspection answers are not held to it.
+    let introspected = Expectations {
+        require_exp: false,
+        ..e
+    };
+    assert!(check_standard(&with(json!({ "iat": "<remove>" })), &introspected).is_ok());
+    // Off by default.
+    assert!(check_standard(&with(json!({ "iat": NOW - 1e9 })), &expect()).is_ok());
+}
+
+/// RFC 9470: `acr` must be one the route accepts, and `auth_time` recent enough (with the
+/// clock tolerance); a token that does not say is refused, never passed.
+#[test]
+fn step_up_checks_acr_and_auth_time() {
+    let code = |result: Result<()>| match result {
+        Err(Error::Token { code, message }) => {
+            assert_eq!(code, TokenErrorCode::InsufficientUserAuthentication);
+            message.into_owned()
+        }
+        other => panic!("expected a step-up refusal, got {other:?}"),
+    };
+    let route = |acr: &[&str], max_age: Option<f64>| Requirements {
+        acr_values: (!acr.is_empty()).then(|| acr.iter().map(|a| a.to_string()).collect()),
+        max_age,
+        ..Requirements::default()
+    };
+    let mfa = route(&["urn:mfa", "phr"], None);
+    assert!(mfa.steps_up());
+    assert!(!route(&[], None).steps_up());
+    assert!(route(&[], Some(0.0)).steps_up());
+    let ok = |claims: Value, r: &Requirements| {
+        check_authentication(claims.as_object().unwrap(), r, NOW, 60.0)
+    };
+    assert!(ok(json!({ "acr": "phr" }), &mfa).is_ok());
+    assert_eq!(code(ok(json!({ "acr": "pwd" }), &mfa)), ACR_NOT_ACCEPTED);
+    assert_eq!(code(ok(json!({}), &mfa)), ACR_NOT_ACCEPTED);
+    assert_eq!(code(ok(json!({ "acr": ["phr"] }), &mfa)), ACR_NOT_ACCEPTED);
+    assert_eq!(code(ok(json!({ "acr": "PHR" }), &mfa)), ACR_NOT_ACCEPTED);
+
+    let recent = route(&[], Some(300.0));
+    assert!(ok(json!({ "auth_time": NOW - 360.0 }), &recent).is_ok());
+    assert_eq!(
+        code(ok(json!({ "auth_time": NOW - 361.0 }), &recent)),
+        AUTHENTICATION_TOO_OLD
+    );
+    assert_eq!(code(ok(json!({}), &recent)), NO_AUTH_TIME);
+    assert_eq!(
+        code(ok(json!({ "auth_time": "yesterday" }), &recent)),
+        NO_AUTH_TIME
+    );
+    let nan = route(&[], Some(f64::NAN));
+    assert_eq!(
+        code(ok(json!({ "auth_time": NOW }), &nan)),
+        AUTHENTICATION_TOO_OLD
+    );
+    // Both: the acr is looked at first.
+    let both = route(&["phr"], Some(300.0));
+    assert_eq!(
+        code(ok(
+            json!({ "acr": "pwd", "auth_time": NOW - 1000.0 }),
+            &both
+        )),
+        ACR_NOT_ACCEPTED
+    );
+    assert!(ok(json!({ "acr": "phr", "auth_time": NOW }), &both).is_ok());
 }

@@ -21,11 +21,13 @@ use self::options::{Sources, row_of};
 use self::tenant::normalise_tenant;
 use self::tls::tls_identity;
 use super::cert_binding::BindingMode;
+use super::challenge;
 use super::client_auth::{ClientAuthMethod, ClientSecret, SymmetricKey, check_private_jwk};
 use super::dpop;
 use super::error::{Error, Result};
 use super::jose::Alg;
 use super::pinned_secret::HmacAlg;
+use super::resource::{Members, ProtectedResource, is_resource_identifier};
 use super::text::js_trim;
 
 pub use self::input::Input;
@@ -97,6 +99,14 @@ pub struct Config {
     /// Whether `protectApi` warns the process about answers the configuration or the issuer
     /// caused (the JavaScript face emits them).
     pub warnings: bool,
+    /// Only RFC 9068 JWT access tokens (`typ` `at+jwt`) are accepted (`requireTokenType`).
+    pub require_at_jwt: bool,
+    /// Seconds a JWT is accepted after its `iat` (`maxTokenAge`).
+    pub max_token_age: Option<f64>,
+    /// How `WWW-Authenticate` challenges are written (`challenge`).
+    pub challenge: challenge::Style,
+    /// RFC 9728 (`protectedResource`).
+    pub protected_resource: Option<ProtectedResource>,
     /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
     pub store_url: Option<String>,
     pub store_prefix: String,
@@ -199,7 +209,21 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let store_prefix = string("storePrefix")?.unwrap_or_default();
     let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
+    let require_at_jwt = match string("requireTokenType")?.as_deref() {
+        None => false,
+        Some("at+jwt") => true,
+        Some(_) => return Err(one_of("requireTokenType", &["at+jwt"])),
+    };
+    let max_token_age = number("maxTokenAge")?;
+    let mut challenge = challenge_style(&sources)?;
     let dpop = dpop_settings(&sources)?;
+    let protected_resource = protected_resource(&sources, &issuer, certificate_binding, &dpop)?;
+    if let Some(resource) = &protected_resource {
+        // RFC 9728 §5.1: every challenge points to the metadata, in the complete form.
+        challenge.describe = challenge.describe || !challenge.full;
+        challenge.full = true;
+        challenge.resource_metadata = Some(resource.metadata_url.clone());
+    }
 
     Ok(Config {
         issuer,
@@ -230,10 +254,175 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         token_cache_max_entries,
         stale_if_error_duration,
         warnings,
+        require_at_jwt,
+        max_token_age,
+        challenge,
+        protected_resource,
         store_url,
         store_prefix,
         store_timeout_ms,
         dpop,
+    })
+}
+
+/// Whether the authority at the start of `rest` (after `http://`) is a loopback host.
+pub fn tenant_is_loopback(rest: &str) -> bool {
+    tenant::is_loopback_authority(rest)
+}
+
+/// A list option: an array of strings, or (from a variable) names separated by spaces.
+fn string_list(field: &str, value: &Input) -> Result<Option<Vec<String>>> {
+    match value {
+        Input::Missing | Input::Null => Ok(None),
+        Input::Str(text) => Ok(Some(text.split_whitespace().map(str::to_owned).collect())),
+        Input::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Input::Str(text) if !text.is_empty() => Ok(text.clone()),
+                _ => Err(invalid(field, "must contain only non-empty strings")),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        _ => Err(invalid(field, "must be an array of strings")),
+    }
+}
+
+/// The `protectedResource` option: on when the object is given or `MONOCLOUD_BACKEND_RESOURCE`
+/// is set.
+fn protected_resource(
+    sources: &Sources,
+    issuer: &str,
+    certificate_binding: Option<BindingMode>,
+    dpop: &dpop::Settings,
+) -> Result<Option<ProtectedResource>> {
+    let given = match sources.options.get("protectedResource") {
+        Input::Missing | Input::Null => false,
+        Input::Object(_) => true,
+        _ => return Err(invalid("protectedResource", "must be of type object")),
+    };
+    let value = |name: &str| sources.value(row_of(name));
+    let resource = optional_string(
+        "protectedResource.resource",
+        &value("protectedResource.resource"),
+    )?;
+    let Some(resource) = resource else {
+        return if given {
+            Err(invalid("protectedResource.resource", "is required"))
+        } else {
+            Ok(None)
+        };
+    };
+    if !is_resource_identifier(&resource) {
+        return Err(invalid(
+            "protectedResource.resource",
+            "must be an absolute https URL (http only for loopback hosts) without query or fragment",
+        ));
+    }
+    let url = |name: &str| -> Result<Option<String>> {
+        let text = optional_string(name, &value(name))?;
+        if let Some(text) = &text {
+            let lower = text.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) || !is_uri(text) {
+                return Err(invalid(name, "must be an absolute http or https URL"));
+            }
+        }
+        Ok(text)
+    };
+    let authorization_servers = match string_list(
+        "protectedResource.authorizationServers",
+        &value("protectedResource.authorizationServers"),
+    )? {
+        None => vec![issuer.to_owned()],
+        Some(servers) => {
+            if servers.is_empty() || servers.iter().any(|s| !is_resource_identifier(s)) {
+                return Err(invalid(
+                    "protectedResource.authorizationServers",
+                    "must list issuer URLs (https, or http for loopback hosts)",
+                ));
+            }
+            servers
+        }
+    };
+    let scopes_supported = string_list(
+        "protectedResource.scopesSupported",
+        &value("protectedResource.scopesSupported"),
+    )?;
+    let bearer_methods_supported = match string_list(
+        "protectedResource.bearerMethodsSupported",
+        &value("protectedResource.bearerMethodsSupported"),
+    )? {
+        None => vec!["header".to_owned()],
+        Some(methods) => {
+            if methods
+                .iter()
+                .any(|m| !matches!(m.as_str(), "header" | "body" | "query"))
+            {
+                return Err(one_of(
+                    "protectedResource.bearerMethodsSupported",
+                    &["header", "body", "query"],
+                ));
+            }
+            methods
+        }
+    };
+    let resource_name = optional_string(
+        "protectedResource.resourceName",
+        &value("protectedResource.resourceName"),
+    )?;
+    let members = Members {
+        resource,
+        authorization_servers,
+        scopes_supported,
+        bearer_methods_supported,
+        resource_name,
+        resource_documentation: url("protectedResource.resourceDocumentation")?,
+        resource_policy_uri: url("protectedResource.resourcePolicyUri")?,
+        resource_tos_uri: url("protectedResource.resourceTosUri")?,
+        certificate_bound: certificate_binding == Some(BindingMode::Required),
+        dpop: (dpop.mode != dpop::Mode::Disabled).then(|| {
+            (
+                dpop.algorithms
+                    .iter()
+                    .map(|a| a.name().to_owned())
+                    .collect(),
+                dpop.mode == dpop::Mode::Required,
+            )
+        }),
+    };
+    ProtectedResource::new(members)
+        .map(Some)
+        .ok_or_else(|| invalid("protectedResource.resource", "must be a valid URL"))
+}
+
+/// The `challenge` option: given at all (an object, or either variable), it turns the
+/// complete challenges on.
+fn challenge_style(sources: &Sources) -> Result<challenge::Style> {
+    let given = match sources.options.get("challenge") {
+        Input::Missing | Input::Null => false,
+        Input::Object(_) => true,
+        _ => return Err(invalid("challenge", "must be of type object")),
+    };
+    let realm = optional_string("challenge.realm", &sources.value(row_of("challenge.realm")))?;
+    if realm.as_deref().is_some_and(|realm| {
+        realm
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    }) {
+        return Err(invalid(
+            "challenge.realm",
+            "must not contain quotes, backslashes or control characters",
+        ));
+    }
+    let describe = optional_bool(
+        "challenge.describe",
+        &sources.value(row_of("challenge.describe")),
+    )?;
+    let full = given || realm.is_some() || describe.is_some();
+    Ok(challenge::Style {
+        full,
+        realm,
+        describe: describe.unwrap_or(full),
+        resource_metadata: None,
     })
 }
 

@@ -738,3 +738,103 @@ fn hmac_secret_and_alg_come_together() {
         Some(HmacAlg::HS384)
     );
 }
+
+#[test]
+fn token_profile_options() {
+    let c = node(&base(&[]), &Env::new()).unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (false, None));
+    let c = node(
+        &base(&[
+            ("requireTokenType", s("at+jwt")),
+            ("maxTokenAge", Input::Number(600.0)),
+        ]),
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (true, Some(600.0)));
+    let from_env = env(&[("REQUIRE_TOKEN_TYPE", "at+jwt"), ("MAX_TOKEN_AGE", "90")]);
+    let c = node(&base(&[]), &from_env).unwrap();
+    assert_eq!((c.require_at_jwt, c.max_token_age), (true, Some(90.0)));
+    assert_eq!(
+        message(&base(&[("requireTokenType", s("JWT"))]), &Env::new()),
+        "\"requireTokenType\" must be one of [at+jwt]"
+    );
+    assert_eq!(
+        message(&base(&[("maxTokenAge", Input::Number(-1.0))]), &Env::new()),
+        "\"maxTokenAge\" must be greater than or equal to 0"
+    );
+}
+
+#[test]
+fn protected_resource_options() {
+    assert_eq!(
+        node(&base(&[]), &Env::new()).unwrap().protected_resource,
+        None
+    );
+    let c = node(
+        &base(&[(
+            "protectedResource",
+            obj(&[
+                ("resource", s("https://api.example.com/mcp")),
+                ("scopesSupported", Input::Array(vec![s("read"), s("write")])),
+                ("resourceName", s("Orders")),
+            ]),
+        )]),
+        &Env::new(),
+    )
+    .unwrap();
+    let resource = c.protected_resource.as_ref().unwrap();
+    assert_eq!(
+        resource.metadata_url,
+        "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+    );
+    let document: Value = serde_json::from_str(&resource.document).unwrap();
+    assert_eq!(document["authorization_servers"][0], c.issuer.as_str());
+    assert_eq!(document["scopes_supported"][1], "write");
+    assert_eq!(document["resource_name"], "Orders");
+    assert_eq!(document["dpop_bound_access_tokens_required"], false);
+    assert_eq!(
+        document.get("tls_client_certificate_bound_access_tokens"),
+        None
+    );
+    // It turns the complete challenges on, pointing at the document.
+    assert!(c.challenge.full && c.challenge.describe);
+    assert_eq!(
+        c.challenge.resource_metadata.as_deref(),
+        Some(resource.metadata_url.as_str())
+    );
+
+    let from_env = env(&[
+        ("RESOURCE", "https://api.example.com"),
+        ("RESOURCE_SCOPES", "a b"),
+    ]);
+    let c = node(&base(&[]), &from_env).unwrap();
+    let document: Value = serde_json::from_str(&c.protected_resource.unwrap().document).unwrap();
+    assert_eq!(document["scopes_supported"], serde_json::json!(["a", "b"]));
+
+    let problem = |members: &[(&str, Input)]| {
+        message(&base(&[("protectedResource", obj(members))]), &Env::new())
+    };
+    assert_eq!(problem(&[]), "\"protectedResource.resource\" is required");
+    for bad in [
+        "http://api.example.com",
+        "https://api.example.com/#x",
+        "api",
+    ] {
+        assert!(
+            problem(&[("resource", s(bad))]).starts_with("\"protectedResource.resource\" must be"),
+            "{bad}"
+        );
+    }
+    let with = |name: &str, value: Input| {
+        problem(&[("resource", s("https://api.example.com")), (name, value)])
+    };
+    assert!(with("authorizationServers", Input::Array(vec![])).contains("authorizationServers"));
+    assert!(with("bearerMethodsSupported", Input::Array(vec![s("cookie")])).contains("one of"));
+    assert!(with("resourceTosUri", s("not a url")).contains("resourceTosUri"));
+    assert!(with("scopesSupported", Input::Number(1.0)).contains("scopesSupported"));
+    assert_eq!(
+        message(&base(&[("protectedResource", s("x"))]), &Env::new()),
+        "\"protectedResource\" must be of type object"
+    );
+}

@@ -26,6 +26,7 @@ use self::replay::{ReplayStore, replay_key};
 use std::sync::Arc;
 
 use super::callbacks::JsCall;
+use super::challenge::{Params, Style};
 use super::clock::Now;
 use super::config::Redacted;
 use super::error::{Error, Result, TokenErrorCode};
@@ -115,6 +116,8 @@ pub struct Ticket {
 
 pub struct Dpop {
     settings: Settings,
+    /// How challenges are written (the `challenge` option).
+    style: Style,
     /// ` algs="ES256 …"`, as every DPoP challenge carries it.
     algs: String,
     nonces: Option<Nonces>,
@@ -122,7 +125,12 @@ pub struct Dpop {
 }
 
 impl Dpop {
-    pub fn new(settings: Settings, reserve: Option<JsCall>, timeout: Option<Duration>) -> Dpop {
+    pub fn new(
+        settings: Settings,
+        style: Style,
+        reserve: Option<JsCall>,
+        timeout: Option<Duration>,
+    ) -> Dpop {
         let names: Vec<&str> = settings.algorithms.iter().map(|alg| alg.name()).collect();
         let replay = match (settings.replay, reserve) {
             (Replay::Off, _) => ReplayStore::Off,
@@ -138,6 +146,7 @@ impl Dpop {
                 .map(|secret| Nonces::new(&secret.0, settings.nonce_lifetime)),
             replay,
             settings,
+            style,
         }
     }
 
@@ -157,10 +166,28 @@ impl Dpop {
         }
     }
 
-    /// The challenge of a request without any token, when it differs from plain `Bearer`: in
-    /// `required` mode only DPoP is offered.
+    /// The challenge of a request without any token, when it differs from plain `Bearer`: both
+    /// schemes while DPoP is allowed (RFC 9449 §7.1 lets a resource offer several, so a client
+    /// learns it may bind its tokens), only DPoP when it is required, the original's `Bearer`
+    /// when it is disabled.
     pub fn no_token_challenge(&self) -> Option<String> {
-        (self.settings.mode == Mode::Required).then(|| format!("DPoP {}", self.algs))
+        let bearer = self.style.write("Bearer", Params::default());
+        match self.settings.mode {
+            Mode::Allowed => Some(format!("{bearer}, {}", self.offer())),
+            Mode::Required => Some(self.offer()),
+            Mode::Disabled => (bearer != "Bearer").then_some(bearer),
+        }
+    }
+
+    /// The DPoP scheme offered without an error.
+    fn offer(&self) -> String {
+        self.style.write(
+            "DPoP",
+            Params {
+                extra: Some(&self.algs),
+                ..Params::default()
+            },
+        )
     }
 
     /// Whether a request's proof can be checked without waiting (a cache hit answers at once).
@@ -170,7 +197,19 @@ impl Dpop {
 
     /// The challenge of a refused token with this scheme, as a DPoP request must get it.
     fn challenge(&self, error: &str) -> String {
-        format!("DPoP error=\"{error}\", {}", self.algs)
+        self.challenge_with(error, None)
+    }
+
+    fn challenge_with(&self, error: &str, scopes: Option<&[String]>) -> String {
+        self.style.write(
+            "DPoP",
+            Params {
+                error: Some(error),
+                scopes,
+                extra: Some(&self.algs),
+                ..Params::default()
+            },
+        )
     }
 
     fn refuse(
@@ -207,7 +246,13 @@ impl Dpop {
         }
         let malformed = |message: &'static str| {
             let challenge = match request.scheme {
-                Some(Scheme::Bearer) => "Bearer error=\"invalid_request\"".to_owned(),
+                Some(Scheme::Bearer) => self.style.write(
+                    "Bearer",
+                    Params {
+                        error: Some("invalid_request"),
+                        ..Params::default()
+                    },
+                ),
                 _ => self.challenge("invalid_request"),
             };
             Err(self.refuse(TokenErrorCode::InvalidRequest, 400, challenge, message))
@@ -234,10 +279,16 @@ impl Dpop {
             return error;
         }
         match error {
+            // Answered with the route's step-up challenge by the JavaScript face (RFC 9470).
+            Error::Token {
+                code: TokenErrorCode::InsufficientUserAuthentication,
+                ..
+            } => error,
             Error::Token { message, code } => {
                 let (status, challenge) = match code {
                     TokenErrorCode::InsufficientScope | TokenErrorCode::InsufficientGroups => {
-                        (403, self.challenge("insufficient_scope"))
+                        let scopes = request.requirements.scopes.as_deref();
+                        (403, self.challenge_with("insufficient_scope", scopes))
                     }
                     _ => (401, self.challenge("invalid_token")),
                 };
@@ -277,7 +328,14 @@ impl Dpop {
                 return Ok(None);
             }
             if jkt.is_some() {
-                let challenge = format!("Bearer error=\"invalid_token\", DPoP {}", self.algs);
+                let bearer = self.style.write(
+                    "Bearer",
+                    Params {
+                        error: Some("invalid_token"),
+                        ..Params::default()
+                    },
+                );
+                let challenge = format!("{bearer}, {}", self.offer());
                 return Err(self.refuse(
                     TokenErrorCode::InvalidToken,
                     401,
@@ -289,7 +347,7 @@ impl Dpop {
                 return Err(self.refuse(
                     TokenErrorCode::InvalidToken,
                     401,
-                    format!("DPoP {}", self.algs),
+                    self.offer(),
                     "Access tokens must be DPoP-bound and sent with a DPoP proof",
                 ));
             }

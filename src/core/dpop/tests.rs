@@ -3,6 +3,7 @@ use serde_json::json;
 use super::proof::access_token_hash;
 use super::thumbprint::jwk_thumbprint;
 use super::*;
+use crate::core::challenge::Style;
 use crate::core::testkit::TestKey;
 
 pub const NOW_MS: f64 = 1_700_000_000_000.0;
@@ -25,7 +26,7 @@ fn settings(mode: Mode) -> Settings {
 }
 
 fn dpop(mode: Mode) -> Dpop {
-    Dpop::new(settings(mode), None, None)
+    Dpop::new(settings(mode), Style::default(), None, None)
 }
 
 fn now() -> Now {
@@ -321,6 +322,7 @@ fn nonces_are_required_and_issued_when_a_secret_is_set() {
                 nonce_secret: Some(Redacted(s.as_bytes().to_vec())),
                 ..settings(Mode::Allowed)
             },
+            Style::default(),
             None,
             None,
         )
@@ -390,6 +392,7 @@ fn a_public_url_decides_the_origin_of_htu() {
             public_url: Some("https://api.example.com".into()),
             ..settings(Mode::Allowed)
         },
+        Style::default(),
         None,
         None,
     );
@@ -502,4 +505,84 @@ fn timing_ecdsa() {
         parsed.verify_sig(message, &signature).unwrap();
     }
     eprintln!("parsed: {:?}", t.elapsed() / 2000);
+}
+
+/// A request without any token is told every scheme it may use: both while DPoP is allowed,
+/// DPoP alone when required, and the original's plain `Bearer` when DPoP is off.
+#[test]
+fn the_no_token_challenge_offers_each_usable_scheme() {
+    let algs = r#"algs="ES256 RS256 EdDSA""#;
+    assert_eq!(
+        dpop(Mode::Allowed).no_token_challenge().as_deref(),
+        Some(format!("Bearer, DPoP {algs}").as_str())
+    );
+    assert_eq!(
+        dpop(Mode::Required).no_token_challenge().as_deref(),
+        Some(format!("DPoP {algs}").as_str())
+    );
+    assert_eq!(dpop(Mode::Disabled).no_token_challenge(), None);
+}
+
+/// With the `challenge` option, DPoP's challenges carry the realm, the description and, on
+/// `insufficient_scope`, the route's scopes; a request without a token names no error.
+#[test]
+fn complete_challenges_on_dpop_answers() {
+    let d = Dpop::new(
+        settings(Mode::Allowed),
+        Style {
+            full: true,
+            realm: Some("api".into()),
+            describe: true,
+            resource_metadata: Some(
+                "https://api.example.com/.well-known/oauth-protected-resource".into(),
+            ),
+        },
+        None,
+        None,
+    );
+    let algs = r#"algs="ES256 RS256 EdDSA""#;
+    const RM: &str =
+        r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#;
+    assert_eq!(
+        d.no_token_challenge().unwrap(),
+        format!(r#"Bearer realm="api", {RM}, DPoP realm="api", {RM}, {algs}"#)
+    );
+    let request = Request {
+        scheme: Some(Scheme::Dpop),
+        requirements: crate::core::claims::Requirements {
+            scopes: Some(vec!["read".into(), "write".into()]),
+            ..Default::default()
+        },
+        ..Request::default()
+    };
+    let refused = d.answer_token_error(
+        Error::token_with("x", TokenErrorCode::InsufficientScope),
+        &request,
+    );
+    let Error::Dpop(refusal) = refused else {
+        panic!("not a DPoP refusal: {refused:?}")
+    };
+    assert_eq!(
+        refusal.challenge,
+        format!(
+            r#"DPoP realm="api", error="insufficient_scope", error_description="The access token does not grant what this resource requires", scope="read write", {RM}, {algs}"#
+        )
+    );
+    let disabled = Dpop::new(
+        settings(Mode::Disabled),
+        Style {
+            full: true,
+            realm: Some("api".into()),
+            describe: true,
+            resource_metadata: Some(
+                "https://api.example.com/.well-known/oauth-protected-resource".into(),
+            ),
+        },
+        None,
+        None,
+    );
+    assert_eq!(
+        disabled.no_token_challenge().as_deref(),
+        Some(format!(r#"Bearer realm="api", {RM}"#).as_str())
+    );
 }

@@ -34,7 +34,31 @@ pub fn read_answer(response: &Response) -> Result<Map<String, Value>> {
     if answer.remove("active") != Some(Value::Bool(true)) {
         return Err(Error::token_with(INACTIVE, TokenErrorCode::InactiveToken));
     }
+    if !names_an_access_token(answer.get("token_type")) {
+        return Err(Error::token(NOT_AN_ACCESS_TOKEN));
+    }
     Ok(answer)
+}
+
+pub const NOT_AN_ACCESS_TOKEN: &str = "The introspected token is not an access token";
+
+/// RFC 7662 gives `token_type` as an access token's type (RFC 6749 §7.1: `Bearer`, `DPoP`);
+/// some servers name the kind of token instead (`access_token`, or RFC 8693's URN). Anything
+/// else (`refresh_token`, `id_token`, `N_A`...) is another kind of token, which a resource must
+/// not accept (RFC 8725 §3.11). No `token_type` says nothing either way.
+fn names_an_access_token(token_type: Option<&Value>) -> bool {
+    match token_type {
+        None | Some(Value::Null) => true,
+        Some(Value::String(name)) => [
+            "bearer",
+            "dpop",
+            "access_token",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ]
+        .iter()
+        .any(|accepted| name.eq_ignore_ascii_case(accepted)),
+        Some(_) => false,
+    }
 }
 
 /// 400 and 401 carry an OAuth error; a body without one still says what kind of failure.
@@ -84,6 +108,43 @@ mod tests {
             status_text: String::new(),
             headers: vec![],
             body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// An active answer for another kind of token is refused as `invalid_token`.
+    #[test]
+    fn token_type_must_name_an_access_token() {
+        for accepted in [
+            r#"{"active":true}"#,
+            r#"{"active":true,"token_type":null}"#,
+            r#"{"active":true,"token_type":"Bearer"}"#,
+            r#"{"active":true,"token_type":"bearer"}"#,
+            r#"{"active":true,"token_type":"DPoP"}"#,
+            r#"{"active":true,"token_type":"access_token"}"#,
+            r#"{"active":true,"token_type":"urn:ietf:params:oauth:token-type:access_token"}"#,
+        ] {
+            assert!(read_answer(&response(200, accepted)).is_ok(), "{accepted}");
+        }
+        for refused in [
+            r#"{"active":true,"token_type":"refresh_token"}"#,
+            r#"{"active":true,"token_type":"urn:ietf:params:oauth:token-type:refresh_token"}"#,
+            r#"{"active":true,"token_type":"id_token"}"#,
+            r#"{"active":true,"token_type":"N_A"}"#,
+            r#"{"active":true,"token_type":""}"#,
+            r#"{"active":true,"token_type":["Bearer"]}"#,
+            r#"{"active":true,"token_type":1}"#,
+        ] {
+            let err = read_answer(&response(200, refused)).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    Error::Token {
+                        code: TokenErrorCode::InvalidToken,
+                        message,
+                    } if message == NOT_AN_ACCESS_TOKEN
+                ),
+                "{refused}: {err:?}"
+            );
         }
     }
 

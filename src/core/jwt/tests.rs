@@ -186,3 +186,46 @@ fn decode_without_verification() {
         "Could not parse payload. Malformed payload"
     );
 }
+
+/// RFC 8725 §3.11: a JWT that says it is another kind of token is refused before its
+/// signature is looked at; the access-token and generic types pass, in any case, with or
+/// without `application/`.
+#[test]
+fn typ_names_an_access_token_or_nothing() {
+    let key = TestKey::new(Alg::ES256, "k");
+    let set = key_set(&[&key]);
+    // A null member leaves `typ` out of the header.
+    let with_typ = |typ: Value| key.sign_text(json!({ "typ": typ }), &good_claims().to_string());
+    for (typ, kind) in [
+        (json!(null), TokenType::Generic),
+        (json!("JWT"), TokenType::Generic),
+        (json!("jwt"), TokenType::Generic),
+        (json!("application/jwt"), TokenType::Generic),
+        (json!("at+jwt"), TokenType::AccessToken),
+        (json!("AT+JWT"), TokenType::AccessToken),
+        (json!("application/at+jwt"), TokenType::AccessToken),
+        (json!("Application/At+JWT"), TokenType::AccessToken),
+    ] {
+        let token = with_typ(typ.clone());
+        assert_eq!(parse(&token).unwrap().typ, kind, "{typ}");
+        assert!(verify(&token, &set).is_ok(), "{typ}");
+    }
+    for typ in [
+        json!("logout+jwt"),
+        json!("secevent+jwt"),
+        json!("dpop+jwt"),
+        json!("application/logout+jwt"),
+        json!("id_token+jwt"),
+        json!("token-introspection+jwt"),
+        json!("at+jwt "),
+        json!(""),
+        json!(["at+jwt"]),
+        json!(1),
+    ] {
+        assert_eq!(
+            message(verify(&with_typ(typ.clone()), &set)),
+            UNEXPECTED_TYP,
+            "{typ}"
+        );
+    }
+}
