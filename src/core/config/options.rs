@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 34);
+        assert_eq!(OPTION_NAMES.len(), 38);
         assert_eq!(
             &OPTION_NAMES[9..12],
             ["trustStoreId", "groupOptions", "clockSkew"]
