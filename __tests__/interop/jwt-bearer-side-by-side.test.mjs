@@ -247,7 +247,7 @@ describe('HS256 with a secret (the pinned symmetric mode)', () => {
     const answers = await bothAnswer(options(), { headers: { authorization: `Bearer ${await hs()}` } });
     assertSame(answers, 'HS256');
     assert.equal(answers.ours.status, 200);
-    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0, token: 0 });
   });
 
   test('another secret, an expired token, a wrong audience: the same refusals', async () => {
@@ -268,7 +268,7 @@ describe('HS256 with a secret (the pinned symmetric mode)', () => {
         assert.equal(answers[side].body.code, 'invalid_token');
       }
     }
-    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+    assert.deepEqual(issuer.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0, token: 0 });
   });
 
   test('the secret is not accepted for a public-key algorithm, and HMAC tokens are refused elsewhere', async () => {
@@ -398,7 +398,7 @@ describe('mcd: several issuers', () => {
     const refused = await bothAnswer(options, bearer(await third.mint()));
     assertSame(refused, 'unlisted issuer');
     assert.equal(refused.ours.body.message, 'Token issuer is not allowed');
-    assert.deepEqual(third.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0 });
+    assert.deepEqual(third.requests, { discovery: 0, jwks: 0, introspection: 0, revocation: 0, token: 0 });
   });
 
   test('a resolver decides per request; a flood of random issuers makes no network calls', async () => {
