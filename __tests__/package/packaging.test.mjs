@@ -127,11 +127,17 @@ test('npm run artifacts puts the built binaries into their platform packages', {
   await cp(fromRoot('npm'), join(copy, 'npm'), { recursive: true });
   const { binaryName, targets } = manifest.napi;
   for (const target of targets) await copyFile(fromRoot(`${binaryName}.${SUFFIXES[target]}.node`), join(copy, `${binaryName}.${SUFFIXES[target]}.node`));
+  await cp(fromRoot('scripts'), join(copy, 'scripts'), { recursive: true });
+  // As after `npm test`: a debug test addon of the same name under target/ must not confuse it.
+  await mkdir(join(copy, 'target', 'test-addon'), { recursive: true });
+  for (const target of targets) await writeFile(join(copy, 'target', 'test-addon', `${binaryName}.${SUFFIXES[target]}.node`), 'debug build');
   const result = await run('npm', ['run', 'artifacts'], { cwd: copy, env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` } });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   for (const target of targets) {
     const suffix = SUFFIXES[target];
-    assert.ok(existsSync(join(copy, 'npm', suffix, `${binaryName}.${suffix}.node`)), suffix);
+    const placed = join(copy, 'npm', suffix, `${binaryName}.${suffix}.node`);
+    assert.ok(existsSync(placed), suffix);
+    assert.ok(readFileSync(placed).equals(readFileSync(fromRoot(`${binaryName}.${suffix}.node`))), `${suffix}: the release build`);
   }
 });
 
