@@ -97,7 +97,55 @@ test('npm publish: the registry gets the stripped manifest too, and postpublish 
   assert.ok(!existsSync(join(copy, '.package.json.prepack')));
 });
 
-test('napi.targets, optionalDependencies, npm/* manifests, built binaries and the loader agree', () => {
+// What npm matches a platform package on, per napi platform name.
+function platformFields(suffix) {
+  const [os, cpu, abi] = suffix.split('-');
+  const libc = os === 'linux' ? { libc: [abi === 'musl' ? 'musl' : 'glibc'] } : {};
+  return { os: [os], cpu: [cpu], ...libc };
+}
+
+/**
+ * Which binaries the loader tries, in order, on each simulated platform: a child process
+ * overrides `process.platform`/`process.arch` and the C library the loader reads from
+ * /usr/bin/ldd, and records every addon or platform package the loader asks for (refusing
+ * them all, so nothing loads).
+ */
+async function loaderAttempts(suffixes) {
+  const code = `
+const fs = require('fs');
+const Module = require('module');
+const readFileSync = fs.readFileSync;
+const load = Module._load;
+const results = {};
+for (const suffix of ${JSON.stringify(suffixes)}) {
+  const [platform, arch, abi] = suffix.split('-');
+  Object.defineProperty(process, 'platform', { value: platform, configurable: true });
+  Object.defineProperty(process, 'arch', { value: arch, configurable: true });
+  fs.readFileSync = (file, ...rest) =>
+    file === '/usr/bin/ldd' ? (abi === 'musl' ? 'musl libc (x86_64)' : 'ldd (GNU libc) 2.36') : readFileSync(file, ...rest);
+  const attempts = [];
+  Module._load = function (request, ...rest) {
+    if (request.includes('backend-node-rs')) {
+      attempts.push(request);
+      throw new Error('refused by the test');
+    }
+    return load.call(this, request, ...rest);
+  };
+  delete require.cache[${JSON.stringify(fromRoot('binding.cjs'))}];
+  try { require(${JSON.stringify(fromRoot('binding.cjs'))}); } catch {}
+  Module._load = load;
+  results[suffix] = attempts;
+}
+console.log(JSON.stringify(results));
+`;
+  const env = { ...process.env };
+  delete env.NAPI_RS_NATIVE_LIBRARY_PATH;
+  const result = await run(process.execPath, ['-e', code], { env });
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1));
+}
+
+test('napi.targets, optionalDependencies, npm/* manifests and the loader agree on every target', async () => {
   const { binaryName, targets } = manifest.napi;
   const suffixes = targets.map((target) => {
     assert.ok(SUFFIXES[target], `unknown target ${target}`);
@@ -106,17 +154,33 @@ test('napi.targets, optionalDependencies, npm/* manifests, built binaries and th
   const packages = suffixes.map((suffix) => `${manifest.name}-${suffix}`);
   assert.deepEqual(Object.keys(manifest.optionalDependencies ?? {}).sort(), [...packages].sort());
   assert.deepEqual(readdirSync(fromRoot('npm')).sort(), [...suffixes].sort());
-  const loader = readFileSync(fromRoot('binding.cjs'), 'utf8');
   for (const [index, suffix] of suffixes.entries()) {
     assert.equal(manifest.optionalDependencies[packages[index]], manifest.version);
     const platform = JSON.parse(readFileSync(fromRoot('npm', suffix, 'package.json'), 'utf8'));
     assert.equal(platform.name, packages[index]);
     assert.equal(platform.version, manifest.version);
-    assert.deepEqual(platform.files, [`${binaryName}.${suffix}.node`]);
-    // A listed platform has a binary in the build: no package that would publish empty.
-    assert.ok(existsSync(fromRoot(`${binaryName}.${suffix}.node`)), `${suffix} is listed but not built`);
-    assert.ok(loader.includes(`require('./${binaryName}.${suffix}.node')`), `the loader tries the local ${suffix} binary`);
-    assert.ok(loader.includes(`require('${packages[index]}')`), `the loader tries ${packages[index]}`);
+    assert.equal(platform.main, `${binaryName}.${suffix}.node`);
+    assert.deepEqual(platform.files, [platform.main]);
+    assert.deepEqual({ os: platform.os, cpu: platform.cpu, libc: platform.libc }, { libc: undefined, ...platformFields(suffix) }, suffix);
+    assert.deepEqual(platform.engines, manifest.engines, suffix);
+    assert.equal(platform.license, manifest.license, suffix);
+  }
+  // `npm install` builds the binary of the machine it runs on (the others come from
+  // `npm run build:platforms`, which `npm run check:platforms` checks before a release).
+  const host = `${process.platform}-${process.arch}-gnu`;
+  assert.ok(suffixes.includes(host), `the tests run on a listed target, not ${host}`);
+  assert.ok(existsSync(fromRoot(`${binaryName}.${host}.node`)), `${host} is listed but not built`);
+
+  // On each listed platform the loader tries the local build first, then that platform's
+  // package, and on none of them another target's. (On macOS it first tries a universal binary,
+  // which this package does not build.)
+  const attempts = await loaderAttempts(suffixes);
+  for (const [index, suffix] of suffixes.entries()) {
+    const tried = attempts[suffix].filter((request) => !request.includes('darwin-universal'));
+    assert.deepEqual(tried.slice(0, 2), [`./${binaryName}.${suffix}.node`, packages[index]], suffix);
+    for (const other of suffixes.filter((name) => name !== suffix)) {
+      assert.ok(!tried.some((request) => request.endsWith(`-${other}`) || request.endsWith(`.${other}.node`)), `${suffix} tries ${other}`);
+    }
   }
 });
 
