@@ -5,11 +5,14 @@
 //   node scripts/platforms.mjs check [suffix...]   format, CPU, exported symbol, glibc floor, size
 //   node scripts/platforms.mjs pack [dir]          binaries into npm/<suffix>/, then `npm pack` of
 //                                                  each platform package and of the main package
+//   node scripts/platforms.mjs suites <suffix> <node> [args...]
+//                                                  the client, Express and Fastify suites with that
+//                                                  binary, under a Node.js of that platform
 //
 // The local `npm run build:native` stays a plain native build; the release binaries come from
 // here, in their own cargo target directory so neither build invalidates the other's cache.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,7 +64,24 @@ const FRAMEWORKS = {
   Security: /^_(Sec|kSec|SSL)/,
   SystemConfiguration: /^_(SC|kSC)/,
 };
-const frameworkSymbols = () => JSON.parse(readFileSync(join(root, 'scripts', 'darwin-framework-symbols.json'), 'utf8'));
+const symbolsFile = join(root, 'scripts', 'darwin-framework-symbols.json');
+const frameworkSymbols = () => JSON.parse(readFileSync(symbolsFile, 'utf8'));
+
+// When a dependency starts importing another framework symbol, the link fails naming it as
+// undefined: this files the names found in that output (stdin) under their framework.
+function addFrameworkSymbols(linkerOutput) {
+  const symbols = frameworkSymbols();
+  const undefinedNames = new Set(linkerOutput.match(/\b_(?:CF|kCF|Sec|kSec|SSL|SC|kSC)\w+/g) ?? []);
+  const unfiled = [];
+  for (const symbol of undefinedNames) {
+    const framework = Object.keys(FRAMEWORKS).find((name) => FRAMEWORKS[name].test(symbol));
+    if (!framework) unfiled.push(symbol);
+    else symbols[framework] = [...new Set([...(symbols[framework] ?? []), symbol])].sort();
+  }
+  writeFileSync(symbolsFile, `${JSON.stringify(symbols, null, 2)}\n`);
+  console.log(Object.entries(symbols).map(([name, list]) => `${name}: ${list.length}`).join(', '));
+  if (unfiled.length > 0) console.log(`not filed (no framework matches): ${unfiled.join(' ')}`);
+}
 
 function writeFrameworkStubs() {
   const dir = join(targetDir, 'darwin-frameworks');
@@ -216,6 +236,33 @@ function pack(destination) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// suites
+
+// What "runs on a platform" means here: the client's suites and the Express/Fastify one pass
+// with that platform's binary under that platform's Node.js (an emulated one for arm64).
+const SUITES = [
+  ...readdirSync(join(root, '__tests__', 'client'))
+    .filter((file) => file.endsWith('.test.mjs'))
+    .sort()
+    .map((file) => join('__tests__', 'client', file)),
+  join('__tests__', 'adapters', 'protect-api.test.mjs'),
+];
+
+function suites(suffix, node, nodeArgs) {
+  if (!suffix || !node) throw new Error('usage: node scripts/platforms.mjs suites <suffix> <node> [node args...]');
+  const env = { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: binaryPath(suffix) };
+  const args = [...nodeArgs, '--test', '--test-concurrency=1', '--test-timeout=600000', ...SUITES];
+  // The loader falls back to other files when the override does not load: load it directly
+  // first, so a pass cannot come from another binary.
+  const probe = `require(process.env.NAPI_RS_NATIVE_LIBRARY_PATH);
+const libc = process.report.getReport().header.glibcVersionRuntime;
+console.log('loaded in Node.js ' + process.version + ' ' + process.platform + '-' + process.arch + ', ' + (libc ? 'glibc ' + libc : 'no glibc'));`;
+  execFileSync(node, [...nodeArgs, '-e', probe], { cwd: root, env, stdio: 'inherit' });
+  console.log(`${node} ${args.join(' ')}\n  with NAPI_RS_NATIVE_LIBRARY_PATH=${env.NAPI_RS_NATIVE_LIBRARY_PATH}`);
+  execFileSync(node, args, { cwd: root, env, stdio: 'inherit' });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, ...args] = process.argv.slice(2);
@@ -224,10 +271,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   } else if (command === 'check') {
     const results = selected(args).map(check);
     if (results.includes(false)) process.exit(1);
+  } else if (command === 'darwin-symbols') {
+    addFrameworkSymbols(readFileSync(0, 'utf8'));
+  } else if (command === 'suites') {
+    suites(args[0], args[1], args.slice(2));
   } else if (command === 'pack') {
     pack(resolve(args[0] ?? join(root, 'release')));
   } else {
-    console.error('usage: node scripts/platforms.mjs build|check [suffix...] | pack [dir]');
+    console.error('usage: node scripts/platforms.mjs build|check [suffix...] | pack [dir] | suites <suffix> <node>');
     process.exit(2);
   }
 }
