@@ -33,8 +33,9 @@ export const TARGETS = {
   'linux-arm64-gnu': { triple: 'aarch64-unknown-linux-gnu', format: 'elf', machine: 183, libc: 'glibc' },
   'linux-x64-musl': { triple: 'x86_64-unknown-linux-musl', format: 'elf', machine: 62, libc: 'musl' },
   'linux-arm64-musl': { triple: 'aarch64-unknown-linux-musl', format: 'elf', machine: 183, libc: 'musl' },
-  'darwin-x64': { triple: 'x86_64-apple-darwin', format: 'macho', cpuType: 0x01000007 },
-  'darwin-arm64': { triple: 'aarch64-apple-darwin', format: 'macho', cpuType: 0x0100000c },
+  // The oldest macOS each Node.js 20 build supports; left alone, the linker would stamp its own.
+  'darwin-x64': { triple: 'x86_64-apple-darwin', format: 'macho', cpuType: 0x01000007, macos: '10.15' },
+  'darwin-arm64': { triple: 'aarch64-apple-darwin', format: 'macho', cpuType: 0x0100000c, macos: '11.0' },
 };
 
 const suffixOf = (triple) => Object.keys(TARGETS).find((suffix) => TARGETS[suffix].triple === triple);
@@ -61,17 +62,17 @@ const binaryPath = (suffix) => join(root, `${binaryName}.${suffix}.node`);
 // names, so the dylib binds to the system's frameworks when macOS loads it.
 const FRAMEWORKS = {
   CoreFoundation: /^_(CF|kCF)/,
-  Security: /^_(Sec|kSec|SSL)/,
+  Security: /^_(Sec|kSec|SSL|CMS|Authorization)/,
   SystemConfiguration: /^_(SC|kSC)/,
 };
 const symbolsFile = join(root, 'scripts', 'darwin-framework-symbols.json');
 const frameworkSymbols = () => JSON.parse(readFileSync(symbolsFile, 'utf8'));
 
-// When a dependency starts importing another framework symbol, the link fails naming it as
-// undefined: this files the names found in that output (stdin) under their framework.
+// When a dependency starts importing another framework symbol, check:platforms names it as bound
+// to no library: this files the names found in that output (stdin) under their framework.
 function addFrameworkSymbols(linkerOutput) {
   const symbols = frameworkSymbols();
-  const undefinedNames = new Set(linkerOutput.match(/\b_(?:CF|kCF|Sec|kSec|SSL|SC|kSC)\w+/g) ?? []);
+  const undefinedNames = new Set(linkerOutput.match(/\b_(?:CF|kCF|Sec|kSec|SSL|CMS|Authorization|SC|kSC)\w+/g) ?? []);
   const unfiled = [];
   for (const symbol of undefinedNames) {
     const framework = Object.keys(FRAMEWORKS).find((name) => FRAMEWORKS[name].test(symbol));
@@ -106,7 +107,7 @@ function writeFrameworkStubs() {
 }
 
 function build(suffix) {
-  const { triple, libc, format } = TARGETS[suffix];
+  const { triple, libc, format, macos } = TARGETS[suffix];
   // zig links gnu targets against the glibc version named in the triple.
   const zigTarget = libc === 'glibc' ? `${triple}.${GLIBC_FLOOR}` : triple;
   const env = { ...process.env, CARGO_TARGET_DIR: targetDir };
@@ -114,7 +115,10 @@ function build(suffix) {
   // Rust's musl targets link the C runtime statically by default, which a shared library that
   // Node's musl libc loads must not do.
   if (libc === 'musl') flags.push('-C', 'target-feature=-crt-static');
-  if (format === 'macho') flags.push('-C', `link-arg=-F${writeFrameworkStubs()}`);
+  if (format === 'macho') {
+    flags.push('-C', `link-arg=-F${writeFrameworkStubs()}`);
+    env.MACOSX_DEPLOYMENT_TARGET = macos;
+  }
   if (flags.length > 0) env[`CARGO_TARGET_${triple.toUpperCase().replaceAll('-', '_')}_RUSTFLAGS`] = flags.join(' ');
   const started = Date.now();
   console.log(`\n== ${suffix}: cargo zigbuild --release --lib --target ${zigTarget}`);
@@ -187,15 +191,31 @@ function checkMachO(suffix, file, bytes, problems, facts) {
   if (!exported.some((line) => line.endsWith(' _napi_register_module_v1'))) problems.push('_napi_register_module_v1 is not exported');
   else facts.push('exports _napi_register_module_v1');
   // Only the system's libraries, by their real paths: no trace of the stubs it was linked with.
-  const dylibs = run(objdump, ['--macho', '--dylibs-used', file])
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(' (')[0])
-    .filter(Boolean);
-  facts.push(`links ${dylibs.map((path) => path.split('/').at(-1)).join(' ')}`);
-  for (const dylib of dylibs) {
+  const headers = run(objdump, ['--macho', '--private-headers', file]).split('\n');
+  const loads = [];
+  let command = '';
+  for (const line of headers) {
+    const cmd = line.match(/^\s+cmd (LC_\w+)/);
+    if (cmd) command = cmd[1];
+    const name = line.match(/^\s+name (\S+) \(offset/);
+    if (!name) continue;
+    if (command === 'LC_ID_DYLIB' && !name[1].startsWith('@rpath/')) problems.push(`install name ${name[1]} is a build path`);
+    if (command === 'LC_LOAD_DYLIB') loads.push(name[1]);
+  }
+  facts.push(`links ${loads.map((path) => path.split('/').at(-1)).join(' ')}`);
+  const minos = headers.join('\n').match(/cmd LC_BUILD_VERSION[\s\S]*?minos (\S+)/)?.[1];
+  facts.push(`macOS ${minos}+`);
+  if (!minos || versionNumber(minos) > versionNumber(spec.macos)) problems.push(`needs macOS ${minos}, above ${spec.macos}`);
+  for (const dylib of loads) {
     if (!/^\/usr\/lib\/|^\/System\/Library\/Frameworks\//.test(dylib)) problems.push(`links ${dylib}, not a system library`);
   }
+  // Every imported symbol is bound to the library that has it. napi's build lets undefined
+  // symbols through (-undefined dynamic_lookup), so one a framework stub lacks would be looked
+  // up by name at load time instead: `node scripts/platforms.mjs darwin-symbols` files them.
+  const binds = run(objdump, ['--macho', '--bind', '--lazy-bind', '--weak-bind', file]);
+  const flat = [...new Set(binds.split('\n').filter((line) => line.includes('flat-namespace')).map((line) => line.trim().split(/\s+/).at(-1)))];
+  if (flat.length > 0) problems.push(`${flat.length} symbols bound to no library (${flat.slice(0, 5).join(' ')}...): pipe this output to \`node scripts/platforms.mjs darwin-symbols\``);
+  else facts.push('every import bound to its library');
 }
 
 function check(suffix) {
@@ -206,7 +226,7 @@ function check(suffix) {
     problems.push(`${binaryName}.${suffix}.node is missing: run \`npm run build:platforms\``);
   } else {
     const bytes = readFileSync(file);
-    facts.push(run('file', ['-b', file]).trim().split(', ').slice(0, 2).join(', '));
+    facts.push(run('file', ['-b', file]).trim().replace(/, flags:.*$/, '').split(', ').slice(0, 2).join(', '));
     if (TARGETS[suffix].format === 'elf') checkElf(suffix, file, bytes, problems, facts);
     else checkMachO(suffix, file, bytes, problems, facts);
     const size = bytes.length;
