@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
+import { metadataServer } from '../protect/metadata.js';
 import { isContextCall, misuseHandling } from '../protect/misuse.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type {
@@ -103,5 +104,22 @@ function middlewareOver<C extends JwtClaims>(
     c.set('claims', claims);
     await next();
     return undefined;
+  };
+}
+
+/**
+ * Middleware that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`; other requests go on to `next()`. Mount
+ * it before anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>): MiddlewareHandler {
+  const serve = metadataServer<Context>(clientOrOptions);
+  return async (c, next) => {
+    const answer = serve(c.req.method, c.req.path);
+    if (answer === undefined) {
+      await next();
+      return undefined;
+    }
+    return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
 }

@@ -7,6 +7,7 @@ import type { Context, Next } from 'koa';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector } from '../protect/core.js';
+import { metadataServer } from '../protect/metadata.js';
 import { isContextCall, misuseHandling } from '../protect/misuse.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
@@ -81,5 +82,26 @@ function middlewareOver<C extends JwtClaims>(protector: Protector<Context>, prot
     // Undefined on an optional route called without a token.
     (ctx.state as { claims?: C }).claims = claims;
     await next();
+  };
+}
+
+/**
+ * Middleware that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`; other requests go on to `next()`. Mount
+ * it before anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>): KoaMiddleware {
+  const serve = metadataServer<Context>(clientOrOptions);
+  return async (ctx, next) => {
+    const answer = serve(ctx.method, ctx.path);
+    if (answer === undefined) {
+      await next();
+      return;
+    }
+    ctx.status = answer.status;
+    ctx.set(answer.headers);
+    // An empty body is left unset: Koa would count it as `Content-Length: 0`, and a HEAD answer
+    // keeps the length of the document it stands for.
+    if (answer.body !== '') ctx.body = answer.body;
   };
 }
