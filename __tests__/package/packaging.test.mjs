@@ -165,6 +165,10 @@ test('napi.targets, optionalDependencies, npm/* manifests and the loader agree o
     assert.deepEqual(platform.engines, manifest.engines, suffix);
     assert.equal(platform.license, manifest.license, suffix);
   }
+  // The README's platform table has a row for each, and no other package.
+  const table = README.slice(README.indexOf('## Supported platforms'), README.indexOf('## Benchmarks'));
+  const rows = [...table.matchAll(/`@monocloud\/backend-node-rs-([a-z0-9-]+)`/g)].map((match) => match[1]);
+  assert.deepEqual([...new Set(rows)].sort(), [...suffixes].sort());
   // `npm install` builds the binary of the machine it runs on (the others come from
   // `npm run build:platforms`, which `npm run check:platforms` checks before a release).
   const host = `${process.platform}-${process.arch}-gnu`;
