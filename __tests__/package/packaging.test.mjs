@@ -164,6 +164,7 @@ test('napi.targets, optionalDependencies, npm/* manifests and the loader agree o
     assert.deepEqual({ os: platform.os, cpu: platform.cpu, libc: platform.libc }, { libc: undefined, ...platformFields(suffix) }, suffix);
     assert.deepEqual(platform.engines, manifest.engines, suffix);
     assert.equal(platform.license, manifest.license, suffix);
+    assert.equal(platform.type, 'commonjs', `${suffix}: publint's strict mode asks for the type`);
   }
   // The README's platform table has a row for each, and no other package.
   const table = README.slice(README.indexOf('## Supported platforms'), README.indexOf('## Benchmarks'));
