@@ -82,6 +82,8 @@ function addFrameworkSymbols(linkerOutput) {
   writeFileSync(symbolsFile, `${JSON.stringify(symbols, null, 2)}\n`);
   console.log(Object.entries(symbols).map(([name, list]) => `${name}: ${list.length}`).join(', '));
   if (unfiled.length > 0) console.log(`not filed (no framework matches): ${unfiled.join(' ')}`);
+  // cargo does not track the stubs, only the build script: touching it makes the next build relink.
+  console.log('now `touch build.rs` and build the macOS targets again');
 }
 
 function writeFrameworkStubs() {
@@ -134,7 +136,7 @@ function build(suffix) {
 const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 
 function tool(name) {
-  // llvm-tools (rustup component) reads every format; binutils' readelf is the fallback for ELF.
+  // Mach-O is read with llvm-tools (a rustup component); ELF with binutils' readelf.
   const sysroot = execFileSync('rustc', ['--print', 'sysroot'], { encoding: 'utf8' }).trim();
   const host = execFileSync('rustc', ['-vV'], { encoding: 'utf8' }).match(/^host: (.+)$/m)[1];
   const llvm = join(sysroot, 'lib', 'rustlib', host, 'bin', `llvm-${name}`);
