@@ -440,15 +440,14 @@ impl Client {
         let token = non_blank(token)?;
         if let Some(pinned) = &self.pinned {
             // No key set: the secret is the only key, and nothing is fetched.
-            let claims = pinned.verify(token)?;
+            let (typ, claims) = pinned.verify(token)?;
+            self.check_token_type(typ)?;
             self.check_standard(&claims.map, true, now)?;
             self.check_requirements(&claims.map, requirements, binding, now)?;
             return Ok(claims);
         }
         let jws = jwt::parse(token)?;
-        if self.config.require_at_jwt && jws.typ != jwt::TokenType::AccessToken {
-            return Err(Error::token(jwt::UNEXPECTED_TYP));
-        }
+        self.check_token_type(jws.typ)?;
         let claims = match keys {
             Some(keys) => {
                 let claims = jws.verify(keys)?;
@@ -480,6 +479,14 @@ impl Client {
         self.revocations
             .check(token, || Some(Claimed::Map(&claims.map)))?;
         Ok(claims)
+    }
+
+    /// `requireTokenType`, whichever verifier read the header.
+    fn check_token_type(&self, typ: jwt::TokenType) -> Result<()> {
+        if self.config.require_at_jwt && typ != jwt::TokenType::AccessToken {
+            return Err(Error::token(jwt::UNEXPECTED_TYP));
+        }
+        Ok(())
     }
 
     fn check_standard(
