@@ -11,6 +11,9 @@ pub mod text;
 // Options, environment variables and defaults: one table, resolved and validated once.
 pub mod config;
 
+// The issuers a client trusts (one, or a list picked by `iss`), each with its discovery and keys.
+pub mod issuers;
+
 // The issuer's metadata document and the endpoints it names.
 pub mod discovery;
 

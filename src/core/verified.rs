@@ -37,7 +37,9 @@ pub struct Verified {
     pub has_cnf: bool,
     /// Whether the token is bound to a DPoP key (`cnf.jkt`), so a proof must come with it.
     pub has_jkt: bool,
-    /// The generation of the key set that verified the token.
+    /// The position of the token's issuer among the client's (0: the tenant).
+    pub issuer: usize,
+    /// The generation of the key set that verified the token: its issuer's.
     pub generation: u64,
     /// When the entry stops being served (caller's clock, ms).
     pub until_ms: f64,
@@ -125,9 +127,11 @@ impl VerifiedTokens {
 
     /// Keeps verified claims until the token expires or the key set that verified it would
     /// have been refetched, whichever comes first, both on the caller's clock.
+    #[allow(clippy::too_many_arguments)]
     pub fn remember(
         &self,
         token: &str,
+        issuer: usize,
         claims: &Claims,
         lifetime: Lifetime,
         keys: &KeySet,
@@ -159,6 +163,7 @@ impl VerifiedTokens {
                     .get("cnf")
                     .is_some_and(|cnf| cnf.get("jkt").is_some()),
                 lifetime,
+                issuer,
                 generation: keys.generation,
                 until_ms,
                 evict_at: after(Instant::now(), now.until(until_ms)),
@@ -196,6 +201,7 @@ mod tests {
             scopes: Granted::Scopes(vec![]),
             has_cnf: false,
             has_jkt: false,
+            issuer: 0,
             generation: 1,
             until_ms,
             evict_at: Instant::now() + evict_in,
@@ -249,7 +255,7 @@ mod tests {
             too_old_after: None,
         };
         let clock = ClockSettings::new(0.0, 60.0);
-        cache.remember("t", &claims, lifetime, &keys, &clock, at(T0));
+        cache.remember("t", 0, &claims, lifetime, &keys, &clock, at(T0));
         let entry = cache.get("t", at(T0)).expect("kept");
         assert_eq!(entry.until_ms, (exp + 60.0) * 1000.0);
         let config_check = |now: f64| {
@@ -268,11 +274,19 @@ mod tests {
         );
         // The key set's expiry bounds it too, on the same clock.
         let short = VerifiedTokens::new(10, 30.0);
-        short.remember("k", &claims, lifetime, &keys, &clock, at(T0));
+        short.remember("k", 0, &claims, lifetime, &keys, &clock, at(T0));
         assert!(short.get("k", at(T0 + 29_999.0)).is_some());
         assert!(short.get("k", at(T0 + 30_000.0)).is_none());
         // Nothing is kept for a token already past its time by the caller's clock.
-        cache.remember("late", &claims, lifetime, &keys, &clock, at(T0 + 200_000.0));
+        cache.remember(
+            "late",
+            0,
+            &claims,
+            lifetime,
+            &keys,
+            &clock,
+            at(T0 + 200_000.0),
+        );
         assert!(cache.get("late", at(T0)).is_none());
     }
 }

@@ -158,6 +158,15 @@ export function introspectionAdapter(introspect: () => Promise<unknown>): Adapte
   };
 }
 
+/**
+ * A resolver called for one issuer: with `issuers` the core names it, and the resolver is given
+ * its URL; the single tenant's resolver is called without arguments, as the original calls it.
+ */
+function resolveFor<T>(resolver: (issuer?: string) => T, request: string): T {
+  const issuer = (JSON.parse(request) as { issuer?: unknown }).issuer;
+  return typeof issuer === 'string' ? resolver(issuer) : resolver();
+}
+
 /** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};
@@ -167,8 +176,8 @@ export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions>
     callbacks.event = eventAdapter(isFunction(onEvent) ? onEvent : undefined, isFunction(onRevoked) ? onRevoked : undefined);
   }
   if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
-  if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
-  if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());
+  if (isFunction(metadataResolver)) callbacks.metadata = guarded(async (request) => resolveFor(metadataResolver, request));
+  if (isFunction(jwksResolver)) callbacks.jwks = guarded(async (request) => resolveFor(jwksResolver, request));
   if (cache && typeof cache === 'object' && isFunction(cache.get) && isFunction(cache.set)) {
     Object.assign(callbacks, cacheAdapters(cache));
   }

@@ -56,8 +56,12 @@ impl<T> std::fmt::Debug for Redacted<T> {
 /// Everything a client needs, resolved and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The normalised tenant URL: the discovery base and the expected `iss`.
+    /// The normalised tenant URL: the discovery base and the expected `iss`. With `issuers`,
+    /// the first of them (what `getMetadata()` and `getJwks()` describe).
     pub issuer: String,
+    /// `issuers`, each as given (an absolute URL): empty for the one tenant. A token's `iss`
+    /// picks among them.
+    pub issuers: Vec<String>,
     pub audience: String,
     /// The `iss` tokens must carry when it is not `issuer` (the tenant URL), e.g. with its
     /// trailing slash kept; discovery still uses `issuer`.
@@ -145,11 +149,26 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         joi::number(row.name, &sources.value(row), row.min())
     };
 
-    let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
-    if node && !is_uri(&tenant) {
-        return Err(invalid("tenantDomain", "must be a valid uri"));
-    }
-    let issuer = normalise_tenant(&tenant)?;
+    let issuers = issuer_list(&value("issuers"))?;
+    let issuer = match issuers.first() {
+        Some(first) => {
+            // Both would leave it unclear which issuers are trusted: the list must say it all.
+            if !matches!(value("tenantDomain"), Input::Missing | Input::Null) {
+                return Err(invalid(
+                    "issuers",
+                    "cannot be combined with tenantDomain: list every trusted issuer in issuers",
+                ));
+            }
+            first.strip_suffix('/').unwrap_or(first).to_owned()
+        }
+        None => {
+            let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
+            if node && !is_uri(&tenant) {
+                return Err(invalid("tenantDomain", "must be a valid uri"));
+            }
+            normalise_tenant(&tenant)?
+        }
+    };
     let audience = required_string("audience", &value("audience"))?;
     if node && !is_uri(&audience) {
         return Err(invalid("audience", "must be a valid uri"));
@@ -215,9 +234,20 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         Some(_) => return Err(one_of("requireTokenType", &["at+jwt"])),
     };
     let max_token_age = number("maxTokenAge")?;
+    if !issuers.is_empty() {
+        several_issuers_conflicts(
+            expected_issuer.is_some(),
+            pinned_secret.is_some(),
+            client_id
+                .as_deref()
+                .is_some_and(|id| !js_trim(id).is_empty()),
+            introspect_jwt_tokens,
+        )?;
+    }
     let mut challenge = challenge_style(&sources)?;
     let dpop = dpop_settings(&sources)?;
-    let protected_resource = protected_resource(&sources, &issuer, certificate_binding, &dpop)?;
+    let protected_resource =
+        protected_resource(&sources, &issuer, &issuers, certificate_binding, &dpop)?;
     if let Some(resource) = &protected_resource {
         // RFC 9728 §5.1: every challenge points to the metadata, in the complete form.
         challenge.describe = challenge.describe || !challenge.full;
@@ -227,6 +257,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
 
     Ok(Config {
         issuer,
+        issuers,
         audience,
         expected_issuer,
         other_audiences,
@@ -287,11 +318,78 @@ fn string_list(field: &str, value: &Input) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// `issuers`: absent, or at least one absolute https URL (http for loopback hosts) without
+/// query or fragment, as an array or (from the environment) separated by spaces. Repeats of the
+/// same issuer are dropped.
+fn issuer_list(value: &Input) -> Result<Vec<String>> {
+    const FIELD: &str = "issuers";
+    let Some(listed) = string_list(FIELD, value)? else {
+        return Ok(Vec::new());
+    };
+    if listed.is_empty() {
+        return Err(invalid(FIELD, "must list at least one issuer URL"));
+    }
+    let mut issuers: Vec<String> = Vec::with_capacity(listed.len());
+    for url in listed {
+        if !is_resource_identifier(&url) {
+            return Err(invalid(
+                FIELD,
+                "must list issuer URLs (https, or http for loopback hosts) without query or fragment",
+            ));
+        }
+        let key = crate::core::issuers::match_key(&url);
+        if !issuers
+            .iter()
+            .any(|seen| crate::core::issuers::match_key(seen) == key)
+        {
+            issuers.push(url);
+        }
+    }
+    Ok(issuers)
+}
+
+/// What a client with several issuers cannot also be: each listed URL is the `iss` of its
+/// tokens, so neither `issuer` nor one shared secret can apply to all of them; and an opaque
+/// token names no issuer, so there is no telling whose introspection endpoint to ask.
+fn several_issuers_conflicts(
+    issuer: bool,
+    hmac_secret: bool,
+    client_id: bool,
+    introspect_jwt_tokens: bool,
+) -> Result<()> {
+    if issuer {
+        return Err(invalid(
+            "issuer",
+            "cannot be combined with issuers: each listed issuer is the iss its tokens carry",
+        ));
+    }
+    if hmac_secret {
+        return Err(invalid(
+            "hmacSecret",
+            "cannot be combined with issuers: the pinned secret is one issuer's",
+        ));
+    }
+    if client_id || introspect_jwt_tokens {
+        return Err(invalid(
+            if client_id {
+                "clientId"
+            } else {
+                "introspectJwtTokens"
+            },
+            "cannot be combined with issuers: a client with several issuers validates JWTs only, \
+             since an opaque token names no issuer to introspect it; use one client per issuer \
+             for introspection",
+        ));
+    }
+    Ok(())
+}
+
 /// The `protectedResource` option: on when the object is given or `MONOCLOUD_BACKEND_RESOURCE`
 /// is set.
 fn protected_resource(
     sources: &Sources,
     issuer: &str,
+    issuers: &[String],
     certificate_binding: Option<BindingMode>,
     dpop: &dpop::Settings,
 ) -> Result<Option<ProtectedResource>> {
@@ -332,6 +430,7 @@ fn protected_resource(
         "protectedResource.authorizationServers",
         &value("protectedResource.authorizationServers"),
     )? {
+        None if !issuers.is_empty() => issuers.to_vec(),
         None => vec![issuer.to_owned()],
         Some(servers) => {
             if servers.is_empty() || servers.iter().any(|s| !is_resource_identifier(s)) {
