@@ -1057,6 +1057,43 @@ mod tests {
         assert_eq!(config.issuer, "https://a.example.com");
     }
 
+    /// `requireTokenType` applies to the pinned HMAC mode as to every JWT: its header is read
+    /// by the same rules.
+    #[tokio::test]
+    async fn the_pinned_mode_applies_the_token_type_rules() {
+        use crate::core::jose::b64url_encode;
+        use aws_lc_rs::hmac;
+
+        let secret = "a-shared-secret-of-enough-length-0123";
+        let client = client_with(&[
+            ("hmacSecret", Input::Str(secret.into())),
+            ("hmacAlg", Input::Str("HS256".into())),
+            ("requireTokenType", Input::Str("at+jwt".into())),
+        ]);
+        let now = crate::core::testkit::now();
+        let sign = |typ: &str| {
+            let header = b64url_encode(format!(r#"{{"alg":"HS256","typ":"{typ}"}}"#).as_bytes());
+            let payload = serde_json::json!({
+                "iss": "https://t.example.com", "aud": "https://a.example.com",
+                "sub": "svc", "exp": now + 60.0,
+            });
+            let input = format!("{header}.{}", b64url_encode(payload.to_string().as_bytes()));
+            let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+            format!(
+                "{input}.{}",
+                b64url_encode(hmac::sign(&key, input.as_bytes()).as_ref())
+            )
+        };
+        let request = Request::default();
+        assert!(client.verify(Some(&sign("at+jwt")), &request).await.is_ok());
+        for typ in ["JWT", "logout+jwt"] {
+            match client.verify(Some(&sign(typ)), &request).await {
+                Err(Error::Token { message, .. }) => assert_eq!(message, jwt::UNEXPECTED_TYP),
+                other => panic!("{typ}: {other:?}"),
+            }
+        }
+    }
+
     /// Every request moves this future onto the heap; the cold paths (HTTP, introspection)
     /// are boxed so that it stays small. It was 35 KB before they were.
     #[test]
