@@ -171,6 +171,15 @@ test('configuration: the environment form, and the options that name one issuer'
   refused({ hmacSecret: 'a-secret-of-enough-length-0123456789', hmacAlg: 'HS256' }, /"hmacSecret"/);
   refused({ issuers: [] }, /at least one/);
   refused({ issuers: ['http://issuer.example.com'] }, /https/);
-  // An environment tenant beside a list in code is the same conflict: the list must say it all.
-  await withEnv({ MONOCLOUD_BACKEND_TENANT_DOMAIN: tested.url }, () => refused({}, /tenantDomain/));
+  // Code wins over the environment: a tenant there (the token client's, say) neither breaks
+  // nor widens a list given in code, and its client id is not used for introspection.
+  await withEnv({ MONOCLOUD_BACKEND_TENANT_DOMAIN: provider.issuer, MONOCLOUD_BACKEND_CLIENT_ID: 'outbound' }, async () => {
+    const c = new MonoCloudBackendNodeClient({ issuers: [tested.url], audience: AUDIENCE });
+    assert.equal((await c.validateAccessToken(await tested.mint())).iss, tested.url);
+    await assert.rejects(c.validateAccessToken(await provider.token()), (error) => error instanceof MonoCloudTokenError && error.message === 'Invalid Issuer');
+  });
+  // Both in the environment are the conflict.
+  await withEnv({ MONOCLOUD_BACKEND_TENANT_DOMAIN: tested.url, MONOCLOUD_BACKEND_ISSUERS: scripted.url, MONOCLOUD_BACKEND_AUDIENCE: AUDIENCE }, () =>
+    assert.throws(() => new MonoCloudBackendNodeClient(), MonoCloudValidationError),
+  );
 });

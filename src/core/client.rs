@@ -1041,12 +1041,18 @@ mod tests {
                 "{bad:?}"
             );
         }
-        // The environment's form: separated by spaces; repeats are dropped.
-        let env = [(
-            "MONOCLOUD_BACKEND_ISSUERS".to_owned(),
-            " https://a.example.com https://b.example.com  https://A.example.com/ ".to_owned(),
-        )]
+        // The environment's form: separated by spaces; repeats are dropped. Introspection
+        // settings there are not this client's: it does not use them.
+        let env: crate::core::config::Env = [
+            (
+                "MONOCLOUD_BACKEND_ISSUERS",
+                " https://a.example.com https://b.example.com  https://A.example.com/ ",
+            ),
+            ("MONOCLOUD_BACKEND_CLIENT_ID", "outbound"),
+            ("MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS", "true"),
+        ]
         .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let options = Input::Object(vec![("audience".into(), text("https://api.example"))]);
         let config = resolve(&options, &env, Profile::NodeClient).unwrap();
@@ -1055,6 +1061,30 @@ mod tests {
             ["https://a.example.com", "https://b.example.com"]
         );
         assert_eq!(config.issuer, "https://a.example.com");
+        assert!(!config.introspection_configured() && !config.introspect_jwt_tokens);
+        // Code wins over the environment; both at the same level are the conflict.
+        let tenant = Input::Object(vec![
+            ("tenantDomain".into(), text("https://t.example.com")),
+            ("audience".into(), text("https://api.example")),
+        ]);
+        let config = resolve(&tenant, &env, Profile::NodeClient).unwrap();
+        assert!(config.issuers.is_empty());
+        assert_eq!(config.issuer, "https://t.example.com");
+        let mut both_in_env = env.clone();
+        both_in_env.insert(
+            "MONOCLOUD_BACKEND_TENANT_DOMAIN".into(),
+            "https://t.example.com".into(),
+        );
+        assert!(resolve(&options, &both_in_env, Profile::NodeClient).is_err());
+        let listed = Input::Object(vec![
+            (
+                "issuers".into(),
+                Input::Array(vec![text("https://b.example.com")]),
+            ),
+            ("audience".into(), text("https://api.example")),
+        ]);
+        let config = resolve(&listed, &both_in_env, Profile::NodeClient).unwrap();
+        assert_eq!(config.issuers, ["https://b.example.com"]);
     }
 
     /// `requireTokenType` applies to the pinned HMAC mode as to every JWT: its header is read

@@ -149,18 +149,29 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         joi::number(row.name, &sources.value(row), row.min())
     };
 
-    let issuers = issuer_list(&value("issuers"))?;
-    let issuer = match issuers.first() {
-        Some(first) => {
-            // Both would leave it unclear which issuers are trusted: the list must say it all.
-            if !matches!(value("tenantDomain"), Input::Missing | Input::Null) {
-                return Err(invalid(
-                    "issuers",
-                    "cannot be combined with tenantDomain: list every trusted issuer in issuers",
-                ));
-            }
-            first.strip_suffix('/').unwrap_or(first).to_owned()
+    let in_code = |name: &str| !matches!(options.get(name), Input::Missing | Input::Null);
+    let given = |name: &str| !matches!(value(name), Input::Missing | Input::Null);
+    // Code wins over the environment, as for every option: a list in code leaves a tenant in
+    // the environment (the token client's, say) unused, and the other way round. Both at the
+    // same level leave it unclear which issuers are trusted: the list must say it all.
+    let listing = match (given("issuers"), given("tenantDomain")) {
+        (false, _) => false,
+        (true, false) => true,
+        (true, true) if in_code("issuers") != in_code("tenantDomain") => in_code("issuers"),
+        (true, true) => {
+            return Err(invalid(
+                "issuers",
+                "cannot be combined with tenantDomain: list every trusted issuer in issuers",
+            ));
         }
+    };
+    let issuers = if listing {
+        issuer_list(&value("issuers"))?
+    } else {
+        Vec::new()
+    };
+    let issuer = match issuers.first() {
+        Some(first) => first.strip_suffix('/').unwrap_or(first).to_owned(),
         None => {
             let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
             if node && !is_uri(&tenant) {
@@ -234,16 +245,23 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         Some(_) => return Err(one_of("requireTokenType", &["at+jwt"])),
     };
     let max_token_age = number("maxTokenAge")?;
-    if !issuers.is_empty() {
+    let (client_id, introspect_jwt_tokens) = if issuers.is_empty() {
+        (client_id, introspect_jwt_tokens)
+    } else {
+        // Introspection asked for in code is a mistake to report. From the environment it may
+        // be meant for another client of the process (the token client reads the same
+        // `MONOCLOUD_BACKEND_CLIENT_ID`), so this one just does not use it.
         several_issuers_conflicts(
             expected_issuer.is_some(),
             pinned_secret.is_some(),
-            client_id
-                .as_deref()
-                .is_some_and(|id| !js_trim(id).is_empty()),
-            introspect_jwt_tokens,
+            in_code("clientId")
+                && client_id
+                    .as_deref()
+                    .is_some_and(|id| !js_trim(id).is_empty()),
+            in_code("introspectJwtTokens") && introspect_jwt_tokens,
         )?;
-    }
+        (None, false)
+    };
     let mut challenge = challenge_style(&sources)?;
     let dpop = dpop_settings(&sources)?;
     let protected_resource =
