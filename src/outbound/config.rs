@@ -4,12 +4,11 @@
 
 use crate::core::client_auth::{ClientAuthMethod, ClientSecret};
 use crate::core::config::joi::{
-    invalid, is_uri, number, one_of, optional_function, optional_string, required_string,
+    invalid, number, optional_function, optional_string, required_string,
 };
 use crate::core::config::options::{DefaultValue, Kind, Oidc, Row, Sources, row_of};
-use crate::core::config::tenant::normalise_tenant;
 use crate::core::config::tls::tls_identity;
-use crate::core::config::{Env, Input, Redacted, Wanted, cache_shape, client_secret};
+use crate::core::config::{Env, Input, Redacted, cache_shape, client_credentials, tenant_issuer};
 use crate::core::error::Result;
 
 /// Seconds before expiry that a token is refreshed in the background.
@@ -87,27 +86,10 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
             .expect("an option with a default is never missing"))
     };
 
-    let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
-    if !is_uri(&tenant) {
-        return Err(invalid("tenantDomain", "must be a valid uri"));
-    }
-    let issuer = normalise_tenant(&tenant)?;
+    let issuer = tenant_issuer(&value("tenantDomain"), true)?;
     let client_id = required_string("clientId", &value("clientId"))?;
-    let method = value("clientAuthMethod");
-    let wanted = match &method {
-        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
-        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
-        _ => Wanted::Text,
-    };
-    let client_secret = client_secret(&value("clientSecret"), wanted)?;
-    let client_auth_method = match &method {
-        Input::Str(m) => ClientAuthMethod::parse(m),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-        one_of("clientAuthMethod", &names)
-    })?;
+    let (client_secret, client_auth_method) =
+        client_credentials(&value("clientAuthMethod"), &value("clientSecret"))?;
     let trust_store_id = optional_string("trustStoreId", &value("trustStoreId"))?;
     optional_function("metadataResolver", &value("metadataResolver"))?;
     optional_function("fetcher", &value("fetcher"))?;
@@ -243,6 +225,44 @@ mod tests {
                 id
             ])
             .contains("https")
+        );
+    }
+
+    /// Both clients read the credentials through one function: the same input gives the
+    /// same message from either.
+    #[test]
+    fn credential_problems_read_as_the_backend_client_words_them() {
+        use crate::core::config::Profile;
+        let base = [
+            (
+                "tenantDomain",
+                Input::Str("https://tenant.example.com".into()),
+            ),
+            ("audience", Input::Str("https://api.example.com".into())),
+            ("clientId", Input::Str("c".into())),
+        ];
+        let cases: [&[(&str, Input)]; 3] = [
+            &[("clientAuthMethod", Input::Str("password".into()))],
+            &[
+                ("clientAuthMethod", Input::Str("private_key_jwt".into())),
+                ("clientSecret", Input::Str("not a jwk".into())),
+            ],
+            &[("clientSecret", Input::Number(3.0))],
+        ];
+        for extra in cases {
+            let members: Vec<_> = base.iter().cloned().chain(extra.iter().cloned()).collect();
+            let outbound = resolve(&options(&members), &Env::new()).unwrap_err();
+            let backend =
+                crate::core::config::resolve(&options(&members), &Env::new(), Profile::NodeClient)
+                    .unwrap_err();
+            assert_eq!(outbound.to_string(), backend.to_string());
+        }
+        let no_tenant = [("clientId", Input::Str("c".into()))];
+        assert_eq!(
+            resolve(&options(&no_tenant), &Env::new())
+                .unwrap_err()
+                .to_string(),
+            "\"tenantDomain\" is required"
         );
     }
 }
