@@ -10,6 +10,8 @@ use crate::core::config::options::{DefaultValue, Kind, Oidc, Row, Sources, row_o
 use crate::core::config::tls::tls_identity;
 use crate::core::config::{Env, Input, Redacted, cache_shape, client_credentials, tenant_issuer};
 use crate::core::error::Result;
+use crate::outbound::dpop::{DpopKey, KeySource};
+use serde_json::Value;
 
 /// Seconds before expiry that a token is refreshed in the background.
 pub const DEFAULT_REFRESH_SKEW: f64 = 60.0;
@@ -42,6 +44,29 @@ pub const TOKEN_CLIENT_OPTIONS: [Row; 2] = [
 /// The option names the binding reads beyond the shared table's.
 pub const TOKEN_CLIENT_OPTION_NAMES: [&str; 2] = ["refreshSkew", "retries"];
 
+/// `dpop`: off (absent, `false`), a key generated per client (`true`, `{}`), or the user's
+/// private JWK (`{ key }`, an object or its JSON text), checked here so that a broken key is a
+/// configuration error.
+fn dpop_option(value: &Input) -> Result<Option<KeySource>> {
+    let jwk = match value {
+        Input::Missing | Input::Null | Input::Bool(false) => return Ok(None),
+        Input::Bool(true) => return Ok(Some(KeySource::Generate)),
+        Input::Object(_) => match value.get("key") {
+            Input::Missing | Input::Null => return Ok(Some(KeySource::Generate)),
+            key @ Input::Object(_) => key.to_json(),
+            Input::Str(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        _ => return Err(invalid("dpop", "must be a boolean or an object")),
+    };
+    let Value::Object(jwk) = jwk else {
+        return Err(invalid("dpop.key", "must be a private JWK"));
+    };
+    let source = KeySource::Jwk(Redacted(jwk));
+    DpopKey::new(&source)?;
+    Ok(Some(source))
+}
+
 /// Everything the token client needs, resolved and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenClientConfig {
@@ -63,6 +88,8 @@ pub struct TokenClientConfig {
     pub store_url: Option<String>,
     pub store_prefix: String,
     pub store_timeout_ms: f64,
+    /// DPoP-bound tokens (RFC 9449) with this key, when set.
+    pub dpop: Option<KeySource>,
 }
 
 fn extra_row(name: &str) -> &'static Row {
@@ -115,6 +142,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         ));
     }
     let refresh_skew = defaulted_number(extra_row("refreshSkew"))?;
+    let dpop = dpop_option(options.get("dpop"))?;
     let retries = defaulted_number(extra_row("retries"))?;
     if retries > MAX_RETRIES {
         return Err(invalid(
@@ -139,6 +167,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         store_url,
         store_prefix,
         store_timeout_ms,
+        dpop,
     })
 }
 
