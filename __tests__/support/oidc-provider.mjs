@@ -78,6 +78,9 @@ function certificateSubjectMatches(ctx, property, expected) {
  * - `clientCredentialsTtl`: seconds client_credentials tokens live (default 300).
  * - `audienceOf(indicator)`: the `aud` tokens for a resource indicator carry (default the
  *   indicator itself), for audiences that are not URIs and so cannot be indicators.
+ * - `dpopNonce: true`: the token endpoint requires DPoP server nonces (features.dPoP's
+ *   nonceSecret and requireNonce): a proof without a valid nonce is answered 400
+ *   `use_dpop_nonce` with a `DPoP-Nonce` header.
  *
  * Besides the original members, the result has `requests` (every request: method, path after
  * prefix stripping, `store`, and whether a client `certificate` was presented), `provider` (the
@@ -91,6 +94,7 @@ export async function startOidcProvider({
   tls,
   clientCredentialsTtl = 300,
   audienceOf = (indicator) => indicator,
+  dpopNonce = false,
 } = {}) {
   const server = tls
     ? createHttpsServer({
@@ -157,6 +161,7 @@ export async function startOidcProvider({
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      ...(dpopNonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       introspection: { enabled: true },
       revocation: { enabled: true },
       ...(tls ? {
