@@ -105,7 +105,8 @@ describe('the token endpoint', () => {
   test('a Bearer answer when DPoP was asked for is a MonoCloudHttpError, without the token', async () => {
     // A fetcher that drops the proof: the issuer then answers with a Bearer token.
     const fetcher = (url, init) => {
-      const { dpop: _dropped, ...headers } = init.headers;
+      const headers = new Headers(init?.headers);
+      headers.delete('dpop');
       return fetch(url, { ...init, headers });
     };
     const client = tokenClient({ fetcher });
