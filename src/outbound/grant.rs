@@ -149,14 +149,14 @@ pub async fn request_token(
     let mut nonce_retried = false;
     loop {
         let response = send_token_request(http, config, endpoint, request, now, dpop).await?;
-        if let Some(key) = dpop {
-            if let Some(nonce) = nonce_header(&response.headers) {
-                key.remember_nonce(endpoint, nonce);
-                if !nonce_retried && asks_for_nonce(&response) {
-                    nonce_retried = true;
-                    now = now.later();
-                    continue;
-                }
+        if let Some(key) = dpop
+            && let Some(nonce) = nonce_header(&response.headers)
+        {
+            key.remember_nonce(endpoint, nonce);
+            if !nonce_retried && asks_for_nonce(&response) {
+                nonce_retried = true;
+                now = now.later();
+                continue;
             }
         }
         let token = read_token_answer(&response)?;
