@@ -4,6 +4,8 @@
 // client's fetch() calls. A replayed proof and a proof by another key are refused.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { MonoCloudHttpError, MonoCloudTokenClient, MonoCloudValidationError } from '@monocloud/backend-node-rs';
@@ -212,5 +214,57 @@ describe('the API (protectApi with DPoP required and server nonces)', () => {
     const { result, calls } = await recordingFetches(() => client.fetch(`${app.url}/api`, undefined, { resource: AUDIENCE }));
     assert.equal(result.status, 401);
     assert.ok(calls.length <= 2, `${calls.length} calls`);
+  });
+});
+
+describe('a hand-made API', () => {
+  /** Serves `answer(req, index)` ({ status, headers }) on 127.0.0.1, recording every request's headers. */
+  async function api(answer) {
+    const seen = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      const { status, headers = {} } = answer(req, seen.length - 1);
+      res.writeHead(status, headers).end(status === 200 ? '{"ok":true}' : '{}');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      url: `http://127.0.0.1:${server.address().port}`,
+      seen,
+      close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    };
+  }
+
+  test('an API that asks for a nonce every time gets exactly one retry', async () => {
+    let n = 0;
+    const server = await api(() => ({
+      status: 401,
+      headers: { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': `nonce-${(n += 1)}` },
+    }));
+    try {
+      const response = await tokenClient().fetch(`${server.url}/x`, { method: 'POST', body: 'a=1' }, { resource: AUDIENCE });
+      assert.equal(response.status, 401);
+      assert.equal(server.seen.length, 2);
+      assert.equal(jwtPayload(server.seen[1].dpop).nonce, 'nonce-1');
+      assert.equal(jwtPayload(server.seen[1].dpop).htm, 'POST');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('invalid_token: one retry with a new token and a proof for it', async () => {
+    const server = await api((_req, index) => (index === 0 ? { status: 401, headers: { 'www-authenticate': 'DPoP error="invalid_token"' } } : { status: 200 }));
+    try {
+      const client = tokenClient();
+      const response = await client.fetch(`${server.url}/x`, undefined, { resource: AUDIENCE });
+      assert.equal(response.status, 200);
+      assert.equal(server.seen.length, 2);
+      const [first, second] = server.seen.map((headers) => headers.authorization.slice('DPoP '.length));
+      assert.notEqual(first, second, 'a new token');
+      assert.equal(jwtPayload(server.seen[1].dpop).ath, createHash('sha256').update(second).digest('base64url'));
+      assert.equal(jwtPayload(second).cnf.jkt, client.dpopThumbprint);
+    } finally {
+      await server.close();
+    }
   });
 });

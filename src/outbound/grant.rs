@@ -485,4 +485,21 @@ mod tests {
             Failed::Final(_)
         ));
     }
+
+    #[test]
+    fn only_a_400_use_dpop_nonce_asks_for_a_nonce() {
+        let body = r#"{"error":"use_dpop_nonce","error_description":"nonce is required"}"#;
+        assert!(asks_for_nonce(&response(400, &[("DPoP-Nonce", "n")], body)));
+        assert!(!asks_for_nonce(&response(401, &[], body)));
+        assert!(!asks_for_nonce(&response(
+            400,
+            &[],
+            r#"{"error":"invalid_dpop_proof"}"#
+        )));
+        assert!(!asks_for_nonce(&response(400, &[], "use_dpop_nonce")));
+        assert_eq!(
+            nonce_header(&response(400, &[("dpop-nonce", " n-1 ")], "").headers),
+            Some("n-1")
+        );
+    }
 }
