@@ -81,6 +81,8 @@ function certificateSubjectMatches(ctx, property, expected) {
  * - `dpopNonce: true`: the token endpoint requires DPoP server nonces (features.dPoP's
  *   nonceSecret and requireNonce): a proof without a valid nonce is answered 400
  *   `use_dpop_nonce` with a `DPoP-Nonce` header.
+ * - `resourceScope`: the scopes every resource server grants (default `read:things write:things`);
+ *   a client_credentials request may ask for any of them.
  *
  * Besides the original members, the result has `requests` (every request: method, path after
  * prefix stripping, `store`, and whether a client `certificate` was presented), `provider` (the
@@ -95,6 +97,7 @@ export async function startOidcProvider({
   clientCredentialsTtl = 300,
   audienceOf = (indicator) => indicator,
   dpopNonce = false,
+  resourceScope = SCOPE,
 } = {}) {
   const server = tls
     ? createHttpsServer({
@@ -182,13 +185,13 @@ export async function startOidcProvider({
           const { audience: indicated, params } = parseResourceIndicator(indicator);
           const aud = audienceOf(indicated);
           if (params.get('format') === 'opaque') {
-            return { scope: SCOPE, audience: aud, accessTokenFormat: 'opaque' };
+            return { scope: resourceScope, audience: aud, accessTokenFormat: 'opaque' };
           }
           const alg = params.get('alg') ?? algs[0];
           if (!algs.includes(alg)) {
             throw new errors.InvalidTarget(`this provider has no ${alg} key`);
           }
-          return { scope: SCOPE, audience: aud, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+          return { scope: resourceScope, audience: aud, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
         },
       },
     },
