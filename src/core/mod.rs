@@ -62,6 +62,9 @@ pub mod cache;
 // How the client authenticates to the issuer (RFC 6749 §2.3, RFC 7523, RFC 8705).
 pub mod client_auth;
 
+// Private keys that sign: client assertions' and DPoP proofs'.
+pub mod signing;
+
 // JWS algorithms and strict base64url, shared by keys, tokens and client assertions.
 pub mod jose;
 

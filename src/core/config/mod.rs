@@ -172,13 +172,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     };
     let issuer = match issuers.first() {
         Some(first) => first.strip_suffix('/').unwrap_or(first).to_owned(),
-        None => {
-            let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
-            if node && !is_uri(&tenant) {
-                return Err(invalid("tenantDomain", "must be a valid uri"));
-            }
-            normalise_tenant(&tenant)?
-        }
+        None => tenant_issuer(&value("tenantDomain"), node)?,
     };
     let audience = required_string("audience", &value("audience"))?;
     if node && !is_uri(&audience) {
@@ -188,21 +182,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let other_audiences = audience_list(&value("audiences"))?;
     let pinned_secret = pinned_secret(string("hmacSecret")?, string("hmacAlg")?)?;
     let client_id = string("clientId")?;
-    let method = value("clientAuthMethod");
-    let wanted = match &method {
-        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
-        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
-        _ => Wanted::Text,
-    };
-    let client_secret = client_secret(&value("clientSecret"), wanted)?;
-    let client_auth_method = match &method {
-        Input::Str(m) => ClientAuthMethod::parse(m),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-        one_of("clientAuthMethod", &names)
-    })?;
+    let (client_secret, client_auth_method) =
+        client_credentials(&value("clientAuthMethod"), &value("clientSecret"))?;
     let trust_store_id = string("trustStoreId")?;
     let has_metadata_resolver = function("metadataResolver")?;
     let has_jwks_resolver = function("jwksResolver")?;
@@ -713,6 +694,40 @@ fn public_url(url: &str) -> Result<String> {
 /// validated, so it is never missing here.
 fn defaulted<T>(value: Option<T>) -> T {
     value.expect("an option with a default is never missing")
+}
+
+/// `tenantDomain` as both clients read it: required, a URI when `require_uri` (the
+/// env-aware clients), then normalised into the issuer.
+pub(crate) fn tenant_issuer(value: &Input, require_uri: bool) -> Result<String> {
+    let tenant = required_string("tenantDomain", value)?;
+    if require_uri && !is_uri(&tenant) {
+        return Err(invalid("tenantDomain", "must be a valid uri"));
+    }
+    normalise_tenant(&tenant)
+}
+
+/// `clientSecret` and `clientAuthMethod`, as the validating and the token client both read
+/// them: the method decides what kind of secret is wanted, the secret is checked first (as
+/// upstream's schema does), then the method itself.
+pub(crate) fn client_credentials(
+    method: &Input,
+    secret: &Input,
+) -> Result<(Option<ClientSecret>, ClientAuthMethod)> {
+    let wanted = match method {
+        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
+        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
+        _ => Wanted::Text,
+    };
+    let client_secret = client_secret(secret, wanted)?;
+    let client_auth_method = match method {
+        Input::Str(m) => ClientAuthMethod::parse(m),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        one_of("clientAuthMethod", &names)
+    })?;
+    Ok((client_secret, client_auth_method))
 }
 
 /// What `clientSecret` may be, by `clientAuthMethod`.
