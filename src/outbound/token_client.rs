@@ -235,23 +235,28 @@ impl TokenClient {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
+        let has_adapter =
+            config.has_cache && callbacks.cache_get.is_some() && callbacks.cache_set.is_some();
+        // The store is opened only when no cache adapter takes its place.
+        let store = match &config.store {
+            Some(setting) if !has_adapter => Some(
+                crate::store::open_setting(
+                    setting,
+                    &config.store_prefix,
+                    config.store_timeout_ms,
+                    &callbacks,
+                )
+                .map_err(Error::validation)?,
+            ),
+            _ => None,
+        };
         let shared = match (callbacks.cache_get, callbacks.cache_set) {
             (Some(get), Some(set)) if config.has_cache => Some(SharedCache::Adapter {
                 get,
                 set,
                 delete: cache_delete,
             }),
-            _ => match &config.store_url {
-                Some(url) => {
-                    let store = Arc::new(
-                        SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
-                            .map_err(Error::validation)?,
-                    );
-                    store.connect_in_background();
-                    Some(SharedCache::Store(store))
-                }
-                None => None,
-            },
+            _ => store.map(SharedCache::Store),
         };
         Ok(TokenClient {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
