@@ -7,21 +7,24 @@ const require = createRequire(import.meta.url);
 
 export const STORE_CLIENT_KINDS = ['node-redis', 'node-redis-v4', 'ioredis'];
 
-/** Waits (at most two seconds) for `connecting`: a server that is down leaves the client connecting on its own. */
+/**
+ * Waits (at most five seconds: ten processes starting on a small machine connect slowly) for
+ * `connecting`; a server that is down leaves the client connecting on its own.
+ */
 const within = (connecting) =>
-  Promise.race([connecting.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  Promise.race([connecting.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
 
-/** Resolves with { client, close() } once the client is ready, or after two seconds trying. */
+/** Resolves with { client, close() } once the client is ready, or after five seconds trying. */
 export async function connectStoreClient(kind, url) {
   if (kind === 'ioredis') {
     const { Redis } = require('ioredis');
-    const client = new Redis(url, { lazyConnect: true, connectTimeout: 2_000 });
+    const client = new Redis(url, { lazyConnect: true, connectTimeout: 5_000 });
     client.on('error', () => {});
     await within(client.connect());
     return { client, close: async () => client.disconnect() };
   }
   const { createClient } = require(kind === 'node-redis-v4' ? 'redis4' : 'redis');
-  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) } });
+  const client = createClient({ url, socket: { connectTimeout: 5_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) } });
   client.on('error', () => {});
   await within(client.connect());
   return {

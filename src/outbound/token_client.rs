@@ -492,7 +492,18 @@ impl TokenClient {
                     .set_new(&lock, &holder, Duration::from_millis(LOCK_MS))
                     .await
                 {
-                    Ok(true) => Some((store.clone(), lock, holder)),
+                    Ok(true) => {
+                        // The previous holder may have stored its token and let go between our
+                        // read and our lock: read once more before asking the issuer.
+                        if let Some(token) = self.shared_cache_token(request, now).await {
+                            if let Err(error) = store.delete_if(&lock, &holder).await {
+                                self.store_error("token_unlock", &error);
+                            }
+                            report(&token, "shared_cache");
+                            return Ok(Arc::new(token));
+                        }
+                        Some((store.clone(), lock, holder))
+                    }
                     Ok(false) => {
                         if let Some(token) = self.wait_for_holder(store, request, now).await {
                             report(&token, "shared_cache");

@@ -287,7 +287,9 @@ impl SharedStore {
                     let answer = invoke_within(&calls.command, json!({ "args": args }), None)
                         .await
                         .unwrap_or(Ok(Value::Null))
-                        .map_err(|_| StoreError::Failed("the store client could not be called".into()))?;
+                        .map_err(|_| {
+                            StoreError::Failed("the store client could not be called".into())
+                        })?;
                     client_reply(answer)
                 }
             }
@@ -343,7 +345,9 @@ impl SharedStore {
                     let answer = invoke_within(&calls.listen, request, None)
                         .await
                         .unwrap_or(Ok(Value::Null))
-                        .map_err(|_| StoreError::Failed("the store client could not be called".into()))?;
+                        .map_err(|_| {
+                            StoreError::Failed("the store client could not be called".into())
+                        })?;
                     client_reply(answer)?;
                     Ok(Subscription::Client(calls.listen.clone()))
                 }
@@ -416,11 +420,14 @@ impl Subscription {
                 match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
                     Err(_) => Some(Vec::new()),
                     Ok(None) => None,
-                    Ok(Some(message)) => Some(message.get_payload::<String>().into_iter().collect()),
+                    Ok(Some(message)) => {
+                        Some(message.get_payload::<String>().into_iter().collect())
+                    }
                 }
             }
             Subscription::Client(listen) => {
-                let answer = invoke_within(listen, json!({ "op": "next" }), Some(LISTEN_TIMEOUT)).await;
+                let answer =
+                    invoke_within(listen, json!({ "op": "next" }), Some(LISTEN_TIMEOUT)).await;
                 // A client that does not answer in time, or fails, has lost its subscription.
                 let Some(Ok(answer)) = answer else {
                     return None;
@@ -469,7 +476,9 @@ mod tests {
     #[test]
     fn an_unrecognised_client_object_is_refused_naming_what_is_taken() {
         let error = SharedStore::with_client(None, "", 20.0).err().unwrap();
-        assert!(error.contains("redis://") && error.contains("node-redis") && error.contains("ioredis"));
+        assert!(
+            error.contains("redis://") && error.contains("node-redis") && error.contains("ioredis")
+        );
     }
 
     #[test]
@@ -483,9 +492,19 @@ mod tests {
         // RESP3 pairs, nested, read as the same flat list.
         let nested = Reply::from_json(serde_json::json!([["a", 1.5]]));
         assert_eq!(nested.into_flat_texts().unwrap(), vec!["a", "1.5"]);
-        assert_eq!(Reply::from_redis(redis::Value::Okay).into_text().unwrap().as_deref(), Some("OK"));
+        assert_eq!(
+            Reply::from_redis(redis::Value::Okay)
+                .into_text()
+                .unwrap()
+                .as_deref(),
+            Some("OK")
+        );
         assert_eq!(Reply::from_json(Value::Null).into_text().unwrap(), None);
-        assert!(Reply::from_json(serde_json::json!(["x"])).into_text().is_err());
+        assert!(
+            Reply::from_json(serde_json::json!(["x"]))
+                .into_text()
+                .is_err()
+        );
     }
 
     #[test]
@@ -495,7 +514,10 @@ mod tests {
             Err(StoreError::Failed(message)) => assert_eq!(message.len(), 200),
             other => panic!("{other:?}"),
         }
-        assert_eq!(client_reply(serde_json::json!({ "reply": "OK" })).unwrap(), Reply::Text("OK".into()));
+        assert_eq!(
+            client_reply(serde_json::json!({ "reply": "OK" })).unwrap(),
+            Reply::Text("OK".into())
+        );
         assert!(client_reply(serde_json::json!({})).is_err());
     }
 

@@ -57,7 +57,8 @@ export function recognise(store: unknown): Driven | undefined {
   return undefined;
 }
 
-const answer = (value: Record<string, unknown>): string => JSON.stringify(value);
+/** In the callbacks' envelope (src/core/callbacks.rs): what the store reads is inside `ok`. */
+const answer = (value: Record<string, unknown>): string => JSON.stringify({ ok: value });
 
 const ready = (driven: Driven): boolean =>
   driven.kind === 'ioredis' ? driven.client.status === 'ready' : driven.client.isReady;
