@@ -23,8 +23,9 @@ const WARMUP = 1000;
 // Twice the default cache size (10000): past this point both built-in caches are full, so the
 // checkpoint separates what the bounded cache holds from what would be a leak.
 const CACHE_FULL = 20_000;
-// The target says 50 MB; checked in decimal megabytes, the stricter reading.
-const MB_LIMIT = 50;
+// Checked in decimal megabytes, the stricter reading: 20 MB for a million JWTs (the second
+// performance round), 50 MB for a million introspected tokens (the first round's bound).
+const MB_LIMIT = { jwt: 20, opaque: 50 };
 
 // ---------------------------------------------------------------------------------------------
 // Inside a phase process
@@ -321,10 +322,10 @@ async function main() {
       name: r.phase === 'jwt'
         ? `RSS growth after ${fmtInt(r.tokens ?? TOKENS)} distinct ${ALG} JWTs`
         : `RSS growth after ${fmtInt(r.tokens ?? TOKENS)} distinct introspected opaque tokens (same bound, "bounded caches must hold")`,
-      wanted: `≤ ${MB_LIMIT} MB (${MB_LIMIT}×10^6 bytes)`,
+      wanted: `≤ ${MB_LIMIT[r.phase]} MB (${MB_LIMIT[r.phase]}×10^6 bytes)`,
       measured: r.failed ? r.failed : `${growth.toFixed(1)} MiB = ${((growth * 1048576) / 1e6).toFixed(1)} MB${r.timedOut ? ` (only ${fmtInt(r.tokens)} tokens within the time bound)` : ''}`,
       // Over the bound is a miss however far it got; under it only counts once all tokens ran.
-      pass: r.failed ? null : growth * 1048576 > MB_LIMIT * 1e6 ? false : r.timedOut ? null : true,
+      pass: r.failed ? null : growth * 1048576 > MB_LIMIT[r.phase] * 1e6 ? false : r.timedOut ? null : true,
     };
   });
   lines.push('### Memory targets');

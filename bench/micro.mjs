@@ -392,22 +392,25 @@ async function main() {
   lines.push(table(['alg', 'mode', '>monocloud-rs ops/s', '>fast-jwt static key cache', '>fast-jwt async key cache', '>ratio to the faster fast-jwt'], cacheRows));
   lines.push('');
 
-  // Targets (RS256 rows, as in the issue).
+  // Targets (RS256 rows): the second performance round's figures.
   const targets = [];
   if (ALGS.includes('RS256')) {
     const ours = med('RS256', 'ours', 'distinct', 'conc64');
     const jose = med('RS256', 'jose', 'distinct', 'conc64');
     targets.push({
       name: 'RS256, distinct tokens, 64 in flight, vs jose',
-      wanted: '≥ 2.50× jose',
+      wanted: '≥ 4.00× jose',
       measured: `${fmtX(ours / jose)} (${fmtInt(ours)}/s vs jose ${fmtInt(jose)}/s)`,
-      pass: ours / jose >= 2.5,
+      pass: Number.isFinite(ours / jose) ? ours / jose >= 4 : null,
     });
+    // Both cores verify for us (the event loop hands signatures to the worker threads), so the
+    // limit is OpenSSL with one process per core.
+    const multi2 = openssl.RS256?.multi2;
     targets.push({
-      name: 'RS256, distinct tokens, 64 in flight, vs OpenSSL 1-core RSA-2048 verify/s',
-      wanted: '≥ 50%',
-      measured: `${fmtPct(ours / limits.RS256)} (${fmtInt(ours)}/s vs ${fmtInt(limits.RS256)}/s)`,
-      pass: ours / limits.RS256 >= 0.5,
+      name: 'RS256, distinct tokens, 64 in flight, vs `openssl speed -multi 2 rsa2048` verify/s',
+      wanted: '≥ 80%',
+      measured: Number.isFinite(multi2) ? `${fmtPct(ours / multi2)} (${fmtInt(ours)}/s vs ${fmtInt(multi2)}/s)` : 'n/a (BENCH_OPENSSL_MULTI=0)',
+      pass: Number.isFinite(ours / multi2) ? ours / multi2 >= 0.8 : null,
     });
     const rep = med('RS256', 'ours', 'repeated', 'seq');
     const fjStatic = med('RS256', 'fastjwt-cache', 'repeated', 'seq');
@@ -415,9 +418,9 @@ async function main() {
     const fj = Math.max(fjStatic || 0, fjAsync || 0);
     targets.push({
       name: 'RS256, repeated token (sequential), vs fast-jwt cache hit (faster of its two cached configurations)',
-      wanted: '≥ 1.50×',
+      wanted: '≥ 3.00×',
       measured: `${fmtX(rep / fj)} (${fmtInt(rep)}/s vs ${fmtInt(fj)}/s)`,
-      pass: rep / fj >= 1.5,
+      pass: Number.isFinite(rep / fj) ? rep / fj >= 3 : null,
     });
   }
   lines.push('### Micro targets');

@@ -158,13 +158,12 @@ describe('subpath exports', () => {
   test('web, hono, koa and node export the same as express, nestjs its module, guard and decorators', () => {
     const names = (adapter) => Object.keys(adapter).filter((name) => name !== '__esModule' && name !== 'default').sort();
     for (const adapter of [webAdapter, honoAdapter, koaAdapter, nodeAdapter]) {
-      const serving = adapter === webAdapter || adapter === nodeAdapter ? ['protectedResourceMetadata'] : [];
-      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly, ...serving].sort());
+      assert.deepEqual(names(adapter), [...runtime, ...adapterOnly, 'protectedResourceMetadata'].sort());
       for (const name of [...runtime, ...adapterOnly]) {
         if (name !== 'protectApi') assert.equal(adapter[name], expressAdapter[name], name);
       }
     }
-    const nestOnly = ['Claims', 'MONOCLOUD_PROTECTOR', 'MonoCloudGuard', 'MonoCloudModule', 'Protected', 'Public'];
+    const nestOnly = ['Claims', 'MONOCLOUD_PROTECTOR', 'MonoCloudGuard', 'MonoCloudModule', 'Protected', 'Public', 'protectedResourceMetadata'];
     assert.deepEqual(names(nestAdapter), [...runtime, ...adapterOnly.filter((name) => name !== 'protectApi'), ...nestOnly].sort());
   });
 

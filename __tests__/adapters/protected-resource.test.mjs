@@ -1,5 +1,6 @@
 // Protected resource metadata (RFC 9728): the document at its well-known path on Express,
-// Fastify, web handlers and node:http (GET, HEAD, the CORS preflight, 405 otherwise), its URL,
+// Fastify, web handlers, node:http, Hono, Koa and NestJS on both platforms (GET, HEAD, the CORS
+// preflight, 405 otherwise; other paths reach the app's next handler), its URL,
 // `resource_metadata` in every challenge, and the resource's own audience check (DECISION 34).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -8,11 +9,22 @@ import { after, before, describe, test } from 'node:test';
 import { MonoCloudBackendNodeClient, MonoCloudTokenError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
 import * as expressAdapter from '@monocloud/backend-node-rs/express';
 import * as fastifyAdapter from '@monocloud/backend-node-rs/fastify';
+import * as honoAdapter from '@monocloud/backend-node-rs/hono';
+import * as koaAdapter from '@monocloud/backend-node-rs/koa';
+import * as nestAdapter from '@monocloud/backend-node-rs/nestjs';
 import * as nodeAdapter from '@monocloud/backend-node-rs/node';
 import * as webAdapter from '@monocloud/backend-node-rs/web';
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
+import { serve as serveHono } from '@hono/node-server';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
+import Koa from 'koa';
+import Koa2 from 'koa2';
 
 import { DPOP_ALGS } from '../support/challenges.mjs';
 import { listening } from '../support/frameworks.mjs';
@@ -88,6 +100,50 @@ const servers = {
   },
 };
 
+/** A Nest app whose module has the client, serving the metadata with that very client. */
+async function nestServer(adapter) {
+  class NextController {
+    next() {
+      return { message: 'next' };
+    }
+  }
+  Get('mcp')(NextController.prototype, 'next', Object.getOwnPropertyDescriptor(NextController.prototype, 'next'));
+  Controller()(NextController);
+  class AppModule {}
+  Module({ imports: [nestAdapter.MonoCloudModule.forRoot(options)], controllers: [NextController] })(AppModule);
+  const app = await NestFactory.create(AppModule, adapter, { logger: false });
+  // A global prefix moves controllers, not this middleware: the document stays at the root.
+  app.setGlobalPrefix('api');
+  app.use(nestAdapter.protectedResourceMetadata(app.get(MonoCloudBackendNodeClient)));
+  await app.listen(0, '127.0.0.1');
+  return { url: `http://127.0.0.1:${app.getHttpServer().address().port}`, close: () => app.close(), controllerPath: '/api/mcp' };
+}
+
+function koaServer(KoaClass) {
+  return async () => {
+    const app = new KoaClass();
+    app.use(koaAdapter.protectedResourceMetadata(options));
+    app.use((ctx) => {
+      ctx.status = 404;
+      ctx.body = 'next';
+    });
+    return listening(app.listen(0, '127.0.0.1'));
+  };
+}
+
+Object.assign(servers, {
+  Hono: async () => {
+    const app = new Hono();
+    app.use(honoAdapter.protectedResourceMetadata(options));
+    app.all('*', (c) => c.text('next', 404));
+    return listening(serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }));
+  },
+  'Koa 3': koaServer(Koa),
+  'Koa 2': koaServer(Koa2),
+  'NestJS (Express)': () => nestServer(new ExpressAdapter()),
+  'NestJS (Fastify)': () => nestServer(new FastifyAdapter()),
+});
+
 for (const [name, start] of Object.entries(servers)) {
   describe(`${name}: the metadata document`, () => {
     let server;
@@ -105,21 +161,34 @@ for (const [name, start] of Object.entries(servers)) {
       assert.equal(got.headers['content-type'], 'application/json; charset=utf-8');
       assert.equal(got.headers['access-control-allow-origin'], '*');
       assert.equal(got.headers['cache-control'], 'public, max-age=3600');
+      assert.equal(got.headers['content-length'], String(Buffer.byteLength(document)));
       const head = await send(`${server.url}${METADATA_PATH}`, 'HEAD');
       assert.equal(head.status, 200);
       assert.equal(head.text, '');
       assert.equal(head.headers['access-control-allow-origin'], '*');
+      assert.equal(head.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(head.headers['content-length'], String(Buffer.byteLength(document)));
+      assert.equal(head.headers['cache-control'], 'public, max-age=3600');
       const preflight = await send(`${server.url}${METADATA_PATH}`, 'OPTIONS');
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers['access-control-allow-origin'], '*');
       assert.equal(preflight.headers['access-control-allow-methods'], 'GET, HEAD, OPTIONS');
+      assert.equal(preflight.headers['access-control-allow-headers'], '*');
+      assert.equal(preflight.headers['access-control-max-age'], '86400');
+      assert.equal(preflight.text, '');
       for (const method of ['POST', 'PUT', 'DELETE']) {
         const refused = await send(`${server.url}${METADATA_PATH}`, method);
         assert.equal(refused.status, 405, method);
         assert.equal(refused.headers.allow, 'GET, HEAD, OPTIONS');
+        assert.equal(refused.headers['content-type'], 'application/json; charset=utf-8');
+        assert.deepEqual(JSON.parse(refused.text), { message: 'method not allowed' });
       }
       assert.equal((await send(`${server.url}/.well-known/oauth-protected-resource`, 'GET')).status, 404);
       assert.equal((await send(`${server.url}/mcp`, 'GET')).status, 404);
+      if (server.controllerPath) {
+        const next = await send(`${server.url}${server.controllerPath}`, 'GET');
+        assert.deepEqual([next.status, next.text], [200, '{"message":"next"}']);
+      }
     });
   });
 }

@@ -3,15 +3,14 @@
 // its verdicts; ours must move the same way, including for tokens and answers we cache. Each
 // test replaces Date.now and restores it in `finally`.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError } from '@monocloud/backend-node-rs';
-import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { rejectsWith } from '../support/rejects.mjs';
-import { json, startIntrospectionIssuer } from '../support/scripted-issuer.mjs';
+import { AUDIENCE, issuer, scripted, scriptedClientOptions, useClientIssuers } from '../support/client-issuers.mjs';
+import { json } from '../support/scripted-issuer.mjs';
 
-const AUDIENCE = 'https://api.example.com';
 const EXPIRED = 'Unexpected "exp" (expiration time) claim value, timestamp is <= now()';
 const realNow = Date.now;
 
@@ -28,23 +27,7 @@ async function withClock(startMs, fn) {
 
 const jwtPayload = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
-let issuer;
-let scripted;
-
-before(async () => {
-  issuer = await createTestIssuer();
-  scripted = await startIntrospectionIssuer();
-});
-
-after(async () => {
-  await issuer?.close();
-  await scripted?.close();
-});
-
-beforeEach(() => {
-  issuer.resetCounters();
-  scripted.clearCounts();
-});
+useClientIssuers();
 
 describe('JWTs follow Date.now()', () => {
   test('a cached token expires when Date.now() passes exp + clockTolerance, and is valid again when moved back', async () => {
@@ -125,7 +108,7 @@ describe('introspection caching follows Date.now()', () => {
     };
   };
   const clientWith = (cache) =>
-    new MonoCloudBackendNodeClient({ tenantDomain: scripted.url, audience: AUDIENCE, clientId: 'api', clientSecret: 's', cache });
+    new MonoCloudBackendNodeClient(scriptedClientOptions({ cache }));
 
   test('the adapter receives expiresAt computed from the moved clock', async () => {
     const cache = recordingCache();
@@ -181,9 +164,7 @@ describe('introspection caching follows Date.now()', () => {
   });
 
   test('the built-in store, when asked for, expires on the moved clock', async () => {
-    const client = new MonoCloudBackendNodeClient({
-      tenantDomain: scripted.url, audience: AUDIENCE, clientId: 'api', clientSecret: 's', introspectionCacheMaxEntries: 10, introspectionCacheDuration: 30,
-    });
+    const client = new MonoCloudBackendNodeClient(scriptedClientOptions({ introspectionCacheMaxEntries: 10, introspectionCacheDuration: 30 }));
     scripted.on('introspect', json(200, { active: true, iss: scripted.url, aud: AUDIENCE, sub: 'u' }));
     await withClock(realNow(), async (clock) => {
       await client.validateAccessToken('tok');

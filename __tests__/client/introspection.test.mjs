@@ -2,7 +2,7 @@
 // adapter contract, the built-in cache, and user callbacks (fetcher, resolvers).
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   MonoCloudBackendNodeClient,
@@ -11,33 +11,14 @@ import {
   MonoCloudTokenError,
   MonoCloudValidationError,
 } from '@monocloud/backend-node-rs';
-import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
 import { withEnv } from '../support/env.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
-import { answer, json, startIntrospectionIssuer } from '../support/scripted-issuer.mjs';
+import { AUDIENCE, issuer, scripted, scriptedClientOptions, useClientIssuers } from '../support/client-issuers.mjs';
+import { answer, json } from '../support/scripted-issuer.mjs';
 
-const AUDIENCE = 'https://api.example.com';
-
-let issuer;
-let scripted;
-
-before(async () => {
-  issuer = await createTestIssuer();
-  // An introspection endpoint whose answer each test sets.
-  scripted = await startIntrospectionIssuer();
-});
-
-after(async () => {
-  await issuer?.close();
-  await scripted?.close();
-});
-
-beforeEach(() => {
-  issuer.resetCounters();
-  scripted.clearCounts();
-});
+useClientIssuers();
 
 const introspecting = (extra = {}) =>
   new MonoCloudBackendNodeClient({
@@ -48,15 +29,7 @@ const introspecting = (extra = {}) =>
     ...extra,
   });
 
-const scriptedClient = (extra = {}) =>
-  new MonoCloudBackendNodeClient({
-    tenantDomain: scripted.url,
-    audience: AUDIENCE,
-    clientId: 'api',
-    clientSecret: 'secret',
-    introspectionCacheDuration: 0,
-    ...extra,
-  });
+const scriptedClient = (extra = {}) => new MonoCloudBackendNodeClient(scriptedClientOptions({ introspectionCacheDuration: 0, ...extra }));
 
 /** The introspection endpoint answers `status` with `body` (JSON, or text as given) from now on. */
 const script = ({ status, body, headers }) =>

@@ -2,30 +2,18 @@
 // kind of token, or an introspection answer for another kind of token, is not an access token;
 // `requireTokenType` and `maxTokenAge` tighten the profile on request.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenError, MonoCloudValidationError } from '@monocloud/backend-node-rs';
-import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
 import { now } from '../support/clock.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
-import { answer, startIntrospectionIssuer } from '../support/scripted-issuer.mjs';
+import { AUDIENCE, issuer, scripted, scriptedClientOptions, useClientIssuers } from '../support/client-issuers.mjs';
+import { answer } from '../support/scripted-issuer.mjs';
 
-const AUDIENCE = 'https://api.example.com';
 const UNEXPECTED_TYP = 'Unexpected JWT "typ" header parameter value';
 
-let issuer;
-let scripted;
-
-before(async () => {
-  issuer = await createTestIssuer();
-  scripted = await startIntrospectionIssuer();
-});
-
-after(async () => {
-  await issuer?.close();
-  await scripted?.close();
-});
+useClientIssuers();
 
 const clientFor = (extra = {}) => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, ...extra });
 
@@ -85,7 +73,7 @@ describe('JWT typ', () => {
 
 describe('introspection token_type', () => {
   const client = () =>
-    new MonoCloudBackendNodeClient({ tenantDomain: scripted.url, audience: AUDIENCE, clientId: 'api', clientSecret: 'secret', introspectionCacheDuration: 0 });
+    new MonoCloudBackendNodeClient(scriptedClientOptions({ introspectionCacheDuration: 0 }));
   const activeAs = (tokenType) =>
     scripted.on(
       'introspect',

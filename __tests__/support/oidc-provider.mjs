@@ -78,6 +78,8 @@ function certificateSubjectMatches(ctx, property, expected) {
  * - `clientCredentialsTtl`: seconds client_credentials tokens live (default 300).
  * - `audienceOf(indicator)`: the `aud` tokens for a resource indicator carry (default the
  *   indicator itself), for audiences that are not URIs and so cannot be indicators.
+ * - `resourceScope`: the scopes every resource server grants (default `read:things write:things`);
+ *   a client_credentials request may ask for any of them.
  *
  * Besides the original members, the result has `requests` (every request: method, path after
  * prefix stripping, `store`, and whether a client `certificate` was presented), `provider` (the
@@ -91,6 +93,7 @@ export async function startOidcProvider({
   tls,
   clientCredentialsTtl = 300,
   audienceOf = (indicator) => indicator,
+  resourceScope = SCOPE,
 } = {}) {
   const server = tls
     ? createHttpsServer({
@@ -177,13 +180,13 @@ export async function startOidcProvider({
           const { audience: indicated, params } = parseResourceIndicator(indicator);
           const aud = audienceOf(indicated);
           if (params.get('format') === 'opaque') {
-            return { scope: SCOPE, audience: aud, accessTokenFormat: 'opaque' };
+            return { scope: resourceScope, audience: aud, accessTokenFormat: 'opaque' };
           }
           const alg = params.get('alg') ?? algs[0];
           if (!algs.includes(alg)) {
             throw new errors.InvalidTarget(`this provider has no ${alg} key`);
           }
-          return { scope: SCOPE, audience: aud, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+          return { scope: resourceScope, audience: aud, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
         },
       },
     },

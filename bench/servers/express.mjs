@@ -1,6 +1,6 @@
 // Express 5 server for the end-to-end benchmark, one process per run.
 //   BENCH_FIXTURE  JSON file written by bench/e2e.mjs: { issuer, audience, ... }
-//   BENCH_AUTH     none | monocloud | monocloud-nocache | auth0 | auth0-dpop | jwt-bearer
+//   BENCH_AUTH     none | noop-middleware | monocloud | monocloud-nocache | auth0 | auth0-dpop | jwt-bearer
 // Prints one JSON line {"ready":true,"port":N} on stdout once it listens on 127.0.0.1.
 import { readFileSync } from 'node:fs';
 
@@ -33,6 +33,8 @@ if (auth === 'monocloud' || auth === 'monocloud-nocache') {
   // The one-import migration: that library's API on our verifier, configured the same way.
   const { auth: jwtBearer } = await import('@monocloud/backend-node-rs/jwt-bearer');
   guard = jwtBearer({ issuerBaseURL: issuer, audience });
+} else if (auth === 'noop-middleware') {
+  guard = (req, res, next) => next();
 } else if (auth !== 'none') {
   throw new Error(`unknown BENCH_AUTH ${auth}`);
 }

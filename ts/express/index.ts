@@ -8,9 +8,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { MonoCloudRefusalError } from '../errors.js';
 import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
-import { isRequestCall, warnMisuse } from '../protect/misuse.js';
+import { isRequestCall, misuseHandling } from '../protect/misuse.js';
 import { internalErrorResponse } from '../protect/responses.js';
-import { checkRouteOptions } from '../protect/route-options.js';
 import { metadataServer, pathOf } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -110,24 +109,19 @@ function checkPassErrorsToNext(value: unknown): void {
   }
 }
 
-// `app.use(protectApi)`: Express calls protectApi itself with each request. The requests are
-// protected by one client configured from the environment, built on the first of them.
-let fromEnvironment: Middleware | undefined;
-
-function protectApiCalledAsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
-  const how =
+// `app.use(protect)` and `app.use(protectApi)`: Express hands the factory `(req, res, next)`.
+const misuse = misuseHandling<Middleware>({
+  adapter: 'express',
+  isHandlerCall: isRequestCall,
+  protectApiUsage:
     'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
-    '`app.use(protect())`, not `app.use(protectApi)`.';
-  try {
-    fromEnvironment ??= middlewareOver(createProtector<Request>(undefined, undefined), undefined);
-  } catch (error) {
-    warnMisuse('express', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
-    writeExpressResponse(res, internalErrorResponse());
-    return Promise.resolve();
-  }
-  warnMisuse('express', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
-  return fromEnvironment(req, res, next);
-}
+    '`app.use(protect())`, not `app.use(protectApi)`.',
+  factoryUsage:
+    'The function protectApi() returns is a factory: use `app.use(protect())` (or ' +
+    '`protect({ scopes: [...] })`), not `app.use(protect)`.',
+  handlerFromEnvironment: () => middlewareOver(createProtector<Request>(undefined, undefined), undefined),
+  answerUnconfigured: (_req, res) => writeExpressResponse(res, internalErrorResponse()),
+});
 
 /**
  * Builds a middleware factory over a new `MonoCloudBackendNodeClient` configured from `options`
@@ -152,28 +146,10 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   options?: ProtectApiRequestOptions<Request> & ExpressProtectApiOptions,
   ...rest: unknown[]
 ): ProtectMiddleware<C> {
-  if (isRequestCall(clientOrOptions, options)) {
-    const next = rest[0] as NextFunction;
-    return protectApiCalledAsMiddleware(clientOrOptions as unknown as Request, options as unknown as Response, next) as never;
-  }
+  if (misuse.isHandlerCall(clientOrOptions, options)) return misuse.protectApiAsHandler([clientOrOptions, options, ...rest]) as never;
   const protector = createProtector<Request>(clientOrOptions, options, EXPRESS_OPTION_NAMES);
   checkPassErrorsToNext(protector.adapterOptions.passErrorsToNext);
-  let asProtect: Middleware | undefined;
-  return function protect(protectOptions?: ProtectOptions<C>, ...more: unknown[]): Middleware {
-    if (isRequestCall(protectOptions, more[0])) {
-      // `app.use(protect)`: Express hands the factory the request; answer it as protect() would.
-      warnMisuse(
-        'express',
-        'factory',
-        'The function protectApi() returns is a factory: use `app.use(protect())` (or ' +
-          '`protect({ scopes: [...] })`), not `app.use(protect)`. Requests are protected as protect() would.',
-      );
-      asProtect ??= middlewareOver<C>(protector, undefined);
-      return asProtect(protectOptions as unknown as Request, more[0] as Response, more[1] as NextFunction) as never;
-    }
-    checkRouteOptions(protectOptions, 'protect(options)');
-    return middlewareOver<C>(protector, protectOptions);
-  };
+  return misuse.factory((protectOptions?: ProtectOptions<C>) => middlewareOver<C>(protector, protectOptions));
 }
 
 /**

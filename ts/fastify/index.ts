@@ -7,9 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
-import { isRequestCall, warnMisuse } from '../protect/misuse.js';
+import { isRequestCall, misuseHandling } from '../protect/misuse.js';
 import { internalErrorResponse, type ResponseDescription } from '../protect/responses.js';
-import { checkRouteOptions } from '../protect/route-options.js';
 import { metadataServer } from '../protect/metadata.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -92,24 +91,20 @@ function hookOver<C extends JwtClaims>(protector: Protector<FastifyRequest>, pro
   };
 }
 
-// `addHook('onRequest', protectApi)`: Fastify calls protectApi itself with each request. The
-// requests are protected by one client configured from the environment, built on the first.
-let fromEnvironment: Hook | undefined;
-
-async function protectApiCalledAsHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const how =
+// `addHook('onRequest', protect)` and `addHook('onRequest', protectApi)`: Fastify hands the
+// factory `(request, reply)`, and gets a promise back, never a call of `done`.
+const misuse = misuseHandling<Hook>({
+  adapter: 'fastify',
+  isHandlerCall: isRequestCall,
+  protectApiUsage:
     'protectApi() builds a hook factory: write `const protect = protectApi(options)` once and ' +
-    "`addHook('onRequest', protect())` or `{ onRequest: protect() }`, not `protectApi` itself.";
-  try {
-    fromEnvironment ??= hookOver(createProtector<FastifyRequest>(undefined, undefined), undefined);
-  } catch (error) {
-    warnMisuse('fastify', 'protectApi-failed', `${how} Building a client from the environment failed: ${String(error)}`);
-    await writeFastifyResponse(reply, internalErrorResponse());
-    return;
-  }
-  warnMisuse('fastify', 'protectApi', `${how} Requests are protected as protect() would, with a client from the environment.`);
-  await fromEnvironment(request, reply);
-}
+    "`addHook('onRequest', protect())` or `{ onRequest: protect() }`, not `protectApi` itself.",
+  factoryUsage:
+    "The function protectApi() returns is a factory: use `addHook('onRequest', protect())` or " +
+    '`{ onRequest: protect() }`, not `protect` itself.',
+  handlerFromEnvironment: () => hookOver(createProtector<FastifyRequest>(undefined, undefined), undefined),
+  answerUnconfigured: (_request, reply) => writeFastifyResponse(reply, internalErrorResponse()),
+});
 
 /**
  * Builds a hook factory over a new `MonoCloudBackendNodeClient` configured from `options` (any
@@ -132,28 +127,9 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<FastifyRequest>,
   options?: ProtectApiRequestOptions<FastifyRequest>,
 ): ProtectHook<C> {
-  if (isRequestCall(clientOrOptions, options)) {
-    // A promise, never the `done` callback: Fastify waits for whichever the hook uses.
-    return protectApiCalledAsHook(clientOrOptions as unknown as FastifyRequest, options as unknown as FastifyReply) as never;
-  }
+  if (misuse.isHandlerCall(clientOrOptions, options)) return misuse.protectApiAsHandler([clientOrOptions, options]) as never;
   const protector = createProtector<FastifyRequest>(clientOrOptions, options);
-  let asProtect: Hook | undefined;
-  return function protect(protectOptions?: ProtectOptions<C>, ...more: unknown[]): Hook {
-    if (isRequestCall(protectOptions, more[0])) {
-      // `addHook('onRequest', protect)`: Fastify hands the factory the request; answer it as
-      // protect() would, through the promise (never `done`).
-      warnMisuse(
-        'fastify',
-        'factory',
-        "The function protectApi() returns is a factory: use `addHook('onRequest', protect())` or " +
-          '`{ onRequest: protect() }`, not `protect` itself. Requests are protected as protect() would.',
-      );
-      asProtect ??= hookOver<C>(protector, undefined);
-      return asProtect(protectOptions as unknown as FastifyRequest, more[0] as FastifyReply) as never;
-    }
-    checkRouteOptions(protectOptions, 'protect(options)');
-    return hookOver<C>(protector, protectOptions);
-  };
+  return misuse.factory((protectOptions?: ProtectOptions<C>) => hookOver<C>(protector, protectOptions));
 }
 
 /**

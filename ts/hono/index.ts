@@ -3,13 +3,13 @@
  *
  * @packageDocumentation
  */
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { IncomingMessage } from 'node:http';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
-import { isContextCall, warnMisuse } from '../protect/misuse.js';
-import { checkRouteOptions } from '../protect/route-options.js';
+import { metadataServer } from '../protect/metadata.js';
+import { isContextCall, misuseHandling } from '../protect/misuse.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type {
   OptionalProtectOptions,
@@ -75,40 +75,22 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>,
   options?: ProtectApiRequestOptions<Context>,
 ): ProtectHonoMiddleware<C> {
-  if (isContextCall(clientOrOptions, options)) {
-    // `app.use(protectApi)`: protect with a client from the environment, built on the first call.
-    warnMisuse(
-      'hono',
-      'protectApi',
-      'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
-        "`app.use('/api/*', protect())`, not `app.use(protectApi)`. Requests are protected as protect() would, with a client from the environment.",
-    );
-    fromEnvironment ??= createProtector<Context>(undefined, undefined);
-    return middlewareOver<C>(fromEnvironment, undefined)(clientOrOptions as unknown as Context, options as unknown as Next) as never;
-  }
+  if (misuse.isHandlerCall(clientOrOptions, options)) return misuse.protectApiAsHandler([clientOrOptions, options]) as never;
   const protector = createProtector<Context>(clientOrOptions, options);
-  let asProtect: MiddlewareHandler<ProtectEnv<C | undefined>> | undefined;
-  function middleware(protectOptions?: ProtectOptions<C>, ...more: unknown[]): MiddlewareHandler<ProtectEnv<C | undefined>> {
-    if (isContextCall(protectOptions, more[0])) {
-      // `app.use(protect)`: Hono hands the factory the context; answer it as protect() would.
-      warnMisuse(
-        'hono',
-        'factory',
-        "The function protectApi() returns is a factory: use `app.use('/api/*', protect())`, not `app.use(protect)`. " +
-          'Requests are protected as protect() would.',
-      );
-      asProtect ??= middlewareOver<C>(protector, undefined);
-      return asProtect(protectOptions as unknown as Context, more[0] as Next) as never;
-    }
-    checkRouteOptions(protectOptions, 'protect(options)');
-    return middlewareOver<C>(protector, protectOptions);
-  }
   // Only an optional route can leave claims undefined: the overloads say which it is.
-  return middleware as ProtectHonoMiddleware<C>;
+  return misuse.factory((protectOptions?: ProtectOptions<C>) => middlewareOver<C>(protector, protectOptions)) as ProtectHonoMiddleware<C>;
 }
 
-// `app.use(protectApi)`: the one protector every such request shares.
-let fromEnvironment: Protector<Context> | undefined;
+// `app.use(protect)` and `app.use(protectApi)`: Hono hands the factory `(c, next)`.
+const misuse = misuseHandling<MiddlewareHandler>({
+  adapter: 'hono',
+  isHandlerCall: isContextCall,
+  protectApiUsage:
+    'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
+    "`app.use('/api/*', protect())`, not `app.use(protectApi)`.",
+  factoryUsage: "The function protectApi() returns is a factory: use `app.use('/api/*', protect())`, not `app.use(protect)`.",
+  handlerFromEnvironment: () => middlewareOver(createProtector<Context>(undefined, undefined), undefined),
+});
 
 function middlewareOver<C extends JwtClaims>(
   protector: Protector<Context>,
@@ -122,5 +104,22 @@ function middlewareOver<C extends JwtClaims>(
     c.set('claims', claims);
     await next();
     return undefined;
+  };
+}
+
+/**
+ * Middleware that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`; other requests go on to `next()`. Mount
+ * it before anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>): MiddlewareHandler {
+  const serve = metadataServer<Context>(clientOrOptions);
+  return async (c, next) => {
+    const answer = serve(c.req.method, c.req.path);
+    if (answer === undefined) {
+      await next();
+      return undefined;
+    }
+    return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
 }

@@ -7,8 +7,8 @@ import type { Context, Next } from 'koa';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { authenticate, createProtector, isThenable, type Protector } from '../protect/core.js';
-import { isContextCall, warnMisuse } from '../protect/misuse.js';
-import { checkRouteOptions } from '../protect/route-options.js';
+import { metadataServer } from '../protect/metadata.js';
+import { isContextCall, misuseHandling } from '../protect/misuse.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type { ProtectApiOptions, ProtectApiRequestOptions, ProtectOptions } from '../protect/types.js';
 import type { AccessTokenClaims, JwtClaims } from '../types.js';
@@ -50,40 +50,23 @@ export function protectApi<C extends JwtClaims = AccessTokenClaims>(
   clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>,
   options?: ProtectApiRequestOptions<Context>,
 ): ProtectKoaMiddleware<C> {
-  if (isContextCall(clientOrOptions, options)) {
-    // `app.use(protectApi)`: protect with a client from the environment, built on the first call.
-    warnMisuse(
-      'koa',
-      'protectApi',
-      'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
-        '`app.use(protect())`, not `app.use(protectApi)`. Requests are protected as protect() would, with a client from the environment.',
-    );
-    fromEnvironment ??= createProtector<Context>(undefined, undefined);
-    return middlewareOver<C>(fromEnvironment, undefined)(clientOrOptions as unknown as Context, options as unknown as Next) as never;
-  }
+  if (misuse.isHandlerCall(clientOrOptions, options)) return misuse.protectApiAsHandler([clientOrOptions, options]) as never;
   const protector = createProtector<Context>(clientOrOptions, options);
-  let asProtect: KoaMiddleware | undefined;
-  return function protect(protectOptions?: ProtectOptions<C>, ...more: unknown[]): KoaMiddleware {
-    if (isContextCall(protectOptions, more[0])) {
-      // `app.use(protect)`: Koa hands the factory the context; answer it as protect() would.
-      warnMisuse(
-        'koa',
-        'factory',
-        'The function protectApi() returns is a factory: use `app.use(protect())`, not `app.use(protect)`. ' +
-          'Requests are protected as protect() would.',
-      );
-      asProtect ??= middlewareOver<C>(protector, undefined);
-      return asProtect(protectOptions as unknown as Context, more[0] as Next) as never;
-    }
-    checkRouteOptions(protectOptions, 'protect(options)');
-    return middlewareOver<C>(protector, protectOptions);
-  };
+  return misuse.factory((protectOptions?: ProtectOptions<C>) => middlewareOver<C>(protector, protectOptions));
 }
 
 type KoaMiddleware = (ctx: Context, next: Next) => Promise<void>;
 
-// `app.use(protectApi)`: the one protector every such request shares.
-let fromEnvironment: Protector<Context> | undefined;
+// `app.use(protect)` and `app.use(protectApi)`: Koa hands the factory `(ctx, next)`.
+const misuse = misuseHandling<KoaMiddleware>({
+  adapter: 'koa',
+  isHandlerCall: isContextCall,
+  protectApiUsage:
+    'protectApi() builds a middleware factory: write `const protect = protectApi(options)` once and ' +
+    '`app.use(protect())`, not `app.use(protectApi)`.',
+  factoryUsage: 'The function protectApi() returns is a factory: use `app.use(protect())`, not `app.use(protect)`.',
+  handlerFromEnvironment: () => middlewareOver(createProtector<Context>(undefined, undefined), undefined),
+});
 
 function middlewareOver<C extends JwtClaims>(protector: Protector<Context>, protectOptions: ProtectOptions<C> | undefined): KoaMiddleware {
   return async (ctx, next) => {
@@ -99,5 +82,26 @@ function middlewareOver<C extends JwtClaims>(protector: Protector<Context>, prot
     // Undefined on an optional route called without a token.
     (ctx.state as { claims?: C }).claims = claims;
     await next();
+  };
+}
+
+/**
+ * Middleware that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`; other requests go on to `next()`. Mount
+ * it before anything that requires a token: `app.use(protectedResourceMetadata(client))`.
+ */
+export function protectedResourceMetadata(clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<Context>): KoaMiddleware {
+  const serve = metadataServer<Context>(clientOrOptions);
+  return async (ctx, next) => {
+    const answer = serve(ctx.method, ctx.path);
+    if (answer === undefined) {
+      await next();
+      return;
+    }
+    ctx.status = answer.status;
+    ctx.set(answer.headers);
+    // An empty body is left unset: Koa would count it as `Content-Length: 0`, and a HEAD answer
+    // keeps the length of the document it stands for.
+    if (answer.body !== '') ctx.body = answer.body;
   };
 }

@@ -4,6 +4,15 @@
 const MEMO_ENTRIES = 1000;
 const MEMO_TEXT_LIMIT = 4096;
 
+// A memo only pays while its texts come back. Traffic spread over more distinct tokens than it
+// holds (a pool of users) would make every lookup a miss that parses, indexes, evicts and then
+// copies: several times the cost of JSON.parse alone. So the memo counts its hits over windows
+// of lookups; after a window in which most lookups missed, it admits only one miss in
+// ADMIT_SAMPLE (the others are parsed and handed out as they are), which is still enough for a
+// hot token that comes back to find its way in and turn admission on again.
+const WINDOW = 4096;
+const ADMIT_SAMPLE = 64;
+
 interface ParsedClaims {
   value: Record<string, unknown>;
   /** Keys whose values are objects or arrays, which a copy must copy too. */
@@ -11,23 +20,40 @@ interface ParsedClaims {
 }
 
 const parsedClaims = new Map<string, ParsedClaims>();
+let lookups = 0;
+let hits = 0;
+let admitting = true;
+let missesUnadmitted = 0;
 
 /** The claims of a cache hit, from the memo when this text was seen before. */
 export function cachedClaims<T>(text: string): T {
-  let parsed = parsedClaims.get(text);
-  if (parsed === undefined) {
-    const value: unknown = JSON.parse(text);
-    if (text.length > MEMO_TEXT_LIMIT || typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return value as T;
-    }
-    const record = value as Record<string, unknown>;
-    parsed = { value: record, nested: Object.keys(record).filter((key) => isContainer(record[key])) };
-    if (parsedClaims.size >= MEMO_ENTRIES) parsedClaims.delete(parsedClaims.keys().next().value as string);
-    parsedClaims.set(text, parsed);
+  const parsed = parsedClaims.get(text);
+  if (++lookups === WINDOW) {
+    admitting = 2 * hits >= WINDOW;
+    lookups = 0;
+    hits = 0;
   }
+  if (parsed !== undefined) {
+    hits++;
+    return copyOf(parsed) as T;
+  }
+  const value: unknown = JSON.parse(text);
+  if (text.length > MEMO_TEXT_LIMIT || typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return value as T;
+  }
+  if (!admitting && ++missesUnadmitted < ADMIT_SAMPLE) return value as T;
+  missesUnadmitted = 0;
+  const record = value as Record<string, unknown>;
+  const admitted = { value: record, nested: Object.keys(record).filter((key) => isContainer(record[key])) };
+  if (parsedClaims.size >= MEMO_ENTRIES) parsedClaims.delete(parsedClaims.keys().next().value as string);
+  parsedClaims.set(text, admitted);
+  return copyOf(admitted) as T;
+}
+
+function copyOf(parsed: ParsedClaims): Record<string, unknown> {
   const copy = { ...parsed.value };
   for (const key of parsed.nested) copy[key] = deepCopy(parsed.value[key]);
-  return copy as T;
+  return copy;
 }
 
 function isContainer(value: unknown): value is object {

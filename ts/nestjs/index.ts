@@ -17,10 +17,11 @@ import type {
   ModuleMetadata,
   OptionalFactoryDependency,
 } from '@nestjs/common' with { 'resolution-mode': 'import' };
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 import { MonoCloudBackendNodeClient } from '../client.js';
 import { type Authentication, authenticate, createProtector, isThenable, type Protector } from '../protect/core.js';
+import { metadataServer, pathOf } from '../protect/metadata.js';
 import { checkRouteOptions } from '../protect/route-options.js';
 import { describeIncoming } from '../protect/incoming.js';
 import type { ProtectApiOptions, ProtectOptions } from '../protect/types.js';
@@ -187,3 +188,25 @@ export class MonoCloudModule {
   }
 }
 Module({})(MonoCloudModule);
+
+/**
+ * Middleware that serves the protected resource metadata (RFC 9728) at its well-known path, for a
+ * client (or client options) with `protectedResource`; other requests go on to `next()`. It is
+ * Nest's functional middleware on either platform, mounted in the bootstrap with the module's own
+ * client, `app.use(protectedResourceMetadata(app.get(MonoCloudBackendNodeClient)))`, where no
+ * global prefix moves it from the origin's root, where RFC 9728 puts it.
+ */
+export function protectedResourceMetadata(
+  clientOrOptions?: MonoCloudBackendNodeClient | ProtectApiOptions<NestHttpRequest>,
+): (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (error?: unknown) => void) => void {
+  const serve = metadataServer<NestHttpRequest>(clientOrOptions);
+  return (req, res, next) => {
+    const answer = serve(req.method, pathOf(req.originalUrl ?? req.url));
+    if (answer === undefined) {
+      next();
+      return;
+    }
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  };
+}

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` by __tests__/package/types.test.mjs: the Hono adapter, claims
 // typed through Hono's Variables, and what must not compile.
 import { Hono } from 'hono';
-import { protectApi, type AccessTokenClaims, type ProtectEnv } from '@monocloud/backend-node-rs/hono';
+import { protectApi, protectedResourceMetadata, type AccessTokenClaims, type ProtectEnv } from '@monocloud/backend-node-rs/hono';
 
 interface TenantClaims extends AccessTokenClaims {
   tenant: string;
@@ -10,6 +10,7 @@ interface TenantClaims extends AccessTokenClaims {
 const protect = protectApi<TenantClaims>({ audience: 'https://api.example.com' });
 
 const app = new Hono<ProtectEnv<TenantClaims>>();
+app.use(protectedResourceMetadata({ protectedResource: { resource: 'https://api.example.com/mcp' } }));
 app.use('/api/*', protect());
 app.get('/api/me', (c) => {
   const tenant: string = c.var.claims.tenant;

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` (experimentalDecorators, emitDecoratorMetadata) by
 // __tests__/package/types.test.mjs: a NestJS app with the module, the guard and the decorators.
-import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import {
   Claims,
@@ -10,6 +10,7 @@ import {
   Protected,
   Public,
   claimEquals,
+  protectedResourceMetadata,
   type AccessTokenClaims,
 } from '@monocloud/backend-node-rs/nestjs';
 
@@ -71,3 +72,8 @@ MonoCloudModule.forRoot(new MonoCloudBackendNodeClient());
 Protected({ scopes: 'admin' });
 // @ts-expect-error the factory is required
 MonoCloudModule.forRootAsync({ inject: [Settings] });
+
+// The metadata as Nest's functional middleware, over the module's client: `app.use(...)`.
+export function serveMetadata(app: INestApplication): void {
+  app.use(protectedResourceMetadata(app.get(MonoCloudBackendNodeClient)));
+}
