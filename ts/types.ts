@@ -227,11 +227,13 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    */
   staleIfErrorDuration?: number;
   /**
-   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey): introspection
-   * answers (unless `introspectionCacheDuration` is 0) and revocations are shared by every
-   * instance that names it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey), or a connected
+   * client of your own: a node-redis client (`createClient()` from `redis`) or an ioredis client
+   * (`new Redis()`). Introspection answers (unless `introspectionCacheDuration` is 0),
+   * revocations and DPoP replays are shared by every instance that names it.
+   * Env `MONOCLOUD_BACKEND_REDIS_URL` (a URL).
    */
-  store?: string;
+  store?: string | object;
   /** Prefix of every key and channel in `store`. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
   storePrefix?: string;
   /**

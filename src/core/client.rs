@@ -69,16 +69,18 @@ impl Client {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
-        let shared = match &config.store_url {
-            Some(url) => Some(Arc::new(
-                SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
-                    .map_err(Error::validation)?,
-            )),
+        let shared = match &config.store {
+            Some(setting) => Some(
+                crate::store::open_setting(
+                    setting,
+                    &config.store_prefix,
+                    config.store_timeout_ms,
+                    &callbacks,
+                )
+                .map_err(Error::validation)?,
+            ),
             None => None,
         };
-        if let Some(shared) = &shared {
-            shared.connect_in_background();
-        }
         let introspection_store = introspection_store(&config, &callbacks, shared.as_ref());
         let events = Events::new(callbacks.events);
         let verified = (config.token_cache_max_entries > 0).then(|| {

@@ -8,7 +8,10 @@ use crate::core::config::joi::{
 };
 use crate::core::config::options::{DefaultValue, Kind, Oidc, Row, Sources, row_of};
 use crate::core::config::tls::tls_identity;
-use crate::core::config::{Env, Input, Redacted, cache_shape, client_credentials, tenant_issuer};
+use crate::core::config::{
+    Env, Input, Redacted, StoreSetting, cache_shape, client_credentials, store_setting,
+    tenant_issuer,
+};
 use crate::core::error::Result;
 use crate::outbound::dpop::{DpopKey, KeySource};
 use serde_json::Value;
@@ -85,7 +88,7 @@ pub struct TokenClientConfig {
     pub has_cache: bool,
     /// The fleet's shared store (`store`), its prefix and per-call bound, as the backend
     /// client reads them.
-    pub store_url: Option<String>,
+    pub store: Option<StoreSetting>,
     pub store_prefix: String,
     pub store_timeout_ms: f64,
     /// DPoP-bound tokens (RFC 9449) with this key, when set.
@@ -125,7 +128,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
     let response_timeout_ms = Some(defaulted_number(row_of("responseTimeout"))?);
     let stale_if_error_duration = defaulted_number(row_of("staleIfErrorDuration"))?;
     let has_cache = cache_shape(&value("cache"))?;
-    let store_url = optional_string("store", &value("store"))?.filter(|url| !url.trim().is_empty());
+    let store = store_setting(&value("store"))?;
     let store_prefix = optional_string("storePrefix", &value("storePrefix"))?.unwrap_or_default();
     let store_timeout_ms = defaulted_number(row_of("storeTimeout"))?;
     let tls_identity = tls_identity(
@@ -164,7 +167,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         refresh_skew,
         retries: retries.floor() as u32,
         has_cache,
-        store_url,
+        store,
         store_prefix,
         store_timeout_ms,
         dpop,

@@ -238,23 +238,28 @@ impl TokenClient {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
+        let has_adapter =
+            config.has_cache && callbacks.cache_get.is_some() && callbacks.cache_set.is_some();
+        // The store is opened only when no cache adapter takes its place.
+        let store = match &config.store {
+            Some(setting) if !has_adapter => Some(
+                crate::store::open_setting(
+                    setting,
+                    &config.store_prefix,
+                    config.store_timeout_ms,
+                    &callbacks,
+                )
+                .map_err(Error::validation)?,
+            ),
+            _ => None,
+        };
         let shared = match (callbacks.cache_get, callbacks.cache_set) {
             (Some(get), Some(set)) if config.has_cache => Some(SharedCache::Adapter {
                 get,
                 set,
                 delete: cache_delete,
             }),
-            _ => match &config.store_url {
-                Some(url) => {
-                    let store = Arc::new(
-                        SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
-                            .map_err(Error::validation)?,
-                    );
-                    store.connect_in_background();
-                    Some(SharedCache::Store(store))
-                }
-                None => None,
-            },
+            _ => store.map(SharedCache::Store),
         };
         let dpop = config.dpop.as_ref().map(DpopKey::new).transpose()?;
         Ok(TokenClient {
@@ -502,7 +507,18 @@ impl TokenClient {
                     .set_new(&lock, &holder, Duration::from_millis(LOCK_MS))
                     .await
                 {
-                    Ok(true) => Some((store.clone(), lock, holder)),
+                    Ok(true) => {
+                        // The previous holder may have stored its token and let go between our
+                        // read and our lock: read once more before asking the issuer.
+                        if let Some(token) = self.shared_cache_token(request, now).await {
+                            if let Err(error) = store.delete_if(&lock, &holder).await {
+                                self.store_error("token_unlock", &error);
+                            }
+                            report(&token, "shared_cache");
+                            return Ok(Arc::new(token));
+                        }
+                        Some((store.clone(), lock, holder))
+                    }
                     Ok(false) => {
                         if let Some(token) = self.wait_for_holder(store, request, now).await {
                             report(&token, "shared_cache");

@@ -3,6 +3,7 @@
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
 import { messageOf, startTimer, stopTimer } from './realm.js';
+import { storeAdapters } from './store.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -14,6 +15,8 @@ export interface Callbacks {
   cacheGet?: Adapter;
   cacheSet?: Adapter;
   dpopReserve?: Adapter;
+  storeCommand?: Adapter;
+  storeListen?: Adapter;
 }
 
 // Bounded: an id is read by every caller that shared the failing call (single flight), so
@@ -172,6 +175,9 @@ export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions>
   const callbacks: Callbacks = {};
   if (!options || typeof options !== 'object') return callbacks;
   const { fetcher, metadataResolver, jwksResolver, cache, onEvent, onRevoked, dpop } = options;
+  // A client object as `store` (a URL is Rust's alone); one Rust does not get adapters for is refused there.
+  const sharedStore = (options as { store?: unknown }).store;
+  if (sharedStore && typeof sharedStore === 'object') Object.assign(callbacks, storeAdapters(sharedStore));
   if (isFunction(onEvent) || isFunction(onRevoked)) {
     callbacks.event = eventAdapter(isFunction(onEvent) ? onEvent : undefined, isFunction(onRevoked) ? onRevoked : undefined);
   }

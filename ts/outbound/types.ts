@@ -73,11 +73,11 @@ export interface MonoCloudTokenClientOptions {
   /** A cache shared by a fleet; off by default (each instance keeps its tokens in memory). */
   cache?: ITokenCache;
   /**
-   * The fleet's shared store, a `redis://` or `rediss://` URL (used when no `cache` is given):
-   * one instance asks the issuer for a token while the others wait for it (a short lock), then
-   * read it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   * The fleet's shared store, a `redis://` or `rediss://` URL or a connected node-redis or
+   * ioredis client (used when no `cache` is given): one instance asks the issuer for a token
+   * while the others wait for it (a short lock), then read it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
    */
-  store?: string;
+  store?: string | object;
   /** Prefix of the store's keys. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
   storePrefix?: string;
   /** Milliseconds a store call may take; then the issuer is asked. Default 50. Env `MONOCLOUD_BACKEND_REDIS_TIMEOUT`. */

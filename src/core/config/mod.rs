@@ -111,8 +111,8 @@ pub struct Config {
     pub challenge: challenge::Style,
     /// RFC 9728 (`protectedResource`).
     pub protected_resource: Option<ProtectedResource>,
-    /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
-    pub store_url: Option<String>,
+    /// The fleet's shared store (a URL or the user's client), its key prefix and per-call bound.
+    pub store: Option<StoreSetting>,
     pub store_prefix: String,
     pub store_timeout_ms: f64,
     /// DPoP (RFC 9449).
@@ -216,7 +216,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
     let warnings = defaulted(boolean("warnings")?);
-    let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
+    let store = store_setting(&value("store"))?;
     let store_prefix = string("storePrefix")?.unwrap_or_default();
     let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
@@ -288,7 +288,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         max_token_age,
         challenge,
         protected_resource,
-        store_url,
+        store,
         store_prefix,
         store_timeout_ms,
         dpop,
@@ -776,6 +776,23 @@ pub(crate) fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<Clie
 
 /// The cache adapter must offer `get`, `set` and `delete` functions. Other members (fields of
 /// a class instance) are fine: the object is used as given.
+/// What `store` names: a URL, or a client object (which the JavaScript face drives; whether it
+/// is one it can drive is decided where the store is opened).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreSetting {
+    Url(String),
+    Client,
+}
+
+pub(crate) fn store_setting(value: &Input) -> Result<Option<StoreSetting>> {
+    if let Input::Object(_) | Input::Array(_) = value {
+        return Ok(Some(StoreSetting::Client));
+    }
+    Ok(optional_string("store", value)?
+        .filter(|url| !js_trim(url).is_empty())
+        .map(StoreSetting::Url))
+}
+
 pub(crate) fn cache_shape(value: &Input) -> Result<bool> {
     match value {
         Input::Missing | Input::Null => Ok(false),
