@@ -29,7 +29,7 @@ use super::keys::KeySet;
 use super::pinned_secret::PinnedSecret;
 use super::request::Request;
 use super::text::js_trim;
-use super::verified::VerifiedTokens;
+use super::verified::{Verified, VerifiedTokens};
 use crate::store::SharedStore;
 use crate::store::revocation::{Claimed, Revocations, Revoked};
 
@@ -143,8 +143,8 @@ impl Client {
     }
 
     /// The verdict on a request whose JWT was verified before, without waiting on anything:
-    /// `None` when it must go the long way (`verify`). Scopes, groups, binding and the clock are
-    /// checked afresh. A request with a DPoP proof goes the long way too: its signature check
+    /// `<entry>:<claims JSON>` (see `verified::Answer`), or `None` when it must go the long way
+    /// (`verify`). Scopes, groups, binding and the clock are checked afresh. A request with a DPoP proof goes the long way too: its signature check
     /// runs on the worker threads, not on JavaScript's (see `cached_verdict`).
     pub fn verify_cached(
         &self,
@@ -162,7 +162,7 @@ impl Client {
         if let Err(error) = &checked {
             self.events.rejected(error);
         }
-        Some(checked)
+        Some(checked.map(|entry| entry.answer.text().clone()))
     }
 
     /// A verified token's verdict from the cache, or `None` when it is not there (or cannot be
@@ -175,7 +175,7 @@ impl Client {
         request: &Request,
         now: Now,
         with_proofs: bool,
-    ) -> Option<Result<Arc<str>>> {
+    ) -> Option<Result<Arc<Verified>>> {
         let verified = self.verified.as_ref()?;
         let token = token?;
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
@@ -200,14 +200,14 @@ impl Client {
             .check(&request.requirements, &self.config, &self.clock, now)
             .and_then(|()| {
                 self.revocations
-                    .check(token, || Claimed::parse(&entry.json))
+                    .check(token, || Claimed::parse(entry.answer.json()))
             })
             .and_then(|()| {
                 if !proof_involved {
                     return Ok(());
                 }
                 let claims = if entry.has_jkt {
-                    serde_json::from_str(&entry.json)
+                    serde_json::from_str(entry.answer.json())
                         .map_err(|_| Error::token("Failed to parse JWT Payload"))?
                 } else {
                     Map::new()
@@ -218,7 +218,7 @@ impl Client {
                 }
             })
             .map_err(|error| self.dpop.answer_token_error(error, request));
-        Some(checked.map(|()| entry.json.clone()))
+        Some(checked.map(|()| entry))
     }
 
     /// The verdict on a request (`MonoCloudBackendNodeClient.validateAccessToken`): JWTs
@@ -242,13 +242,10 @@ impl Client {
     ) -> Result<Claims> {
         self.dpop.check_shape(request)?;
         if let Some(cached) = self.cached_verdict(token, request, now, true) {
-            let json = cached?;
+            let json = cached?.answer.json().to_owned();
             let map = serde_json::from_str(&json)
                 .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
-            return Ok(Claims {
-                json: json.to_string(),
-                map,
-            });
+            return Ok(Claims { json, map });
         }
         let (claims, route) = self
             .dispatch(token, &request.requirements, now)
@@ -761,7 +758,6 @@ mod tests {
         use crate::core::dpop::tests::{NOW_MS, TOKEN, URL, bound_to, proof_by};
         use crate::core::jose::Alg;
         use crate::core::testkit::TestKey;
-        use crate::core::verified::Verified;
 
         let client = client_with(&[]);
         let key = TestKey::new(Alg::ES256, "k");
@@ -770,7 +766,7 @@ mod tests {
         client.verified.as_ref().unwrap().insert(
             TOKEN,
             Verified {
-                json: claims_text.as_str().into(),
+                answer: crate::core::verified::Answer::new(&claims_text),
                 lifetime: Lifetime {
                     exp: None,
                     nbf: None,
@@ -783,6 +779,7 @@ mod tests {
                 generation: client.issuers.first().keys.generation(),
                 until_ms: NOW_MS + 60_000.0,
                 evict_at: std::time::Instant::now() + std::time::Duration::from_secs(60),
+                token_sha: [0; 32],
             },
             now,
         );
