@@ -85,6 +85,19 @@ export declare class NativeTokenClient {
    * refresh; otherwise `null`, and the caller takes `getAccessToken`.
    */
   freshAccessToken(options?: TokenOptions | undefined | null, now?: number | undefined | null): string | null
+  /**
+   * A DPoP proof for one request to an API, as JSON text (a string), with `ath` for
+   * `accessToken` and the nonce the API's origin gave last; `null` when the client has no
+   * DPoP key.
+   */
+  dpopProof(method: string, url: string, accessToken: string, now?: number | undefined | null): string | Failure | null
+  /** Keeps the `DPoP-Nonce` an API at `url` answered with, for the next proofs to it. */
+  rememberDpopNonce(url: string, nonce: string): void
+  /**
+   * The RFC 7638 thumbprint of the DPoP key (what bound tokens name in `cnf.jkt`), or
+   * `null` without DPoP.
+   */
+  get dpopThumbprint(): string | null
   /** Forgets a token an API refused, so that the next call fetches another. */
   invalidate(accessToken: string, options?: TokenOptions | undefined | null): Promise<void>
 }

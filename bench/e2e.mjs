@@ -9,7 +9,8 @@
 //
 // Environment (all optional): BENCH_ROUNDS (3), BENCH_POOL (10000), BENCH_E2E_DURATION (10 s
 // per measured run), BENCH_E2E_WARMUP (1 s), BENCH_E2E_CONNECTIONS (64), BENCH_E2E_ONLY (a comma list
-// of `framework` or `framework:auth` to run only those variants, e.g. `fastify:none,fastify:monocloud`).
+// of `framework` or `framework:auth` to run only those variants, e.g. `fastify:none,fastify:monocloud`),
+// BENCH_CPU_PROF (a directory: each server writes a V8 CPU profile there).
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,9 @@ const VARIANTS = [
 ];
 
 function startServer(framework, auth, fixture) {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
+  // Node refuses --cpu-prof in NODE_OPTIONS: BENCH_CPU_PROF (a directory) passes it to each server.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
     env: { ...process.env, BENCH_FIXTURE: fixture, BENCH_AUTH: auth },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { addonInfo, BENCH_DIR, log, machineInfo, packageVersions, table, targetLine, targetsTable } from './common.mjs';
 
-const PARTS = ['micro', 'e2e', 'dpop', 'memory', 'fleet', 'cold'];
+const PARTS = ['micro', 'e2e', 'dpop', 'memory', 'fleet', 'cold', 'store-clients'];
 const requested = process.argv.slice(2).filter((a) => PARTS.includes(a));
 const parts = requested.length ? requested : PARTS;
 

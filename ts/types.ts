@@ -157,13 +157,26 @@ export interface MonoCloudOidcBackendClientOptions {
   responseTimeout?: number;
   fetcher?: typeof fetch;
   trustStoreId?: string;
-  metadataResolver?: () => IssuerMetadata | Promise<IssuerMetadata>;
-  jwksResolver?: () => Jwks | Promise<Jwks>;
+  /** Gives the discovery document instead of fetching it. With `issuers`, it is called with the issuer's URL (as listed). */
+  metadataResolver?: (issuer?: string) => IssuerMetadata | Promise<IssuerMetadata>;
+  /** Gives the key set instead of fetching it. With `issuers`, it is called with the issuer's URL (as listed). */
+  jwksResolver?: (issuer?: string) => Jwks | Promise<Jwks>;
 }
 
 export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendClientOptions {
-  /** The tenant URL, e.g. `https://your-tenant.us.monocloud.com`. Env `MONOCLOUD_BACKEND_TENANT_DOMAIN`. */
+  /**
+   * The tenant URL, e.g. `https://your-tenant.us.monocloud.com`. Env `MONOCLOUD_BACKEND_TENANT_DOMAIN`.
+   * Leave it out when `issuers` lists the trusted issuers.
+   */
   tenantDomain: string;
+  /**
+   * Several trusted issuers instead of `tenantDomain` (absolute https URLs; http for loopback
+   * hosts): a token's `iss` picks its issuer, each with its own discovery document, key set and
+   * caches, and a token naming another issuer is refused without a request. JWTs only: not with
+   * `clientId`, `introspectJwtTokens`, `issuer` or `hmacSecret`. Env `MONOCLOUD_BACKEND_ISSUERS`
+   * (URLs separated by spaces).
+   */
+  issuers?: string[];
   /** The API's identifier, the `aud` tokens must carry. Env `MONOCLOUD_BACKEND_AUDIENCE`. */
   audience: string;
   /**
@@ -214,11 +227,13 @@ export interface MonoCloudBackendNodeClientOptions extends MonoCloudOidcBackendC
    */
   staleIfErrorDuration?: number;
   /**
-   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey): introspection
-   * answers (unless `introspectionCacheDuration` is 0) and revocations are shared by every
-   * instance that names it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   * The fleet's shared store, a `redis://` or `rediss://` URL (Redis or Valkey), or a connected
+   * client of your own: a node-redis client (`createClient()` from `redis`) or an ioredis client
+   * (`new Redis()`). Introspection answers (unless `introspectionCacheDuration` is 0),
+   * revocations and DPoP replays are shared by every instance that names it.
+   * Env `MONOCLOUD_BACKEND_REDIS_URL` (a URL).
    */
-  store?: string;
+  store?: string | object;
   /** Prefix of every key and channel in `store`. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
   storePrefix?: string;
   /**

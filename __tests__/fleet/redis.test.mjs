@@ -1,6 +1,8 @@
 // A fleet sharing one real redis-server (and valkey-server where installed): instances in
 // separate Node processes share introspection answers and revocations; faults of the store
 // (stopped, slowed, restarted) follow the documented rules and never make a request hang.
+// Every scenario runs with `store` as a URL and, on redis-server, as the user's own connected
+// client (node-redis v6 and v4, ioredis), driven through the JavaScript face.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -16,6 +18,7 @@ import { makeTestCertificates } from '../support/certificates.mjs';
 import { withEnv } from '../support/env.mjs';
 import { startInstance, stopFleet, until } from '../support/fleet.mjs';
 import { redisBinaries, startRedis } from '../support/redis-server.mjs';
+import { STORE_CLIENT_KINDS } from '../support/store-clients.mjs';
 import { sendJson, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 const STORE_TIMEOUT_MS = 50;
@@ -27,8 +30,15 @@ const BINARIES = redisBinaries();
 const NO_SERVER = BINARIES.length === 0 && 'redis-server is not installed (apt-get install redis-server)';
 if (NO_SERVER) test('a fleet on a shared store', { skip: NO_SERVER }, () => {});
 
-for (const binary of BINARIES) {
-  describe(`a fleet on ${binary}`, () => {
+// `store` as a URL on every server binary; as each library's client object on the first.
+const SETUPS = [
+  ...BINARIES.map((binary) => ({ binary, kind: undefined })),
+  ...(BINARIES.length ? STORE_CLIENT_KINDS.map((kind) => ({ binary: BINARIES[0], kind })) : []),
+];
+
+for (const { binary, kind } of SETUPS) {
+  describe(`a fleet on ${binary}${kind ? ` through a ${kind} client object` : ''}`, () => {
+    const instance = (clientOptions) => startInstance(clientOptions, { env: kind ? { FLEET_STORE_CLIENT: kind } : {} });
     let issuer;
     let redis;
     let a;
@@ -44,7 +54,7 @@ for (const binary of BINARIES) {
     before(async () => {
       issuer = await createTestIssuer();
       redis = await startRedis({ binary });
-      [a, b] = await Promise.all([startInstance(options()), startInstance(options())]);
+      [a, b] = await Promise.all([instance(options()), instance(options())]);
     });
 
     after(async () => {
@@ -148,7 +158,7 @@ for (const binary of BINARIES) {
     test('an instance started after a revocation refuses the token (it reads what was revoked)', async () => {
       const jwt = await issuer.mint({ claims: { sub: 'late' } });
       await a.call('revoke', { revocation: { token: jwt } });
-      const c = await startInstance(options());
+      const c = await instance(options());
       try {
         const refused = await until(async () => !(await c.validate(jwt)).ok, { withinMs: 1_000 });
         assert.equal(refused.value, true);
@@ -156,6 +166,48 @@ for (const binary of BINARIES) {
         await c.stop();
       }
     });
+
+    if (kind) {
+      test('the client stays the user\'s: still open after use, and closing it lets the process exit', async () => {
+        const script = `
+          import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
+          import { connectStoreClient } from './__tests__/support/store-clients.mjs';
+          const { client: store, close } = await connectStoreClient(process.env.KIND, process.env.URL);
+          const client = new MonoCloudBackendNodeClient({ ...JSON.parse(process.env.OPTIONS), store });
+          const claims = await client.validateAccessToken(process.env.TOKEN);
+          // Long enough for the revocation listener to have subscribed on its own connection.
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          const open = store.isReady ?? store.status === 'ready';
+          process.stdout.write(JSON.stringify({ sub: claims.sub, open }));
+          await close();
+        `;
+        const { spawn } = await import('node:child_process');
+        const { fromRoot } = await import('../support/paths.mjs');
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: fromRoot(),
+          env: { ...process.env, KIND: kind, URL: redis.url, OPTIONS: JSON.stringify(options()), TOKEN: issuer.mintOpaque({ sub: 'owner' }) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        child.stderr.on('data', (chunk) => (err += chunk));
+        const started = performance.now();
+        const code = await new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve('still running after 8 s');
+          }, 8_000);
+          child.once('exit', (exitCode) => {
+            clearTimeout(timer);
+            resolve(exitCode);
+          });
+        });
+        assert.equal(code, 0, `${err}`);
+        assert.deepEqual(JSON.parse(out), { sub: 'owner', open: true });
+        assert.ok(performance.now() - started < 8_000);
+      });
+    }
 
     test('the store stopped: introspection asks the issuer, revocations known here still hold, nothing waits', async () => {
       const revokedBefore = issuer.mintOpaque({ sub: 'revoked-before' });
@@ -227,7 +279,8 @@ for (const binary of BINARIES) {
   });
 }
 
-describe('outbound tokens shared through the store', { skip: NO_SERVER }, () => {
+for (const kind of [undefined, 'node-redis', 'ioredis']) describe(`outbound tokens shared through the store${kind ? ` (a ${kind} client object)` : ''}`, { skip: NO_SERVER }, () => {
+  const env = kind ? { FLEET_STORE_CLIENT: kind } : {};
   let redis;
   let tokenIssuer;
   let issued = 0;
@@ -260,7 +313,7 @@ describe('outbound tokens shared through the store', { skip: NO_SERVER }, () => 
       storeTimeout: 1_000,
     };
     const backend = { tenantDomain: tokenIssuer.url, audience: 'https://api.example.com' };
-    fleet.push(...(await Promise.all(Array.from({ length: 10 }, () => startInstance(backend, { tokenOptions })))));
+    fleet.push(...(await Promise.all(Array.from({ length: 10 }, () => startInstance(backend, { tokenOptions, env })))));
   });
 
   after(async () => {
@@ -275,7 +328,8 @@ describe('outbound tokens shared through the store', { skip: NO_SERVER }, () => 
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const answers = await Promise.all(fleet.map((instance) => instance.call('getAccessToken', {}, { timeoutMs: 10_000 })));
     const tokens = new Set(answers.map((answer) => answer.token?.accessToken ?? JSON.stringify(answer)));
-    assert.deepEqual([...tokens], ['m2m-1']);
+    const heard = async () => JSON.stringify(await Promise.all(fleet.map(async (instance) => (await instance.call('tokenEvents')).events)));
+    assert.deepEqual([...tokens], ['m2m-1'], await heard());
     assert.equal(tokenIssuer.counts.token, 1, 'one request reached the issuer');
     const keys = await redis.command(['KEYS', 'm2m-test:*']);
     assert.equal(keys.length, 1, JSON.stringify(keys));
@@ -287,7 +341,7 @@ describe('outbound tokens shared through the store', { skip: NO_SERVER }, () => 
     try {
       const fresh = await startInstance(
         { tenantDomain: tokenIssuer.url, audience: 'https://api.example.com' },
-        { tokenOptions: { tenantDomain: tokenIssuer.url, clientId: 'worker', clientSecret: 'worker-secret', store: redis.url, storePrefix: 'm2m-test:' } },
+        { env, tokenOptions: { tenantDomain: tokenIssuer.url, clientId: 'worker', clientSecret: 'worker-secret', store: redis.url, storePrefix: 'm2m-test:' } },
       );
       const started = performance.now();
       const answer = await fresh.call('getAccessToken', {}, { timeoutMs: 5_000 });
@@ -386,6 +440,31 @@ describe('revoke without a store', () => {
       (e) => e instanceof MonoCloudValidationError && /redis:\/\//.test(e.message),
     );
     assert.doesNotThrow(() => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store: 'redis://127.0.0.1:1' }));
+  });
+
+  test('a store object that is no client we can drive is refused at construction, naming what is taken', async () => {
+    const { MonoCloudTokenClient } = await import('@monocloud/backend-node-rs');
+    const { createClient, createCluster } = await import('redis');
+    const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] });
+    const strangers = [{}, [], { get() {}, set() {} }, new Map(), cluster];
+    for (const store of strangers) {
+      for (const make of [
+        () => new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store }),
+        () => new MonoCloudTokenClient({ tenantDomain: issuer.clientOptions.tenantDomain, clientId: 'c', clientSecret: 's', store }),
+      ]) {
+        assert.throws(make, (e) => e instanceof MonoCloudValidationError && /redis:\/\//.test(e.message) && /node-redis/.test(e.message) && /ioredis/.test(e.message));
+      }
+    }
+    // A client not connected (yet) is taken: like a URL whose server is down, it is a store
+    // that fails each call until it connects.
+    const events = [];
+    const idle = createClient({ url: 'redis://127.0.0.1:1' });
+    // A generous bound: the call fails at once (not connected) rather than waiting it out.
+    const client = new MonoCloudBackendNodeClient({ ...issuer.clientOptions, store: idle, storeTimeout: 2_000, introspectionCacheDuration: 60, onEvent: (e) => events.push(e) });
+    const started = performance.now();
+    assert.equal((await client.validateAccessToken(issuer.mintOpaque({ sub: 'idle' }))).sub, 'idle');
+    assert.ok(performance.now() - started < 1_000);
+    assert.ok(events.some((e) => e.type === 'store_error' && e.operation === 'introspection_get' && /not connected/.test(e.message)), JSON.stringify(events));
   });
 
   test('a DPoP proof the store cannot reserve: 503 by default, passes with onStoreError allow', async () => {

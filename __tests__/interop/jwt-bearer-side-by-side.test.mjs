@@ -429,6 +429,28 @@ describe('mcd: several issuers', () => {
     assert.equal(strangerHits, 0);
   });
 
+  test('a listed issuer that is down refuses its own tokens while the other keeps serving', async () => {
+    // `down` is listed, then closed before any of its tokens arrives: its discovery fails.
+    const down = await createTestIssuer();
+    const options = { mcd: { issuers: [issuer.url, down.url] }, audience: issuer.audience };
+    const fromDown = await down.mint({ claims: { aud: issuer.audience } });
+    await down.close();
+    const apps = { original: await appFor(original, options), ours: await appFor(ours, options) };
+    const both = async (request) => ({
+      original: await call(apps.original, request),
+      ours: await call(apps.ours, request),
+    });
+    const refused = await both(bearer(fromDown));
+    assertSame(refused, 'issuer down');
+    assert.equal(refused.ours.status, 401);
+    const served = await both(bearer(await issuer.mint()));
+    assertSame(served, 'the other issuer');
+    assert.equal(served.ours.status, 200);
+    // Once more, after the failure: the failed discovery left nothing behind for the other.
+    assert.equal((await both(bearer(fromDown))).ours.status, 401);
+    assert.equal((await both(bearer(await issuer.mint()))).ours.status, 200);
+  });
+
   test("mcd's configuration errors", () => {
     for (const mcd of [
       { issuers: [{ issuer: 'https://a.example', secret: 's' }] },

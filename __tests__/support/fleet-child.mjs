@@ -6,20 +6,34 @@
 //   { id, op: 'revoke', revocation }       → { id, shared } or { id, error }
 //   { id, op: 'events' }                   → { id, events, revoked }
 //   { id, op: 'getAccessToken' }           → { id, token } or { id, error }
+//   { id, op: 'tokenEvents' }              → { id, events } (the token client's)
 import { createInterface } from 'node:readline';
 
 import { MonoCloudBackendNodeClient, MonoCloudTokenClient } from '@monocloud/backend-node-rs';
 
+import { connectStoreClient } from './store-clients.mjs';
+
 const events = [];
+const tokenEvents = [];
 const revoked = [];
 const options = JSON.parse(process.env.FLEET_OPTIONS ?? '{}');
+const tokenOptions = process.env.FLEET_TOKEN_OPTIONS ? JSON.parse(process.env.FLEET_TOKEN_OPTIONS) : undefined;
+// FLEET_STORE_CLIENT (node-redis, node-redis-v4, ioredis): `store` is given as a connected
+// client of that library, made from the URL, instead of the URL itself.
+const kind = process.env.FLEET_STORE_CLIENT;
+async function storeFor(url) {
+  if (!kind || typeof url !== 'string') return url;
+  return (await connectStoreClient(kind, url)).client;
+}
 const client = new MonoCloudBackendNodeClient({
   ...options,
+  store: await storeFor(options.store),
   onEvent: (event) => events.push(event),
   onRevoked: (revocation) => revoked.push(revocation),
 });
-const tokenOptions = process.env.FLEET_TOKEN_OPTIONS ? JSON.parse(process.env.FLEET_TOKEN_OPTIONS) : undefined;
-const tokenClient = tokenOptions ? new MonoCloudTokenClient(tokenOptions) : undefined;
+const tokenClient = tokenOptions
+  ? new MonoCloudTokenClient({ ...tokenOptions, store: await storeFor(tokenOptions.store), onEvent: (event) => tokenEvents.push(event) })
+  : undefined;
 
 const reply = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
@@ -46,6 +60,7 @@ async function run(command) {
     if (op === 'revoke') return { id, ...(await client.revoke(command.revocation)) };
     if (op === 'events') return { id, events: events.splice(0), revoked: revoked.splice(0) };
     if (op === 'getAccessToken') return { id, token: await tokenClient.getAccessToken() };
+    if (op === 'tokenEvents') return { id, events: tokenEvents.splice(0) };
     return { id, error: `unknown op ${op}` };
   } catch (error) {
     return { id, error: String(error?.message ?? error) };

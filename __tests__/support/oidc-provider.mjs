@@ -78,6 +78,9 @@ function certificateSubjectMatches(ctx, property, expected) {
  * - `clientCredentialsTtl`: seconds client_credentials tokens live (default 300).
  * - `audienceOf(indicator)`: the `aud` tokens for a resource indicator carry (default the
  *   indicator itself), for audiences that are not URIs and so cannot be indicators.
+ * - `dpopNonce: true`: the token endpoint requires DPoP server nonces (features.dPoP's
+ *   nonceSecret and requireNonce): a proof without a valid nonce is answered 400
+ *   `use_dpop_nonce` with a `DPoP-Nonce` header.
  * - `resourceScope`: the scopes every resource server grants (default `read:things write:things`);
  *   a client_credentials request may ask for any of them.
  *
@@ -93,6 +96,7 @@ export async function startOidcProvider({
   tls,
   clientCredentialsTtl = 300,
   audienceOf = (indicator) => indicator,
+  dpopNonce = false,
   resourceScope = SCOPE,
 } = {}) {
   const server = tls
@@ -160,6 +164,7 @@ export async function startOidcProvider({
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      ...(dpopNonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       introspection: { enabled: true },
       revocation: { enabled: true },
       ...(tls ? {

@@ -10,9 +10,14 @@ import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The server binaries this machine has: redis-server, and valkey-server when installed. */
+/**
+ * The server binaries this machine has: redis-server, valkey-server when installed, and the
+ * one MONOCLOUD_TEST_VALKEY_SERVER names (a path: Debian 12 ships no Valkey, so .ci/run takes
+ * the binary a PyPI wheel carries when it can).
+ */
 export function redisBinaries() {
-  return ['redis-server', 'valkey-server'].filter(
+  const candidates = new Set(['redis-server', 'valkey-server', process.env.MONOCLOUD_TEST_VALKEY_SERVER].filter(Boolean));
+  return [...candidates].filter(
     (binary) => spawnSync(binary, ['--version'], { stdio: 'ignore', timeout: 5_000 }).status === 0,
   );
 }

@@ -32,6 +32,10 @@ pub struct Callbacks {
     pub cache_set: Option<JsCall>,
     /// `dpop.replayStore.reserve`.
     pub dpop_reserve: Option<JsCall>,
+    /// The user's store client (`store`), when it is one the JavaScript face can drive: one
+    /// command, and the subscription.
+    pub store_command: Option<JsCall>,
+    pub store_listen: Option<JsCall>,
     /// The `onEvent` hook: fire and forget.
     pub events: Option<super::events::EventSink>,
 }
@@ -44,6 +48,7 @@ impl std::fmt::Debug for Callbacks {
             .field("jwks", &self.jwks.is_some())
             .field("cache", &self.cache_get.is_some())
             .field("dpop_reserve", &self.dpop_reserve.is_some())
+            .field("store", &self.store_command.is_some())
             .finish()
     }
 }

@@ -15,7 +15,7 @@ use super::cert_binding::{self, BindingMode};
 use super::claims::{self, Expectations, Lifetime, Requirements};
 use super::clock::{ClockSettings, Now};
 use super::config::Config;
-use super::discovery::{Discovery, Metadata};
+use super::discovery::Metadata;
 use super::dpop::{self, Dpop, Scheme};
 use super::error::{Error, INTROSPECTION_NOT_CONFIGURED, Result};
 use super::events::{Event, Events};
@@ -23,12 +23,13 @@ use super::http::{Http, Identity};
 use super::introspection::policy::introspect_through;
 use super::introspection::request::introspect;
 use super::introspection::{MemoryStore, Store};
+use super::issuers::{Issuers, match_key};
 use super::jwt::{self, Claims};
-use super::keys::{KeySet, RemoteKeySet};
+use super::keys::KeySet;
 use super::pinned_secret::PinnedSecret;
 use super::request::Request;
 use super::text::js_trim;
-use super::verified::VerifiedTokens;
+use super::verified::{Verified, VerifiedTokens};
 use crate::store::SharedStore;
 use crate::store::revocation::{Claimed, Revocations, Revoked};
 
@@ -46,8 +47,8 @@ pub struct Client {
     http: Http,
     events: Events,
     clock: ClockSettings,
-    discovery: Discovery,
-    keys: RemoteKeySet,
+    /// The tenant, or the `issuers` list: each one's discovery document and key set.
+    issuers: Issuers,
     /// `None` unless asked for (see `introspection_store`).
     introspection_store: Option<Store>,
     /// Verified JWT claims; `None` when `tokenCacheMaxEntries` is 0.
@@ -68,16 +69,18 @@ impl Client {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
-        let shared = match &config.store_url {
-            Some(url) => Some(Arc::new(
-                SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
-                    .map_err(Error::validation)?,
-            )),
+        let shared = match &config.store {
+            Some(setting) => Some(
+                crate::store::open_setting(
+                    setting,
+                    &config.store_prefix,
+                    config.store_timeout_ms,
+                    &callbacks,
+                )
+                .map_err(Error::validation)?,
+            ),
             None => None,
         };
-        if let Some(shared) = &shared {
-            shared.connect_in_background();
-        }
         let introspection_store = introspection_store(&config, &callbacks, shared.as_ref());
         let events = Events::new(callbacks.events);
         let verified = (config.token_cache_max_entries > 0).then(|| {
@@ -113,8 +116,7 @@ impl Client {
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
             events,
             clock: ClockSettings::new(config.clock_skew, config.clock_tolerance),
-            discovery: Discovery::new(&config, callbacks.metadata),
-            keys: RemoteKeySet::new(&config, callbacks.jwks),
+            issuers: Issuers::new(&config, callbacks.metadata, callbacks.jwks),
             introspection_store,
             dpop,
             verified,
@@ -141,8 +143,8 @@ impl Client {
     }
 
     /// The verdict on a request whose JWT was verified before, without waiting on anything:
-    /// `None` when it must go the long way (`verify`). Scopes, groups, binding and the clock are
-    /// checked afresh. A request with a DPoP proof goes the long way too: its signature check
+    /// `<entry>:<claims JSON>` (see `verified::Answer`), or `None` when it must go the long way
+    /// (`verify`). Scopes, groups, binding and the clock are checked afresh. A request with a DPoP proof goes the long way too: its signature check
     /// runs on the worker threads, not on JavaScript's (see `cached_verdict`).
     pub fn verify_cached(
         &self,
@@ -160,7 +162,7 @@ impl Client {
         if let Err(error) = &checked {
             self.events.rejected(error);
         }
-        Some(checked)
+        Some(checked.map(|entry| entry.answer.text().clone()))
     }
 
     /// A verified token's verdict from the cache, or `None` when it is not there (or cannot be
@@ -173,14 +175,16 @@ impl Client {
         request: &Request,
         now: Now,
         with_proofs: bool,
-    ) -> Option<Result<Arc<str>>> {
+    ) -> Option<Result<Arc<Verified>>> {
         let verified = self.verified.as_ref()?;
         let token = token?;
         if self.config.introspect_jwt_tokens || token.len() > jwt::MAX_TOKEN_BYTES {
             return None;
         }
         let entry = verified.get(token, now)?;
-        if entry.generation != self.keys.generation() {
+        // Only its own issuer's rotation makes an entry stale.
+        let trusted = self.issuers.get(entry.issuer)?;
+        if entry.generation != trusted.keys.generation() {
             return None;
         }
         let proof_involved = self.dpop.mode() != dpop::Mode::Disabled
@@ -196,14 +200,14 @@ impl Client {
             .check(&request.requirements, &self.config, &self.clock, now)
             .and_then(|()| {
                 self.revocations
-                    .check(token, || Claimed::parse(&entry.json))
+                    .check(token, || Claimed::parse(entry.answer.json()))
             })
             .and_then(|()| {
                 if !proof_involved {
                     return Ok(());
                 }
                 let claims = if entry.has_jkt {
-                    serde_json::from_str(&entry.json)
+                    serde_json::from_str(entry.answer.json())
                         .map_err(|_| Error::token("Failed to parse JWT Payload"))?
                 } else {
                     Map::new()
@@ -214,7 +218,7 @@ impl Client {
                 }
             })
             .map_err(|error| self.dpop.answer_token_error(error, request));
-        Some(checked.map(|()| entry.json.clone()))
+        Some(checked.map(|()| entry))
     }
 
     /// The verdict on a request (`MonoCloudBackendNodeClient.validateAccessToken`): JWTs
@@ -238,13 +242,10 @@ impl Client {
     ) -> Result<Claims> {
         self.dpop.check_shape(request)?;
         if let Some(cached) = self.cached_verdict(token, request, now, true) {
-            let json = cached?;
+            let json = cached?.answer.json().to_owned();
             let map = serde_json::from_str(&json)
                 .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
-            return Ok(Claims {
-                json: json.to_string(),
-                map,
-            });
+            return Ok(Claims { json, map });
         }
         let (claims, route) = self
             .dispatch(token, &request.requirements, now)
@@ -440,38 +441,65 @@ impl Client {
         let token = non_blank(token)?;
         if let Some(pinned) = &self.pinned {
             // No key set: the secret is the only key, and nothing is fetched.
-            let claims = pinned.verify(token)?;
+            let (typ, claims) = pinned.verify(token)?;
+            self.check_token_type(typ)?;
             self.check_standard(&claims.map, true, now)?;
             self.check_requirements(&claims.map, requirements, binding, now)?;
             return Ok(claims);
         }
         let jws = jwt::parse(token)?;
-        if self.config.require_at_jwt && jws.typ != jwt::TokenType::AccessToken {
-            return Err(Error::token(jwt::UNEXPECTED_TYP));
-        }
+        self.check_token_type(jws.typ)?;
+        // With a list, the payload is read before anything is fetched: its `iss` says whose
+        // keys to use, and a token naming no listed issuer is refused without a request.
+        let (index, unverified) = if self.issuers.is_list() {
+            let claims = jws.claims()?;
+            let index = self
+                .issuers
+                .pick(&claims.map)
+                .ok_or_else(|| Error::token("Invalid Issuer"))?;
+            (index, Some(claims))
+        } else {
+            (0, None)
+        };
+        let trusted = self
+            .issuers
+            .get(index)
+            .ok_or_else(|| Error::token("Invalid Issuer"))?;
+        let verify = |keys: &KeySet| match &unverified {
+            Some(claims) => jws.verify_signature(keys).map(|()| claims.clone()),
+            None => jws.verify(keys),
+        };
         let claims = match keys {
             Some(keys) => {
-                let claims = jws.verify(keys)?;
-                self.check_standard(&claims.map, true, now)?;
+                let claims = verify(keys)?;
+                self.check_standard_of(&claims.map, true, now, &trusted.iss)?;
                 claims
             }
             None => {
-                let keys = self
+                let keys = trusted
                     .keys
                     .for_token(
                         &self.http,
                         &self.events,
-                        &self.discovery,
+                        &trusted.discovery,
                         jws.alg,
                         jws.kid.as_ref(),
                         now,
                     )
                     .await?;
-                let claims = jws.verify(&keys)?;
-                let lifetime = self.check_standard(&claims.map, true, now)?;
+                let claims = verify(&keys)?;
+                let lifetime = self.check_standard_of(&claims.map, true, now, &trusted.iss)?;
                 if let Some(verified) = &self.verified {
                     self.events.emit(Event::CacheMiss { cache: "token" });
-                    verified.remember(token, &claims, lifetime, &keys, &self.clock, now.later());
+                    verified.remember(
+                        token,
+                        index,
+                        &claims,
+                        lifetime,
+                        &keys,
+                        &self.clock,
+                        now.later(),
+                    );
                 }
                 claims
             }
@@ -482,20 +510,43 @@ impl Client {
         Ok(claims)
     }
 
+    /// `requireTokenType`, whichever verifier read the header.
+    fn check_token_type(&self, typ: jwt::TokenType) -> Result<()> {
+        if self.config.require_at_jwt && typ != jwt::TokenType::AccessToken {
+            return Err(Error::token(jwt::UNEXPECTED_TYP));
+        }
+        Ok(())
+    }
+
+    /// The standard claims of a token of the tenant (the only issuer an introspecting or
+    /// pinned-secret client has).
     fn check_standard(
         &self,
         claims: &Map<String, Value>,
         is_jwt: bool,
         now: Now,
     ) -> Result<Lifetime> {
+        self.check_standard_of(claims, is_jwt, now, &self.issuers.first().iss)
+    }
+
+    /// The standard claims of a token of `issuer`. A listed issuer matches the token's `iss` by
+    /// comparison form (`issuers::match_key`), which picked it; the check is then on the
+    /// token's own spelling.
+    fn check_standard_of(
+        &self,
+        claims: &Map<String, Value>,
+        is_jwt: bool,
+        now: Now,
+        issuer: &str,
+    ) -> Result<Lifetime> {
+        let issuer = match claims.get("iss").and_then(Value::as_str) {
+            Some(iss) if self.issuers.is_list() && match_key(iss) == match_key(issuer) => iss,
+            _ => issuer,
+        };
         claims::check_standard(
             claims,
             &Expectations {
-                issuer: self
-                    .config
-                    .expected_issuer
-                    .as_deref()
-                    .unwrap_or(&self.config.issuer),
+                issuer,
                 audience: &self.config.audience,
                 other_audiences: &self.config.other_audiences,
                 // After whatever this call waited for, as the original reads its clock.
@@ -556,15 +607,19 @@ impl Client {
 
     /// `getMetadata()`: the discovery document.
     pub async fn metadata(&self, refresh: bool, now: Now) -> Result<Arc<Metadata>> {
-        self.discovery
+        self.issuers
+            .first()
+            .discovery
             .metadata(&self.http, &self.events, refresh, now)
             .await
     }
 
     /// `getJwks()`: the issuer's key set.
     pub async fn jwks(&self, refresh: bool, now: Now) -> Result<Arc<KeySet>> {
-        self.keys
-            .get(&self.http, &self.events, &self.discovery, refresh, now)
+        let first = self.issuers.first();
+        first
+            .keys
+            .get(&self.http, &self.events, &first.discovery, refresh, now)
             .await
     }
 }
@@ -703,7 +758,6 @@ mod tests {
         use crate::core::dpop::tests::{NOW_MS, TOKEN, URL, bound_to, proof_by};
         use crate::core::jose::Alg;
         use crate::core::testkit::TestKey;
-        use crate::core::verified::Verified;
 
         let client = client_with(&[]);
         let key = TestKey::new(Alg::ES256, "k");
@@ -712,7 +766,7 @@ mod tests {
         client.verified.as_ref().unwrap().insert(
             TOKEN,
             Verified {
-                json: claims_text.as_str().into(),
+                answer: crate::core::verified::Answer::new(&claims_text),
                 lifetime: Lifetime {
                     exp: None,
                     nbf: None,
@@ -721,9 +775,11 @@ mod tests {
                 scopes: Granted::Scopes(vec![]),
                 has_cnf: true,
                 has_jkt: true,
-                generation: client.keys.generation(),
+                issuer: 0,
+                generation: client.issuers.first().keys.generation(),
                 until_ms: NOW_MS + 60_000.0,
                 evict_at: std::time::Instant::now() + std::time::Duration::from_secs(60),
+                token_sha: [0; 32],
             },
             now,
         );
@@ -762,6 +818,309 @@ mod tests {
             code(client.verify(Some(TOKEN), &stolen).await),
             "invalid_token"
         );
+    }
+
+    /// Two listed issuers served by resolvers that count their calls: each one's tokens
+    /// pass on its own keys; a token naming no listed issuer is refused before any call; and a
+    /// key rotation at one issuer (a refetch for an unknown `kid`) leaves the other's verified
+    /// tokens in the cache.
+    #[tokio::test]
+    async fn a_list_of_issuers_each_with_its_own_keys() {
+        use crate::core::callbacks::JsCall;
+        use crate::core::jose::Alg;
+        use crate::core::testkit::{TestKey, good_claims};
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+
+        const A: &str = "https://a.example.com";
+        const B: &str = "https://b.example.com/tenant/";
+        let keys: Arc<Mutex<HashMap<String, Vec<Value>>>> = Arc::new(Mutex::new(HashMap::new()));
+        let calls: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let key_a = TestKey::new(Alg::ES256, "a1");
+        let key_b = TestKey::new(Alg::RS256, "b1");
+        let key_b2 = TestKey::new(Alg::RS256, "b2");
+        keys.lock().unwrap().insert(A.into(), vec![key_a.jwk()]);
+        keys.lock().unwrap().insert(B.into(), vec![key_b.jwk()]);
+        let issuer_of = |request: &str| -> String {
+            serde_json::from_str::<Value>(request).unwrap()["issuer"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (metadata_calls, jwks_calls, jwks_keys) = (calls.clone(), calls.clone(), keys.clone());
+        let metadata: JsCall = Arc::new(move |request| {
+            let issuer = issuer_of(&request);
+            metadata_calls
+                .lock()
+                .unwrap()
+                .push(format!("metadata {issuer}"));
+            let reply = serde_json::json!({ "ok": { "issuer": issuer } }).to_string();
+            Box::pin(async move { Ok(reply) })
+        });
+        let jwks: JsCall = Arc::new(move |request| {
+            let issuer = issuer_of(&request);
+            jwks_calls.lock().unwrap().push(format!("jwks {issuer}"));
+            let set = jwks_keys.lock().unwrap()[&issuer].clone();
+            let reply = serde_json::json!({ "ok": { "keys": set } }).to_string();
+            Box::pin(async move { Ok(reply) })
+        });
+        let options = Input::Object(vec![
+            (
+                "issuers".into(),
+                Input::Array(vec![Input::Str(A.into()), Input::Str(B.into())]),
+            ),
+            (
+                "audience".into(),
+                Input::Str(crate::core::testkit::AUDIENCE.into()),
+            ),
+            ("metadataResolver".into(), Input::Function),
+            ("jwksResolver".into(), Input::Function),
+        ]);
+        let config = resolve(&options, &Default::default(), Profile::NodeClient).unwrap();
+        let callbacks = Callbacks {
+            metadata: Some(metadata),
+            jwks: Some(jwks),
+            ..Callbacks::default()
+        };
+        let client = Client::new(config, callbacks).unwrap();
+        let token = |key: &TestKey, iss: &str| {
+            let mut claims = good_claims();
+            claims["iss"] = Value::from(iss);
+            key.sign(claims)
+        };
+        let request = Request::default();
+        let from_a = token(&key_a, A);
+        // The token may spell its issuer in another comparison form.
+        let from_b = token(&key_b, "https://B.example.com/tenant");
+        assert_eq!(
+            client.verify(Some(&from_a), &request).await.unwrap().map["iss"],
+            A
+        );
+        client.verify(Some(&from_b), &request).await.unwrap();
+        assert!(client.verify_cached(Some(&from_a), &request).is_some());
+        assert!(client.verify_cached(Some(&from_b), &request).is_some());
+        let fetched = calls.lock().unwrap().clone();
+        assert_eq!(
+            fetched,
+            // A key set resolver needs no discovery document.
+            [format!("jwks {A}"), format!("jwks {B}")]
+        );
+
+        // Unlisted, missing or mistyped `iss`: refused with no call at all.
+        calls.lock().unwrap().clear();
+        let key_c = TestKey::new(Alg::ES256, "c1");
+        for iss in [
+            Value::from("https://c.example.com"),
+            Value::from("https://a.example.com.evil"),
+            Value::Null,
+            Value::from(7),
+        ] {
+            let mut claims = good_claims();
+            claims["iss"] = iss.clone();
+            match client.verify(Some(&key_c.sign(claims)), &request).await {
+                Err(Error::Token { message, .. }) => assert_eq!(message, "Invalid Issuer"),
+                other => panic!("{iss}: {other:?}"),
+            }
+        }
+        // A's key signing a token that names B is checked against B's keys, and fails.
+        assert!(
+            client
+                .verify(Some(&token(&key_a, B)), &request)
+                .await
+                .is_err()
+        );
+        let fetched = calls.lock().unwrap().clone();
+        assert_eq!(
+            fetched,
+            [format!("jwks {B}")],
+            "only B's refetch for A's unknown kid"
+        );
+
+        // That refetch gave B a new key set generation: what B's old set verified is
+        // verified again, what A's verified is still served from the cache.
+        assert!(client.verify_cached(Some(&from_a), &request).is_some());
+        assert!(client.verify_cached(Some(&from_b), &request).is_none());
+        client.verify(Some(&from_b), &request).await.unwrap();
+        assert!(client.verify_cached(Some(&from_b), &request).is_some());
+
+        // B rotates: its new key's first token (an unknown kid) refetches B's set, once the
+        // unknown-kid interval allows it. Here the refetch above used it, so ask directly.
+        keys.lock().unwrap().insert(B.into(), vec![key_b2.jwk()]);
+        let b = client.issuers.get(1).unwrap();
+        b.keys
+            .get(
+                &client.http,
+                &client.events,
+                &b.discovery,
+                true,
+                Now::from_caller(None),
+            )
+            .await
+            .unwrap();
+        assert!(
+            client.verify_cached(Some(&from_b), &request).is_none(),
+            "B's rotation retires what B's old set verified"
+        );
+        assert!(
+            client.verify_cached(Some(&from_a), &request).is_some(),
+            "A's verified token is untouched"
+        );
+        client
+            .verify(Some(&token(&key_b2, B)), &request)
+            .await
+            .unwrap();
+        // The first issuer is what getMetadata() describes.
+        assert_eq!(
+            client
+                .metadata(false, Now::from_caller(None))
+                .await
+                .unwrap()
+                .document["issuer"],
+            A
+        );
+    }
+
+    /// With a list, the options that name one issuer are configuration errors.
+    #[test]
+    fn a_list_of_issuers_conflicts_with_one_issuers_options() {
+        let base = |extra: Vec<(String, Input)>| {
+            let mut members = vec![
+                (
+                    "issuers".to_owned(),
+                    Input::Array(vec![Input::Str("https://a.example.com".into())]),
+                ),
+                (
+                    "audience".to_owned(),
+                    Input::Str("https://api.example".into()),
+                ),
+            ];
+            members.extend(extra);
+            resolve(
+                &Input::Object(members),
+                &Default::default(),
+                Profile::NodeClient,
+            )
+        };
+        let message = |extra: Vec<(&str, Input)>| match base(
+            extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        ) {
+            Err(Error::Validation(message)) => message,
+            other => panic!("{other:?}"),
+        };
+        let text = |s: &str| Input::Str(s.into());
+        assert!(
+            message(vec![("tenantDomain", text("https://a.example.com"))]).contains("tenantDomain")
+        );
+        assert!(
+            message(vec![("issuer", text("https://a.example.com/"))]).starts_with("\"issuer\"")
+        );
+        assert!(
+            message(vec![("hmacSecret", text("s")), ("hmacAlg", text("HS256"))])
+                .starts_with("\"hmacSecret\"")
+        );
+        assert!(message(vec![("clientId", text("c"))]).contains("validates JWTs only"));
+        assert!(
+            message(vec![("introspectJwtTokens", Input::Bool(true))])
+                .starts_with("\"introspectJwtTokens\"")
+        );
+        for bad in [
+            Input::Array(vec![]),
+            Input::Array(vec![text("http://a.example.com")]),
+            Input::Array(vec![text("https://a.example.com?x=1")]),
+            Input::Array(vec![text("")]),
+            text(""),
+            Input::Number(1.0),
+        ] {
+            let options = Input::Object(vec![
+                ("issuers".into(), bad.clone()),
+                ("audience".into(), text("https://api.example")),
+            ]);
+            assert!(
+                resolve(&options, &Default::default(), Profile::NodeClient).is_err(),
+                "{bad:?}"
+            );
+        }
+        // The environment's form: separated by spaces; repeats are dropped. Introspection
+        // settings there are not this client's: it does not use them.
+        let env: crate::core::config::Env = [
+            (
+                "MONOCLOUD_BACKEND_ISSUERS",
+                " https://a.example.com https://b.example.com  https://A.example.com/ ",
+            ),
+            ("MONOCLOUD_BACKEND_CLIENT_ID", "outbound"),
+            ("MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let options = Input::Object(vec![("audience".into(), text("https://api.example"))]);
+        let config = resolve(&options, &env, Profile::NodeClient).unwrap();
+        assert_eq!(
+            config.issuers,
+            ["https://a.example.com", "https://b.example.com"]
+        );
+        assert_eq!(config.issuer, "https://a.example.com");
+        assert!(!config.introspection_configured() && !config.introspect_jwt_tokens);
+        // Code wins over the environment; both at the same level are the conflict.
+        let tenant = Input::Object(vec![
+            ("tenantDomain".into(), text("https://t.example.com")),
+            ("audience".into(), text("https://api.example")),
+        ]);
+        let config = resolve(&tenant, &env, Profile::NodeClient).unwrap();
+        assert!(config.issuers.is_empty());
+        assert_eq!(config.issuer, "https://t.example.com");
+        let mut both_in_env = env.clone();
+        both_in_env.insert(
+            "MONOCLOUD_BACKEND_TENANT_DOMAIN".into(),
+            "https://t.example.com".into(),
+        );
+        assert!(resolve(&options, &both_in_env, Profile::NodeClient).is_err());
+        let listed = Input::Object(vec![
+            (
+                "issuers".into(),
+                Input::Array(vec![text("https://b.example.com")]),
+            ),
+            ("audience".into(), text("https://api.example")),
+        ]);
+        let config = resolve(&listed, &both_in_env, Profile::NodeClient).unwrap();
+        assert_eq!(config.issuers, ["https://b.example.com"]);
+    }
+
+    /// `requireTokenType` applies to the pinned HMAC mode as to every JWT: its header is read
+    /// by the same rules.
+    #[tokio::test]
+    async fn the_pinned_mode_applies_the_token_type_rules() {
+        use crate::core::jose::b64url_encode;
+        use aws_lc_rs::hmac;
+
+        let secret = "a-shared-secret-of-enough-length-0123";
+        let client = client_with(&[
+            ("hmacSecret", Input::Str(secret.into())),
+            ("hmacAlg", Input::Str("HS256".into())),
+            ("requireTokenType", Input::Str("at+jwt".into())),
+        ]);
+        let now = crate::core::testkit::now();
+        let sign = |typ: &str| {
+            let header = b64url_encode(format!(r#"{{"alg":"HS256","typ":"{typ}"}}"#).as_bytes());
+            let payload = serde_json::json!({
+                "iss": "https://t.example.com", "aud": "https://a.example.com",
+                "sub": "svc", "exp": now + 60.0,
+            });
+            let input = format!("{header}.{}", b64url_encode(payload.to_string().as_bytes()));
+            let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+            format!(
+                "{input}.{}",
+                b64url_encode(hmac::sign(&key, input.as_bytes()).as_ref())
+            )
+        };
+        let request = Request::default();
+        assert!(client.verify(Some(&sign("at+jwt")), &request).await.is_ok());
+        for typ in ["JWT", "logout+jwt"] {
+            match client.verify(Some(&sign(typ)), &request).await {
+                Err(Error::Token { message, .. }) => assert_eq!(message, jwt::UNEXPECTED_TYP),
+                other => panic!("{typ}: {other:?}"),
+            }
+        }
     }
 
     /// Every request moves this future onto the heap; the cold paths (HTTP, introspection)

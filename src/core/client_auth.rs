@@ -3,13 +3,13 @@
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::error::{Error, Result};
 use super::jose::{Alg, b64url_decode, b64url_encode};
+use super::signing::{KeyProblem, PrivateKey};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
@@ -396,95 +396,14 @@ fn bad_key() -> Error {
 }
 
 fn sign_with_jwk(jwk: &Map<String, Value>, alg: Alg, message: &[u8]) -> Result<Vec<u8>> {
-    let member = |name: &str| {
-        jwk.get(name)
-            .and_then(Value::as_str)
-            .and_then(b64url_decode)
-            .ok_or_else(bad_key)
-    };
-    let rng = SystemRandom::new();
-    if jwk.get("kty").and_then(Value::as_str) != Some(alg.key_type()) {
-        return Err(bad_key());
-    }
-    match alg {
-        Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
-            let parts = ["n", "e", "d", "p", "q", "dp", "dq", "qi"]
-                .map(&member)
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?;
-            let pair = RsaKeyPair::from_der(&rsa_private_key_der(&parts)).map_err(|_| bad_key())?;
-            if pair.public_modulus_len() < 256 {
-                return Err(Error::validation(
-                    "The private key JWK for private_key_jwt must be RSA 2048 bits or more",
-                ));
-            }
-            let padding = alg.rsa_signing().ok_or_else(bad_key)?;
-            let mut out = vec![0; pair.public_modulus_len()];
-            pair.sign(padding, &rng, message, &mut out)
-                .map_err(|_| bad_key())?;
-            Ok(out)
-        }
-        Alg::ES256 | Alg::ES384 | Alg::ES512 => {
-            let signing = alg.ecdsa_signing().ok_or_else(bad_key)?;
-            if jwk.get("crv").and_then(Value::as_str) != alg.curve() {
-                return Err(bad_key());
-            }
-            let mut point = vec![0x04];
-            point.extend(member("x")?);
-            point.extend(member("y")?);
-            let pair =
-                EcdsaKeyPair::from_private_key_and_public_key(signing, &member("d")?, &point)
-                    .map_err(|_| bad_key())?;
-            Ok(pair
-                .sign(&rng, message)
-                .map_err(|_| bad_key())?
-                .as_ref()
-                .to_vec())
-        }
-        Alg::EdDSA => {
-            let pair = Ed25519KeyPair::from_seed_and_public_key(&member("d")?, &member("x")?)
-                .map_err(|_| bad_key())?;
-            Ok(pair.sign(message).as_ref().to_vec())
-        }
-    }
-}
-
-/// PKCS#1 `RSAPrivateKey` DER from the JWK members n, e, d, p, q, dp, dq, qi.
-fn rsa_private_key_der(parts: &[Vec<u8>]) -> Vec<u8> {
-    let mut body = der_integer(&[0]);
-    for part in parts {
-        body.extend(der_integer(part));
-    }
-    der_tlv(0x30, &body)
-}
-
-fn der_integer(bytes: &[u8]) -> Vec<u8> {
-    let trimmed = &bytes[bytes
-        .iter()
-        .take_while(|b| **b == 0)
-        .count()
-        .min(bytes.len().saturating_sub(1))..];
-    let mut value = Vec::with_capacity(trimmed.len() + 1);
-    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-        value.push(0);
-    }
-    value.extend_from_slice(trimmed);
-    der_tlv(0x02, &value)
-}
-
-fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(value);
-    out
+    PrivateKey::from_jwk(jwk, alg)
+        .and_then(|key| key.sign(message))
+        .map_err(|problem| match problem {
+            KeyProblem::Unusable => bad_key(),
+            KeyProblem::RsaTooSmall => Error::validation(
+                "The private key JWK for private_key_jwt must be RSA 2048 bits or more",
+            ),
+        })
 }
 
 /// `application/x-www-form-urlencoded` as URLSearchParams writes it (space as `+`).

@@ -25,6 +25,8 @@ pub struct Request<'a> {
     /// Form-encoded body; `None` for a GET.
     pub form: Option<String>,
     pub authorization: Option<String>,
+    /// A DPoP proof (RFC 9449 §4.1) for the `DPoP` header.
+    pub dpop: Option<String>,
     /// Send over the connection that presents the client certificate.
     pub mtls: bool,
 }
@@ -35,6 +37,7 @@ impl<'a> Request<'a> {
             url,
             form: None,
             authorization: None,
+            dpop: None,
             mtls: false,
         }
     }
@@ -179,6 +182,9 @@ impl Http {
         if let Some(value) = request.authorization {
             builder = builder.header("authorization", value);
         }
+        if let Some(proof) = request.dpop {
+            builder = builder.header("dpop", proof);
+        }
         let mut response = builder.send().await.map_err(|e| {
             let error = self.transport_error(url, &e);
             if e.is_timeout() {
@@ -227,6 +233,9 @@ impl Http {
         }
         if let Some(value) = request.authorization {
             headers.insert("authorization".into(), value.into());
+        }
+        if let Some(proof) = request.dpop {
+            headers.insert("dpop".into(), proof.into());
         }
         let exchange = invoke(
             fetcher,

@@ -11,10 +11,12 @@ use super::keys::KeySet;
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 pub const TOO_LARGE: &str = "Access token is larger than 16 KiB";
 
-/// A token whose header has been read and whose signature has been decoded.
+/// A token whose header has been read and whose signature has been decoded. `A` is the
+/// algorithm family of the verifier that parsed it: public keys (`Alg`), or the pinned HMAC
+/// secret's.
 #[derive(Debug)]
-pub struct Jws<'t> {
-    pub alg: Alg,
+pub struct Jws<'t, A = Alg> {
+    pub alg: A,
     pub typ: TokenType,
     pub kid: Option<Value>,
     /// `header.payload`, the bytes the signature covers.
@@ -94,8 +96,14 @@ pub fn split(token: &str) -> Result<Parts<'_>> {
     })
 }
 
-/// Steps that need no key: shape, header, `crit`, `alg`, signature encoding.
+/// Steps that need no key: shape, header, `crit`, `alg`, `typ`, signature encoding.
 pub fn parse(token: &str) -> Result<Jws<'_>> {
+    parse_with(token, Alg::parse)
+}
+
+/// The same steps with the verifier's own reading of `alg` (`None`: not one it takes), so that
+/// every verifier applies the header rules (`crit`, `typ`) identically and in the same order.
+pub fn parse_with<A>(token: &str, alg_of: impl FnOnce(&str) -> Option<A>) -> Result<Jws<'_, A>> {
     let Parts {
         header,
         signing_input,
@@ -108,7 +116,7 @@ pub fn parse(token: &str) -> Result<Jws<'_>> {
     let alg = header
         .get("alg")
         .and_then(Value::as_str)
-        .and_then(Alg::parse)
+        .and_then(alg_of)
         .ok_or_else(|| Error::token("unsupported JWS \"alg\" identifier"))?;
     let typ = TokenType::of(header.get("typ"))?;
     let signature = b64url_decode(signature)
@@ -126,13 +134,20 @@ pub fn parse(token: &str) -> Result<Jws<'_>> {
 impl Jws<'_> {
     /// Verifies against the one key of `keys` that fits, then decodes the payload.
     pub fn verify(&self, keys: &KeySet) -> Result<Claims> {
-        let key = keys
-            .select(self.alg, self.kid.as_ref())
-            .map_err(|s| s.into_error())?;
-        key.verify(self.alg, self.signing_input.as_bytes(), &self.signature)?;
+        self.verify_signature(keys)?;
         self.claims()
     }
 
+    /// Only the signature, against the one key of `keys` that fits.
+    pub fn verify_signature(&self, keys: &KeySet) -> Result<()> {
+        let key = keys
+            .select(self.alg, self.kid.as_ref())
+            .map_err(|s| s.into_error())?;
+        key.verify(self.alg, self.signing_input.as_bytes(), &self.signature)
+    }
+}
+
+impl<A> Jws<'_, A> {
     /// The payload, unverified.
     pub fn claims(&self) -> Result<Claims> {
         decode_payload(self.payload)

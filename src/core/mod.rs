@@ -11,6 +11,9 @@ pub mod text;
 // Options, environment variables and defaults: one table, resolved and validated once.
 pub mod config;
 
+// The issuers a client trusts (one, or a list picked by `iss`), each with its discovery and keys.
+pub mod issuers;
+
 // The issuer's metadata document and the endpoints it names.
 pub mod discovery;
 
@@ -58,6 +61,9 @@ pub mod cache;
 
 // How the client authenticates to the issuer (RFC 6749 §2.3, RFC 7523, RFC 8705).
 pub mod client_auth;
+
+// Private keys that sign: client assertions' and DPoP proofs'.
+pub mod signing;
 
 // JWS algorithms and strict base64url, shared by keys, tokens and client assertions.
 pub mod jose;

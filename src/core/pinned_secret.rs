@@ -8,8 +8,7 @@ use aws_lc_rs::{constant_time, hmac};
 
 use super::config::Redacted;
 use super::error::{Error, Result};
-use super::jose::b64url_decode;
-use super::jwt::{self, Claims};
+use super::jwt::{self, Claims, TokenType};
 
 /// The HMAC algorithms of the pinned mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,22 +65,15 @@ impl PinnedSecret {
         }
     }
 
-    /// Shape, header (`alg` exactly the pinned one, no `crit`), signature, then the payload.
-    pub fn verify(&self, token: &str) -> Result<Claims> {
-        let parts = jwt::split(token)?;
-        if parts.header.contains_key("crit") {
-            return Err(Error::token("Unexpected JWT \"crit\" header parameter"));
-        }
-        let alg = parts.header.get("alg").and_then(serde_json::Value::as_str);
-        if alg != Some(self.alg.name()) {
-            return Err(Error::token("unsupported JWS \"alg\" identifier"));
-        }
-        let signature = b64url_decode(parts.signature)
-            .ok_or_else(|| Error::token("JWT signature is not valid base64url"))?;
-        let expected = hmac::sign(&self.key, parts.signing_input.as_bytes());
-        constant_time::verify_slices_are_equal(expected.as_ref(), &signature)
+    /// The header read by the public-key verifier's rules (`crit`, `typ`, in its order) with
+    /// `alg` exactly the pinned one, then the signature, then the payload. The token's type
+    /// comes back so the caller applies `requireTokenType` as for any other JWT.
+    pub fn verify(&self, token: &str) -> Result<(TokenType, Claims)> {
+        let jws = jwt::parse_with(token, |name| (name == self.alg.name()).then_some(self.alg))?;
+        let expected = hmac::sign(&self.key, jws.signing_input.as_bytes());
+        constant_time::verify_slices_are_equal(expected.as_ref(), &jws.signature)
             .map_err(|_| Error::token("JWT signature verification failed"))?;
-        jwt::decode_payload(parts.payload)
+        Ok((jws.typ, jws.claims()?))
     }
 }
 
@@ -91,7 +83,11 @@ mod tests {
     use crate::core::jose::b64url_encode;
 
     fn sign(alg: &str, secret: &[u8], header_alg: &str, payload: &str) -> String {
-        let header = b64url_encode(format!(r#"{{"alg":"{header_alg}","typ":"JWT"}}"#).as_bytes());
+        sign_typed(alg, secret, header_alg, "JWT", payload)
+    }
+
+    fn sign_typed(alg: &str, secret: &[u8], header_alg: &str, typ: &str, payload: &str) -> String {
+        let header = b64url_encode(format!(r#"{{"alg":"{header_alg}","typ":"{typ}"}}"#).as_bytes());
         let body = b64url_encode(payload.as_bytes());
         let input = format!("{header}.{body}");
         let key = hmac::Key::new(HmacAlg::parse(alg).unwrap().algorithm(), secret);
@@ -109,8 +105,9 @@ mod tests {
     fn the_pinned_algorithm_and_secret_verify() {
         for alg in HmacAlg::NAMES {
             let token = sign(alg, b"shared-secret", alg, r#"{"sub":"a"}"#);
-            let claims = pin(alg, b"shared-secret").verify(&token).unwrap();
+            let (typ, claims) = pin(alg, b"shared-secret").verify(&token).unwrap();
             assert_eq!(claims.json, r#"{"sub":"a"}"#);
+            assert_eq!(typ, TokenType::Generic);
         }
     }
 
@@ -128,6 +125,29 @@ mod tests {
         assert!(pin("HS256", b"shared-secret").verify("a.b").is_err());
         let tampered = format!("{}x", &token[..token.len() - 1]);
         assert!(pin("HS256", b"shared-secret").verify(&tampered).is_err());
+    }
+
+    /// DECISION 35 holds here as on the public-key path: another kind of token (a logout
+    /// token, an ID token with a typ, a DPoP proof) is refused, signed correctly or not; the
+    /// access-token types pass and are reported, for `requireTokenType`.
+    #[test]
+    fn the_typ_rules_are_those_of_every_jwt() {
+        let pinned = pin("HS256", b"shared-secret");
+        for typ in ["logout+jwt", "dpop+jwt", "secevent+jwt", "JOSE"] {
+            let token = sign_typed("HS256", b"shared-secret", "HS256", typ, r#"{"sub":"a"}"#);
+            match pinned.verify(&token) {
+                Err(Error::Token { message, .. }) => assert_eq!(message, jwt::UNEXPECTED_TYP),
+                other => panic!("{typ}: {other:?}"),
+            }
+        }
+        for (typ, kind) in [
+            ("at+jwt", TokenType::AccessToken),
+            ("application/AT+JWT", TokenType::AccessToken),
+            ("jwt", TokenType::Generic),
+        ] {
+            let token = sign_typed("HS256", b"shared-secret", "HS256", typ, r#"{"sub":"a"}"#);
+            assert_eq!(pinned.verify(&token).unwrap().0, kind, "{typ}");
+        }
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! entry lives until the earlier of the token's expiry and the expiry of the key set that
 //! verified it, so it adds no exposure a cached key set does not already have. Both are read on
 //! the caller's clock: moving `Date.now()` past a token's `exp` ends its entry's use, and moving
-//! it back serves the entry again, as a revalidation would. The key is a SHA-256 of the token:
-//! raw tokens are never kept as keys.
+//! it back serves the entry again, as a revalidation would. The key is a keyed hash of the token
+//! (see `LocalTokenKeys`): raw tokens are never kept as keys.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::cache::{AtDeadline, Deadline, token_key};
+use super::cache::{AtDeadline, Deadline, LocalTokenKeys, token_key};
 use super::cert_binding::{self, BindingMode};
 use super::claims::{self, Granted, Lifetime, Requirements};
 use super::clock::{ClockSettings, Now, after};
@@ -22,28 +23,65 @@ use super::keys::KeySet;
 
 #[derive(Clone)]
 pub struct VerifiedTokens {
-    entries: moka::sync::Cache<[u8; 32], Arc<Verified>>,
+    entries: moka::sync::Cache<[u8; 16], Arc<Verified>>,
+    keys: Arc<LocalTokenKeys>,
     /// Seconds a key set is kept (`jwksCacheDuration`): what it verified is kept no longer.
     keys_ttl: f64,
 }
 
+/// What a hit hands JavaScript: `<entry>:<claims JSON>`. The entry number is never given to
+/// other claims in this process (numbers stay exact in JavaScript up to 2^53), so JavaScript
+/// can keep the parsed claims under it instead of hashing the claims text on every hit.
+pub struct Answer {
+    text: Arc<str>,
+    json_at: usize,
+}
+
+static NEXT_ENTRY: AtomicU64 = AtomicU64::new(1);
+
+impl Answer {
+    pub fn new(json: &str) -> Answer {
+        let entry = NEXT_ENTRY.fetch_add(1, Ordering::Relaxed);
+        let text = format!("{entry}:{json}");
+        let json_at = text.len() - json.len();
+        Answer {
+            text: text.into(),
+            json_at,
+        }
+    }
+
+    /// The whole answer, shared with every hit.
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    /// The claims JSON alone.
+    pub fn json(&self) -> &str {
+        &self.text[self.json_at..]
+    }
+}
+
 pub struct Verified {
-    /// Shared with every hit: what JavaScript receives. The parsed claims are not kept (they
-    /// are several times larger); a hit that needs them (groups, binding) parses this again.
-    pub json: Arc<str>,
+    /// What JavaScript receives. The parsed claims are not kept (they are several times
+    /// larger); a hit that needs them (groups, binding) parses the JSON again.
+    pub answer: Answer,
     pub lifetime: Lifetime,
     pub scopes: Granted,
     /// Whether the token carries a `cnf` claim (so binding may apply).
     pub has_cnf: bool,
     /// Whether the token is bound to a DPoP key (`cnf.jkt`), so a proof must come with it.
     pub has_jkt: bool,
-    /// The generation of the key set that verified the token.
+    /// The position of the token's issuer among the client's (0: the tenant).
+    pub issuer: usize,
+    /// The generation of the key set that verified the token: its issuer's.
     pub generation: u64,
     /// When the entry stops being served (caller's clock, ms).
     pub until_ms: f64,
     /// When the entry's memory is reclaimed: as long after its insertion as `until_ms` was,
     /// on the monotonic clock.
     pub evict_at: Instant,
+    /// The token's SHA-256, the key revocations name it by (set when the entry is kept).
+    pub token_sha: [u8; 32],
 }
 
 impl Deadline for Verified {
@@ -72,7 +110,7 @@ impl Verified {
         if requirements.groups.is_none() && !binding_applies && !requirements.steps_up() {
             return Ok(());
         }
-        let map: Map<String, Value> = serde_json::from_str(&self.json)
+        let map: Map<String, Value> = serde_json::from_str(self.answer.json())
             .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
         if let Some(groups) = &requirements.groups {
             claims::check_groups(&map, groups, &config.groups_claim, config.groups_match_all)?;
@@ -96,9 +134,12 @@ impl VerifiedTokens {
     pub fn new(max_entries: u64, keys_ttl: f64) -> VerifiedTokens {
         VerifiedTokens {
             keys_ttl,
+            keys: Arc::new(LocalTokenKeys::new()),
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(AtDeadline)
+                // Revocations name a token by its SHA-256, not by this cache's key.
+                .support_invalidation_closures()
                 .build(),
         }
     }
@@ -107,27 +148,34 @@ impl VerifiedTokens {
     /// reclaims it, so that a clock moved back finds it again.
     pub fn get(&self, token: &str, now: Now) -> Option<Arc<Verified>> {
         self.entries
-            .get(&token_key(token))
+            .get(&self.keys.of(token))
             .filter(|entry| now.millis() < entry.until_ms)
     }
 
-    /// Drops the entry under `key` (a token's SHA-256): the token was revoked.
+    /// Drops the entry of the token whose SHA-256 is `key`: the token was revoked.
     pub fn forget(&self, key: &[u8; 32]) {
-        self.entries.invalidate(key);
+        let key = *key;
+        // Only fails when invalidation closures are off, which `new` turns on.
+        let _ = self
+            .entries
+            .invalidate_entries_if(move |_, entry| entry.token_sha == key);
     }
 
     /// Keeps `verified` until its `until_ms` (nothing is kept for a moment already past).
-    pub fn insert(&self, token: &str, verified: Verified, now: Now) {
+    pub fn insert(&self, token: &str, mut verified: Verified, now: Now) {
         if verified.until_ms > now.millis() {
-            self.entries.insert(token_key(token), Arc::new(verified));
+            verified.token_sha = token_key(token);
+            self.entries.insert(self.keys.of(token), Arc::new(verified));
         }
     }
 
     /// Keeps verified claims until the token expires or the key set that verified it would
     /// have been refetched, whichever comes first, both on the caller's clock.
+    #[allow(clippy::too_many_arguments)]
     pub fn remember(
         &self,
         token: &str,
+        issuer: usize,
         claims: &Claims,
         lifetime: Lifetime,
         keys: &KeySet,
@@ -151,7 +199,7 @@ impl VerifiedTokens {
         self.insert(
             token,
             Verified {
-                json: claims.json.as_str().into(),
+                answer: Answer::new(&claims.json),
                 scopes: Granted::of(&claims.map),
                 has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
                 has_jkt: claims
@@ -159,9 +207,11 @@ impl VerifiedTokens {
                     .get("cnf")
                     .is_some_and(|cnf| cnf.get("jkt").is_some()),
                 lifetime,
+                issuer,
                 generation: keys.generation,
                 until_ms,
                 evict_at: after(Instant::now(), now.until(until_ms)),
+                token_sha: [0; 32],
             },
             now,
         );
@@ -187,7 +237,7 @@ mod tests {
 
     fn verified(until_ms: f64, evict_in: Duration) -> Verified {
         Verified {
-            json: "{}".into(),
+            answer: Answer::new("{}"),
             lifetime: Lifetime {
                 exp: None,
                 nbf: None,
@@ -196,10 +246,44 @@ mod tests {
             scopes: Granted::Scopes(vec![]),
             has_cnf: false,
             has_jkt: false,
+            issuer: 0,
             generation: 1,
             until_ms,
             evict_at: Instant::now() + evict_in,
+            token_sha: [0; 32],
         }
+    }
+
+    #[test]
+    fn answers_number_their_entries_once() {
+        let first = Answer::new(r#"{"sub":"a"}"#);
+        let second = Answer::new(r#"{"sub":"a"}"#);
+        assert_eq!(first.json(), r#"{"sub":"a"}"#);
+        let number = |answer: &Answer| -> u64 {
+            let (entry, json) = answer.text().split_once(':').unwrap();
+            assert_eq!(json, answer.json());
+            entry.parse().unwrap()
+        };
+        assert!(number(&first) >= 1);
+        assert_ne!(number(&first), number(&second));
+    }
+
+    /// The key is the cache's own: the same token finds its entry, another token and another
+    /// cache's keys do not; revoking by the token's SHA-256 still finds it.
+    #[test]
+    fn keys_are_keyed_hashes_and_revocations_find_entries_by_sha256() {
+        let keys = LocalTokenKeys::new();
+        assert_eq!(keys.of("token"), keys.of("token"));
+        assert_ne!(keys.of("token"), keys.of("token."));
+        assert_ne!(keys.of("token"), LocalTokenKeys::new().of("token"));
+        let cache = VerifiedTokens::new(10, 3_600.0);
+        let minute = Duration::from_secs(60);
+        cache.insert("a.b.c", verified(T0 + 60_000.0, minute), at(T0));
+        cache.insert("d.e.f", verified(T0 + 60_000.0, minute), at(T0));
+        assert!(cache.get("a.b.c", at(T0)).is_some());
+        cache.forget(&token_key("a.b.c"));
+        assert!(cache.get("a.b.c", at(T0)).is_none());
+        assert!(cache.get("d.e.f", at(T0)).is_some());
     }
 
     #[test]
@@ -249,7 +333,7 @@ mod tests {
             too_old_after: None,
         };
         let clock = ClockSettings::new(0.0, 60.0);
-        cache.remember("t", &claims, lifetime, &keys, &clock, at(T0));
+        cache.remember("t", 0, &claims, lifetime, &keys, &clock, at(T0));
         let entry = cache.get("t", at(T0)).expect("kept");
         assert_eq!(entry.until_ms, (exp + 60.0) * 1000.0);
         let config_check = |now: f64| {
@@ -268,11 +352,19 @@ mod tests {
         );
         // The key set's expiry bounds it too, on the same clock.
         let short = VerifiedTokens::new(10, 30.0);
-        short.remember("k", &claims, lifetime, &keys, &clock, at(T0));
+        short.remember("k", 0, &claims, lifetime, &keys, &clock, at(T0));
         assert!(short.get("k", at(T0 + 29_999.0)).is_some());
         assert!(short.get("k", at(T0 + 30_000.0)).is_none());
         // Nothing is kept for a token already past its time by the caller's clock.
-        cache.remember("late", &claims, lifetime, &keys, &clock, at(T0 + 200_000.0));
+        cache.remember(
+            "late",
+            0,
+            &claims,
+            lifetime,
+            &keys,
+            &clock,
+            at(T0 + 200_000.0),
+        );
         assert!(cache.get("late", at(T0)).is_none());
     }
 }

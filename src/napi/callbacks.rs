@@ -13,7 +13,7 @@ use crate::core::events::EventSink;
 type JsFunction<'a> = Function<'a, String, Promise<String>>;
 
 /// Reads the adapter functions the JavaScript face prepared (`fetch`, `metadata`, `jwks`,
-/// `cacheGet`, `cacheSet`, `dpopReserve`); each takes and returns JSON text.
+/// `cacheGet`, `cacheSet`, `dpopReserve`, `storeCommand`, `storeListen`); each takes and returns JSON text.
 pub fn callbacks_from(object: Option<Object>) -> Result<Callbacks> {
     let Some(object) = object else {
         return Ok(Callbacks::default());
@@ -28,6 +28,8 @@ pub fn callbacks_from(object: Option<Object>) -> Result<Callbacks> {
         cache_get: call("cacheGet")?,
         cache_set: call("cacheSet")?,
         dpop_reserve: call("dpopReserve")?,
+        store_command: call("storeCommand")?,
+        store_listen: call("storeListen")?,
         events: object
             .get::<Function<String, ()>>("event")?
             .map(event_sink)

@@ -62,6 +62,9 @@ pub fn options_input(options: &Unknown) -> Result<Input> {
         let input = match name {
             "cache" => cache_input(&value)?,
             "dpop" => dpop_input(&value)?,
+            // A client object: its shape is the JavaScript face's to recognise, and walking it
+            // (sockets, cycles, getters) is neither needed nor cheap.
+            "store" if value.get_type()? == ValueType::Object => Input::Object(Vec::new()),
             _ => to_input(&value, 1)?,
         };
         if input != Input::Missing {

@@ -111,6 +111,39 @@ impl NativeTokenClient {
             .map(|token| token.answer_json())
     }
 
+    /// A DPoP proof for one request to an API, as JSON text (a string), with `ath` for
+    /// `accessToken` and the nonce the API's origin gave last; `null` when the client has no
+    /// DPoP key.
+    #[napi(catch_unwind)]
+    pub fn dpop_proof(
+        &self,
+        method: String,
+        url: String,
+        access_token: String,
+        now: Option<f64>,
+    ) -> Option<Either<String, Failure>> {
+        let key = self.core.dpop()?;
+        let proof = key.proof(&method, &url, Some(&access_token), Now::from_caller(now));
+        Some(answer(
+            proof.map(|proof| serde_json::Value::String(proof).to_string()),
+        ))
+    }
+
+    /// Keeps the `DPoP-Nonce` an API at `url` answered with, for the next proofs to it.
+    #[napi(catch_unwind)]
+    pub fn remember_dpop_nonce(&self, url: String, nonce: String) {
+        if let Some(key) = self.core.dpop() {
+            key.remember_nonce(&url, &nonce);
+        }
+    }
+
+    /// The RFC 7638 thumbprint of the DPoP key (what bound tokens name in `cnf.jkt`), or
+    /// `null` without DPoP.
+    #[napi(getter)]
+    pub fn dpop_thumbprint(&self) -> Option<String> {
+        self.core.dpop().map(|key| key.thumbprint().to_owned())
+    }
+
     /// Forgets a token an API refused, so that the next call fetches another.
     #[napi]
     pub async fn invalidate(&self, access_token: String, options: Option<TokenOptions>) {

@@ -9,8 +9,10 @@
 //! more than a cache hit. Each argument passed costs a Node-API call even when it is `undefined`,
 //! so callers pass the list only up to its last given part (the parts only DPoP proofs read, then
 //! the step-up requirements only a few routes have, come last). `fromAuthorization` reads the bearer token of an `Authorization` value here and answers
-//! `undefined` when there is none. Both answer at once for a token verified before (claims JSON
-//! text or a `Failure`), and otherwise with a promise of either, settled through `Completions`.
+//! `undefined` when there is none. Both answer at once for a token verified before
+//! (`<entry>:<claims JSON>`, whose entry number lets JavaScript memoise the parsed claims, or a
+//! `Failure`), and otherwise with a promise of the claims JSON or a `Failure`, settled through
+//! `Completions`.
 //!
 //! They are written against Node-API directly rather than as `#[napi]` methods because they are
 //! the whole cost of a cache hit: napi-rs's method glue (class unwrap, borrow tracking, argument

@@ -4,13 +4,17 @@
 
 use crate::core::client_auth::{ClientAuthMethod, ClientSecret};
 use crate::core::config::joi::{
-    invalid, is_uri, number, one_of, optional_function, optional_string, required_string,
+    invalid, number, optional_function, optional_string, required_string,
 };
 use crate::core::config::options::{DefaultValue, Kind, Oidc, Row, Sources, row_of};
-use crate::core::config::tenant::normalise_tenant;
 use crate::core::config::tls::tls_identity;
-use crate::core::config::{Env, Input, Redacted, Wanted, cache_shape, client_secret};
+use crate::core::config::{
+    Env, Input, Redacted, StoreSetting, cache_shape, client_credentials, store_setting,
+    tenant_issuer,
+};
 use crate::core::error::Result;
+use crate::outbound::dpop::{DpopKey, KeySource};
+use serde_json::Value;
 
 /// Seconds before expiry that a token is refreshed in the background.
 pub const DEFAULT_REFRESH_SKEW: f64 = 60.0;
@@ -43,6 +47,29 @@ pub const TOKEN_CLIENT_OPTIONS: [Row; 2] = [
 /// The option names the binding reads beyond the shared table's.
 pub const TOKEN_CLIENT_OPTION_NAMES: [&str; 2] = ["refreshSkew", "retries"];
 
+/// `dpop`: off (absent, `false`), a key generated per client (`true`, `{}`), or the user's
+/// private JWK (`{ key }`, an object or its JSON text), checked here so that a broken key is a
+/// configuration error.
+fn dpop_option(value: &Input) -> Result<Option<KeySource>> {
+    let jwk = match value {
+        Input::Missing | Input::Null | Input::Bool(false) => return Ok(None),
+        Input::Bool(true) => return Ok(Some(KeySource::Generate)),
+        Input::Object(_) => match value.get("key") {
+            Input::Missing | Input::Null => return Ok(Some(KeySource::Generate)),
+            key @ Input::Object(_) => key.to_json(),
+            Input::Str(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        _ => return Err(invalid("dpop", "must be a boolean or an object")),
+    };
+    let Value::Object(jwk) = jwk else {
+        return Err(invalid("dpop.key", "must be a private JWK"));
+    };
+    let source = KeySource::Jwk(Redacted(jwk));
+    DpopKey::new(&source)?;
+    Ok(Some(source))
+}
+
 /// Everything the token client needs, resolved and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenClientConfig {
@@ -61,9 +88,11 @@ pub struct TokenClientConfig {
     pub has_cache: bool,
     /// The fleet's shared store (`store`), its prefix and per-call bound, as the backend
     /// client reads them.
-    pub store_url: Option<String>,
+    pub store: Option<StoreSetting>,
     pub store_prefix: String,
     pub store_timeout_ms: f64,
+    /// DPoP-bound tokens (RFC 9449) with this key, when set.
+    pub dpop: Option<KeySource>,
 }
 
 fn extra_row(name: &str) -> &'static Row {
@@ -87,27 +116,10 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
             .expect("an option with a default is never missing"))
     };
 
-    let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
-    if !is_uri(&tenant) {
-        return Err(invalid("tenantDomain", "must be a valid uri"));
-    }
-    let issuer = normalise_tenant(&tenant)?;
+    let issuer = tenant_issuer(&value("tenantDomain"), true)?;
     let client_id = required_string("clientId", &value("clientId"))?;
-    let method = value("clientAuthMethod");
-    let wanted = match &method {
-        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
-        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
-        _ => Wanted::Text,
-    };
-    let client_secret = client_secret(&value("clientSecret"), wanted)?;
-    let client_auth_method = match &method {
-        Input::Str(m) => ClientAuthMethod::parse(m),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-        one_of("clientAuthMethod", &names)
-    })?;
+    let (client_secret, client_auth_method) =
+        client_credentials(&value("clientAuthMethod"), &value("clientSecret"))?;
     let trust_store_id = optional_string("trustStoreId", &value("trustStoreId"))?;
     optional_function("metadataResolver", &value("metadataResolver"))?;
     optional_function("fetcher", &value("fetcher"))?;
@@ -116,7 +128,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
     let response_timeout_ms = Some(defaulted_number(row_of("responseTimeout"))?);
     let stale_if_error_duration = defaulted_number(row_of("staleIfErrorDuration"))?;
     let has_cache = cache_shape(&value("cache"))?;
-    let store_url = optional_string("store", &value("store"))?.filter(|url| !url.trim().is_empty());
+    let store = store_setting(&value("store"))?;
     let store_prefix = optional_string("storePrefix", &value("storePrefix"))?.unwrap_or_default();
     let store_timeout_ms = defaulted_number(row_of("storeTimeout"))?;
     let tls_identity = tls_identity(
@@ -133,6 +145,7 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         ));
     }
     let refresh_skew = defaulted_number(extra_row("refreshSkew"))?;
+    let dpop = dpop_option(options.get("dpop"))?;
     let retries = defaulted_number(extra_row("retries"))?;
     if retries > MAX_RETRIES {
         return Err(invalid(
@@ -154,9 +167,10 @@ pub fn resolve(options: &Input, env: &Env) -> Result<TokenClientConfig> {
         refresh_skew,
         retries: retries.floor() as u32,
         has_cache,
-        store_url,
+        store,
         store_prefix,
         store_timeout_ms,
+        dpop,
     })
 }
 
@@ -243,6 +257,44 @@ mod tests {
                 id
             ])
             .contains("https")
+        );
+    }
+
+    /// Both clients read the credentials through one function: the same input gives the
+    /// same message from either.
+    #[test]
+    fn credential_problems_read_as_the_backend_client_words_them() {
+        use crate::core::config::Profile;
+        let base = [
+            (
+                "tenantDomain",
+                Input::Str("https://tenant.example.com".into()),
+            ),
+            ("audience", Input::Str("https://api.example.com".into())),
+            ("clientId", Input::Str("c".into())),
+        ];
+        let cases: [&[(&str, Input)]; 3] = [
+            &[("clientAuthMethod", Input::Str("password".into()))],
+            &[
+                ("clientAuthMethod", Input::Str("private_key_jwt".into())),
+                ("clientSecret", Input::Str("not a jwk".into())),
+            ],
+            &[("clientSecret", Input::Number(3.0))],
+        ];
+        for extra in cases {
+            let members: Vec<_> = base.iter().cloned().chain(extra.iter().cloned()).collect();
+            let outbound = resolve(&options(&members), &Env::new()).unwrap_err();
+            let backend =
+                crate::core::config::resolve(&options(&members), &Env::new(), Profile::NodeClient)
+                    .unwrap_err();
+            assert_eq!(outbound.to_string(), backend.to_string());
+        }
+        let no_tenant = [("clientId", Input::Str("c".into()))];
+        assert_eq!(
+            resolve(&options(&no_tenant), &Env::new())
+                .unwrap_err()
+                .to_string(),
+            "\"tenantDomain\" is required"
         );
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::config::TokenClientConfig;
+use super::dpop::{DpopKey, nonce_header};
 use crate::core::client_auth::{Authentication, form_body};
 use crate::core::clock::Now;
 use crate::core::discovery::Metadata;
@@ -132,15 +133,60 @@ pub fn token_endpoint<'m>(metadata: &'m Metadata, config: &TokenClientConfig) ->
     }
 }
 
-/// Sends one token request and reads its answer.
+/// Sends one token request and reads its answer. With a DPoP key, the request carries a
+/// proof; a `use_dpop_nonce` refusal that brings a nonce is answered once with a proof that
+/// carries it (RFC 9449 §8), and the answer must be a DPoP-bound token.
 pub async fn request_token(
     http: &Http,
     config: &TokenClientConfig,
     metadata: &Metadata,
     request: &TokenRequest,
     now: Now,
+    dpop: Option<&DpopKey>,
 ) -> std::result::Result<IssuedToken, Failed> {
     let endpoint = token_endpoint(metadata, config).map_err(Failed::Final)?;
+    let mut now = now;
+    let mut nonce_retried = false;
+    loop {
+        let response = send_token_request(http, config, endpoint, request, now, dpop).await?;
+        if let Some(key) = dpop
+            && let Some(nonce) = nonce_header(&response.headers)
+        {
+            key.remember_nonce(endpoint, nonce);
+            if !nonce_retried && asks_for_nonce(&response) {
+                nonce_retried = true;
+                now = now.later();
+                continue;
+            }
+        }
+        let token = read_token_answer(&response)?;
+        if dpop.is_some() && !token.token_type.eq_ignore_ascii_case("DPoP") {
+            return Err(Failed::Final(Error::http(
+                format!(
+                    "The token endpoint answered a {} token although DPoP was asked for: the \
+                     issuer does not bind tokens to this client's DPoP key",
+                    if token.token_type.len() <= 16 {
+                        token.token_type.as_str()
+                    } else {
+                        "non-DPoP"
+                    }
+                ),
+                Some(redacted(&response)),
+            )));
+        }
+        return Ok(token);
+    }
+}
+
+async fn send_token_request(
+    http: &Http,
+    config: &TokenClientConfig,
+    endpoint: &str,
+    request: &TokenRequest,
+    now: Now,
+    dpop: Option<&DpopKey>,
+) -> std::result::Result<Response, Failed> {
+    // Client assertions and proofs are single-use: a new one for every request.
     let credentials = Authentication {
         id: &config.client_id,
         secret: config.client_secret.as_ref(),
@@ -149,6 +195,10 @@ pub async fn request_token(
     }
     .credentials(now.seconds())
     .map_err(Failed::Final)?;
+    let proof = dpop
+        .map(|key| key.proof("POST", endpoint, None, now))
+        .transpose()
+        .map_err(Failed::Final)?;
     let mut fields = vec![("grant_type", "client_credentials".to_owned())];
     if !request.scopes.is_empty() {
         fields.push(("scope", request.scopes.join(" ")));
@@ -160,16 +210,24 @@ pub async fn request_token(
         fields.push(("audience", audience.clone()));
     }
     fields.extend(credentials.form);
-    let response = http
-        .send(Request {
-            url: endpoint,
-            form: Some(form_body(&fields)),
-            authorization: credentials.authorization,
-            mtls: config.client_auth_method.uses_mtls_endpoints(),
-        })
-        .await
-        .map_err(classify)?;
-    read_token_answer(&response)
+    http.send(Request {
+        url: endpoint,
+        form: Some(form_body(&fields)),
+        authorization: credentials.authorization,
+        dpop: proof,
+        mtls: config.client_auth_method.uses_mtls_endpoints(),
+    })
+    .await
+    .map_err(classify)
+}
+
+/// A 400 whose OAuth error is `use_dpop_nonce` (RFC 9449 §8).
+fn asks_for_nonce(response: &Response) -> bool {
+    response.status == 400
+        && serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|body| body.get("error")?.as_str().map(|e| e == "use_dpop_nonce"))
+            .unwrap_or(false)
 }
 
 /// A successful answer's token, an OAuth error (final), or a failure worth retrying.
@@ -426,5 +484,22 @@ mod tests {
             classify(Error::validation("no endpoint")),
             Failed::Final(_)
         ));
+    }
+
+    #[test]
+    fn only_a_400_use_dpop_nonce_asks_for_a_nonce() {
+        let body = r#"{"error":"use_dpop_nonce","error_description":"nonce is required"}"#;
+        assert!(asks_for_nonce(&response(400, &[("DPoP-Nonce", "n")], body)));
+        assert!(!asks_for_nonce(&response(401, &[], body)));
+        assert!(!asks_for_nonce(&response(
+            400,
+            &[],
+            r#"{"error":"invalid_dpop_proof"}"#
+        )));
+        assert!(!asks_for_nonce(&response(400, &[], "use_dpop_nonce")));
+        assert_eq!(
+            nonce_header(&response(400, &[("dpop-nonce", " n-1 ")], "").headers),
+            Some("n-1")
+        );
     }
 }

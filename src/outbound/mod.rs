@@ -5,6 +5,9 @@
 // Options: the shared rows, over the same environment, plus the token client's own.
 pub mod config;
 
+// The DPoP key, its proofs and the nonces servers gave.
+pub mod dpop;
+
 // One token request and its answer.
 pub mod grant;
 

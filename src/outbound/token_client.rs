@@ -7,8 +7,9 @@
 //! Every expiry decision reads the caller's clock (`Date.now()`, see `core::clock`); waits
 //! between retries and the pause after a failed background refresh are monotonic.
 //!
-//! Tokens are Bearer tokens. DPoP-bound tokens (RFC 9449: a proof on the token request and on
-//! each call, nonces) are not requested yet; they belong here once the core has DPoP proofs.
+//! With a DPoP key (option `dpop`), every token request carries a proof and tokens are bound to
+//! that key; the key's thumbprint is part of every shared cache key, so a Bearer token and a
+//! DPoP-bound one (or tokens bound to different keys) are never handed out for each other.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::config::TokenClientConfig;
+use super::dpop::DpopKey;
 use super::grant::{Failed, IssuedToken, TokenRequest, classify, request_token};
 use crate::core::callbacks::{Callbacks, JsCall, Limit, invoke};
 use crate::core::clock::Now;
@@ -223,6 +225,7 @@ pub struct TokenClient {
     discovery: Discovery,
     shared: Option<SharedCache>,
     slots: Mutex<HashMap<TokenRequest, Arc<Slot>>>,
+    dpop: Option<DpopKey>,
 }
 
 impl TokenClient {
@@ -235,25 +238,32 @@ impl TokenClient {
             .tls_identity
             .as_ref()
             .map(|pem| Identity { pem: pem.0.clone() });
+        let has_adapter =
+            config.has_cache && callbacks.cache_get.is_some() && callbacks.cache_set.is_some();
+        // The store is opened only when no cache adapter takes its place.
+        let store = match &config.store {
+            Some(setting) if !has_adapter => Some(
+                crate::store::open_setting(
+                    setting,
+                    &config.store_prefix,
+                    config.store_timeout_ms,
+                    &callbacks,
+                )
+                .map_err(Error::validation)?,
+            ),
+            _ => None,
+        };
         let shared = match (callbacks.cache_get, callbacks.cache_set) {
             (Some(get), Some(set)) if config.has_cache => Some(SharedCache::Adapter {
                 get,
                 set,
                 delete: cache_delete,
             }),
-            _ => match &config.store_url {
-                Some(url) => {
-                    let store = Arc::new(
-                        SharedStore::open(url, &config.store_prefix, config.store_timeout_ms)
-                            .map_err(Error::validation)?,
-                    );
-                    store.connect_in_background();
-                    Some(SharedCache::Store(store))
-                }
-                None => None,
-            },
+            _ => store.map(SharedCache::Store),
         };
+        let dpop = config.dpop.as_ref().map(DpopKey::new).transpose()?;
         Ok(TokenClient {
+            dpop,
             http: Http::new(config.response_timeout_ms, callbacks.fetch, identity)?,
             events: Events::new(callbacks.events),
             discovery: Discovery::for_issuer(
@@ -271,6 +281,16 @@ impl TokenClient {
 
     pub fn config(&self) -> &TokenClientConfig {
         &self.config
+    }
+
+    /// The DPoP key, when tokens are DPoP-bound.
+    pub fn dpop(&self) -> Option<&DpopKey> {
+        self.dpop.as_ref()
+    }
+
+    /// What a cached or shared token must be: `DPoP` with a key, else anything but `DPoP`.
+    fn fits(&self, token: &CachedToken) -> bool {
+        token.token_type.eq_ignore_ascii_case("DPoP") == self.dpop.is_some()
     }
 
     fn slot(&self, request: &TokenRequest, now: Now) -> Arc<Slot> {
@@ -487,7 +507,18 @@ impl TokenClient {
                     .set_new(&lock, &holder, Duration::from_millis(LOCK_MS))
                     .await
                 {
-                    Ok(true) => Some((store.clone(), lock, holder)),
+                    Ok(true) => {
+                        // The previous holder may have stored its token and let go between our
+                        // read and our lock: read once more before asking the issuer.
+                        if let Some(token) = self.shared_cache_token(request, now).await {
+                            if let Err(error) = store.delete_if(&lock, &holder).await {
+                                self.store_error("token_unlock", &error);
+                            }
+                            report(&token, "shared_cache");
+                            return Ok(Arc::new(token));
+                        }
+                        Some((store.clone(), lock, holder))
+                    }
                     Ok(false) => {
                         if let Some(token) = self.wait_for_holder(store, request, now).await {
                             report(&token, "shared_cache");
@@ -549,7 +580,15 @@ impl TokenClient {
                 .await
             {
                 Ok(metadata) => {
-                    request_token(&self.http, &self.config, &metadata, request, sent).await
+                    request_token(
+                        &self.http,
+                        &self.config,
+                        &metadata,
+                        request,
+                        sent,
+                        self.dpop.as_ref(),
+                    )
+                    .await
                 }
                 Err(error) => Err(classify(error)),
             };
@@ -604,7 +643,13 @@ impl TokenClient {
     /// The shared cache's key: the issuer, the client and the request, hashed so that the key
     /// has a bounded length and shows nothing.
     fn shared_key(&self, request: &TokenRequest) -> String {
-        let text = json!([self.config.issuer, self.config.client_id, request.key()]).to_string();
+        let text = json!([
+            self.config.issuer,
+            self.config.client_id,
+            request.key(),
+            self.binding()
+        ])
+        .to_string();
         let hash = digest::digest(&digest::SHA256, text.as_bytes());
         format!("monocloud-token:{}", b64url_encode(hash.as_ref()))
     }
@@ -613,8 +658,18 @@ impl TokenClient {
     fn store_key(&self, store: &SharedStore, request: &TokenRequest) -> String {
         store.key(
             "token",
-            &[&self.config.issuer, &self.config.client_id, &request.key()],
+            &[
+                &self.config.issuer,
+                &self.config.client_id,
+                &request.key(),
+                self.binding(),
+            ],
         )
+    }
+
+    /// What a token is bound to, in its cache keys: the DPoP key's thumbprint, or `bearer`.
+    fn binding(&self) -> &str {
+        self.dpop.as_ref().map_or("bearer", DpopKey::thumbprint)
     }
 
     fn store_error(&self, operation: &'static str, error: &StoreError) {
@@ -669,7 +724,9 @@ impl TokenClient {
             SharedCache::Store(store) => {
                 let key = self.store_key(store, request);
                 return match store.get(&key).await {
-                    Ok(text) => text.and_then(|text| stored_token(&text, now)),
+                    Ok(text) => text
+                        .and_then(|text| stored_token(&text, now))
+                        .filter(|token| self.fits(token)),
                     Err(error) => {
                         self.store_error("token_get", &error);
                         None
@@ -679,9 +736,8 @@ impl TokenClient {
         };
         let limit = Limit::new("cache.get", self.config.response_timeout_ms);
         match invoke(get, json!({ "key": key }), limit).await {
-            Ok(value) => {
-                CachedToken::from_shared(&value).filter(|token| !token.due_at(now.later()))
-            }
+            Ok(value) => CachedToken::from_shared(&value)
+                .filter(|token| !token.due_at(now.later()) && self.fits(token)),
             Err(error) => {
                 // A cache that fails is a miss: the issuer still answers.
                 self.report_error(request, &error, 1, false, "shared_cache");

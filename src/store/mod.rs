@@ -1,20 +1,31 @@
 //! The fleet's shared store: one Redis (or Valkey) server that every instance of an API talks
-//! to, for introspection answers, revocations and outbound tokens. The `redis` crate's
-//! `ConnectionManager` owns the connection: it reconnects by itself after a loss, so this
-//! module only bounds each call with the configured timeout and reports what failed. A call
-//! that fails or times out is an error for the caller to decide on; none waits longer than
-//! the timeout, and none is retried here.
+//! to, for introspection answers, revocations, DPoP replays and outbound tokens. It is reached
+//! one of two ways, with the same commands and the same per-call bound:
+//!
+//! - a `redis://` / `rediss://` URL: the `redis` crate's `ConnectionManager` owns the
+//!   connection and reconnects by itself after a loss;
+//! - the user's own connected client (node-redis or ioredis): the JavaScript face drives it
+//!   (`ts/native/store.ts`), so its authentication, TLS, sentinel or cluster setup is theirs,
+//!   and so is its reconnection.
+//!
+//! Either way this module only bounds each call with the configured timeout and reports what
+//! failed. A call that fails or times out is an error for the caller to decide on; none waits
+//! longer than the timeout, and none is retried here.
 
 pub mod revocation;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use redis::AsyncCommands;
+use futures_util::{Stream, StreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use crate::core::callbacks::{Callbacks, JsCall, invoke_within};
+use crate::core::config::StoreSetting;
 use crate::core::jose::b64url_encode;
 
 /// Why a store call gave no answer. Messages never carry a key or a value (keys are hashes of
@@ -41,12 +52,124 @@ impl From<redis::RedisError> for StoreError {
 /// How long one connection attempt may take (in the background; no request waits for it).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long the user's client may take to subscribe, and to hand over the messages it
+/// received (it answers within half a second when there are none).
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The message for a `store` object that is neither client the JavaScript face can drive.
+pub const UNKNOWN_CLIENT: &str = "The store option must be a redis:// or rediss:// URL, or a connected node-redis client (createClient() from the redis package) or ioredis client";
+
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
-/// A connection to the shared store, opened on first use.
+/// A server's reply, as far as the store reads replies: RESP's shapes without the types it
+/// never needs (a double or a map arrives as text or as a flat list).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Nil,
+    Int(i64),
+    Text(String),
+    List(Vec<Reply>),
+}
+
+impl Reply {
+    fn from_redis(value: redis::Value) -> Reply {
+        use redis::Value as V;
+        match value {
+            V::Nil => Reply::Nil,
+            V::Int(n) => Reply::Int(n),
+            V::BulkString(bytes) => Reply::Text(String::from_utf8_lossy(&bytes).into_owned()),
+            V::SimpleString(text) => Reply::Text(text),
+            V::Okay => Reply::Text("OK".into()),
+            V::Double(n) => Reply::Text(n.to_string()),
+            V::Boolean(b) => Reply::Int(b as i64),
+            V::Array(items) | V::Set(items) => {
+                Reply::List(items.into_iter().map(Reply::from_redis).collect())
+            }
+            V::Map(pairs) => Reply::List(
+                pairs
+                    .into_iter()
+                    .flat_map(|(k, v)| [Reply::from_redis(k), Reply::from_redis(v)])
+                    .collect(),
+            ),
+            _ => Reply::Nil,
+        }
+    }
+
+    /// A reply the JavaScript face read from the user's client, as JSON.
+    fn from_json(value: Value) -> Reply {
+        match value {
+            Value::Null => Reply::Nil,
+            Value::Bool(b) => Reply::Int(b as i64),
+            Value::Number(n) => match n.as_i64() {
+                Some(n) => Reply::Int(n),
+                None => Reply::Text(n.to_string()),
+            },
+            Value::String(text) => Reply::Text(text),
+            Value::Array(items) => Reply::List(items.into_iter().map(Reply::from_json).collect()),
+            // RESP3 maps (node-redis v5 may answer with an object).
+            Value::Object(members) => Reply::List(
+                members
+                    .into_iter()
+                    .flat_map(|(k, v)| [Reply::Text(k), Reply::from_json(v)])
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Text, a number (as text) or nothing; a list is no single value.
+    pub fn into_text(self) -> StoreResult<Option<String>> {
+        match self {
+            Reply::Nil => Ok(None),
+            Reply::Text(text) => Ok(Some(text)),
+            Reply::Int(n) => Ok(Some(n.to_string())),
+            Reply::List(_) => Err(unexpected()),
+        }
+    }
+
+    /// The items of a list, flattened (RESP3 nests pairs where RESP2 lists them in a row).
+    pub fn into_flat_texts(self) -> StoreResult<Vec<String>> {
+        fn flatten(reply: Reply, into: &mut Vec<String>) -> StoreResult<()> {
+            match reply {
+                Reply::List(items) => items.into_iter().try_for_each(|item| flatten(item, into)),
+                other => {
+                    into.extend(other.into_text()?);
+                    Ok(())
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        match self {
+            Reply::List(_) => flatten(self, &mut texts)?,
+            Reply::Nil => {}
+            _ => return Err(unexpected()),
+        }
+        Ok(texts)
+    }
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Failed("unexpected reply".into())
+}
+
+/// The user's own client, as the JavaScript face drives it: `command` runs one command
+/// (`{"args": [...]}`), `listen` subscribes and hands over what arrived.
+#[derive(Clone)]
+pub struct ClientCalls {
+    pub command: JsCall,
+    pub listen: JsCall,
+}
+
+enum Transport {
+    Url {
+        client: redis::Client,
+        connection: OnceCell<ConnectionManager>,
+    },
+    Client(ClientCalls),
+}
+
+/// The shared store: its transport, key prefix and per-call bound.
 pub struct SharedStore {
-    client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    transport: Transport,
     prefix: String,
     timeout: Duration,
 }
@@ -61,16 +184,37 @@ impl SharedStore {
         let client = redis::Client::open(url)
             .map_err(|_| "The store option is not a valid redis:// or rediss:// URL".to_string())?;
         Ok(SharedStore {
-            client,
-            connection: OnceCell::new(),
+            transport: Transport::Url {
+                client,
+                connection: OnceCell::new(),
+            },
             prefix: prefix.to_string(),
-            timeout: Duration::from_millis(timeout_ms.max(1.0) as u64),
+            timeout: timeout_ms_to_duration(timeout_ms),
+        })
+    }
+
+    /// The user's connected client; `calls` is `None` when the JavaScript face did not
+    /// recognise the object as a client it can drive.
+    pub fn with_client(
+        calls: Option<ClientCalls>,
+        prefix: &str,
+        timeout_ms: f64,
+    ) -> Result<SharedStore, String> {
+        let calls = calls.ok_or_else(|| UNKNOWN_CLIENT.to_string())?;
+        Ok(SharedStore {
+            transport: Transport::Client(calls),
+            prefix: prefix.to_string(),
+            timeout: timeout_ms_to_duration(timeout_ms),
         })
     }
 
     /// Opens the connection in the background (when a runtime is at hand), so that the first
-    /// requests find it ready instead of spending their timeout on connecting.
+    /// requests find it ready instead of spending their timeout on connecting. The user's
+    /// client is connected already.
     pub fn connect_in_background(self: &Arc<Self>) {
+        if !matches!(self.transport, Transport::Url { .. }) {
+            return;
+        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let store = self.clone();
             runtime.spawn(async move {
@@ -81,10 +225,6 @@ impl SharedStore {
 
     pub fn timeout(&self) -> Duration {
         self.timeout
-    }
-
-    pub fn client(&self) -> &redis::Client {
-        &self.client
     }
 
     /// `<prefix><kind>:<hash>`: the hash is a SHA-256 of the parts, so no token (nor anything
@@ -108,13 +248,15 @@ impl SharedStore {
         format!("{}{name}", self.prefix)
     }
 
-    /// The connection, opened once; a failed opening is tried again by the next call.
+    /// The URL's connection, opened once; a failed opening is tried again by the next call.
     async fn connection(&self) -> StoreResult<ConnectionManager> {
-        let connection = self
-            .connection
+        let Transport::Url { client, connection } = &self.transport else {
+            return Err(StoreError::Failed("no connection of our own".into()));
+        };
+        let connection = connection
             .get_or_try_init(|| async {
-                // Each caller is bounded by `timeout` (see `run`); connecting may take longer
-                // than one call's bound, so that a busy machine still gets connected.
+                // Each caller is bounded by `timeout` (see `command`); connecting may take
+                // longer than one call's bound, so that a busy machine still gets connected.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(self.timeout.max(CONNECT_TIMEOUT))
                     .set_response_timeout(self.timeout)
@@ -122,21 +264,35 @@ impl SharedStore {
                     // more than one attempt.
                     .set_number_of_retries(1)
                     .set_max_delay(1_000);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
+                ConnectionManager::new_with_config(client.clone(), config).await
             })
             .await?;
         Ok(connection.clone())
     }
 
-    /// Runs `call` on the connection, bounded by the timeout as a whole (connecting included).
-    pub async fn run<T, F, Fut>(&self, call: F) -> StoreResult<T>
-    where
-        F: FnOnce(ConnectionManager) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
-    {
+    /// Runs one command, bounded by the timeout as a whole (connecting included).
+    pub async fn command(&self, args: &[&str]) -> StoreResult<Reply> {
         let bounded = async {
-            let connection = self.connection().await?;
-            Ok(call(connection).await?)
+            match &self.transport {
+                Transport::Url { .. } => {
+                    let mut connection = self.connection().await?;
+                    let mut command = redis::cmd(args[0]);
+                    for arg in &args[1..] {
+                        command.arg(*arg);
+                    }
+                    let value: redis::Value = command.query_async(&mut connection).await?;
+                    Ok(Reply::from_redis(value))
+                }
+                Transport::Client(calls) => {
+                    let answer = invoke_within(&calls.command, json!({ "args": args }), None)
+                        .await
+                        .unwrap_or(Ok(Value::Null))
+                        .map_err(|_| {
+                            StoreError::Failed("the store client could not be called".into())
+                        })?;
+                    client_reply(answer)
+                }
+            }
         };
         match tokio::time::timeout(self.timeout, bounded).await {
             Ok(result) => result,
@@ -145,50 +301,156 @@ impl SharedStore {
     }
 
     pub async fn get(&self, key: &str) -> StoreResult<Option<String>> {
-        self.run(|mut c| async move { c.get(key).await }).await
+        self.command(&["GET", key]).await?.into_text()
     }
 
     /// Keeps `value` for `ttl` (at least a millisecond).
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
-        let ms = (ttl.as_millis() as u64).max(1);
-        self.run(|mut c| async move { c.pset_ex(key, value, ms).await })
-            .await
+        let ms = millis(ttl);
+        self.command(&["SET", key, value, "PX", &ms]).await?;
+        Ok(())
     }
 
     /// `SET key value NX PX ttl`: whether this call took the key.
     pub async fn set_new(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<bool> {
-        let ms = (ttl.as_millis() as u64).max(1);
-        self.run(|mut c| async move {
-            let taken: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(ms)
-                .query_async(&mut c)
-                .await?;
-            Ok(taken.is_some())
-        })
-        .await
+        let ms = millis(ttl);
+        let reply = self.command(&["SET", key, value, "NX", "PX", &ms]).await?;
+        Ok(reply.into_text()?.is_some())
     }
 
     pub async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.run(|mut c| async move { c.del(key).await }).await
+        self.command(&["DEL", key]).await?;
+        Ok(())
     }
 
     /// Deletes `key` only while it still holds `value` (a lock released by its holder only).
     pub async fn delete_if(&self, key: &str, value: &str) -> StoreResult<()> {
-        self.run(|mut c| async move {
-            redis::Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-            )
-            .key(key)
-            .arg(value)
-            .invoke_async::<i64>(&mut c)
-            .await
-            .map(|_| ())
-        })
-        .await
+        const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+        self.command(&["EVAL", SCRIPT, "1", key, value]).await?;
+        Ok(())
+    }
+
+    /// Subscribes to `channel` on a connection of its own (a subscribed connection takes no
+    /// other command), bounded by `LISTEN_TIMEOUT`.
+    pub async fn subscribe(&self, channel: &str) -> StoreResult<Subscription> {
+        let subscribed = async {
+            match &self.transport {
+                Transport::Url { client, .. } => {
+                    let mut pubsub = client.get_async_pubsub().await?;
+                    pubsub.subscribe(channel).await?;
+                    Ok(Subscription::Url(Box::pin(pubsub.into_on_message())))
+                }
+                Transport::Client(calls) => {
+                    let request = json!({ "op": "subscribe", "channel": channel });
+                    let answer = invoke_within(&calls.listen, request, None)
+                        .await
+                        .unwrap_or(Ok(Value::Null))
+                        .map_err(|_| {
+                            StoreError::Failed("the store client could not be called".into())
+                        })?;
+                    client_reply(answer)?;
+                    Ok(Subscription::Client(calls.listen.clone()))
+                }
+            }
+        };
+        match tokio::time::timeout(LISTEN_TIMEOUT, subscribed).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(LISTEN_TIMEOUT.as_millis() as u64)),
+        }
+    }
+}
+
+/// The store `setting` names, opened (a URL is checked, the user's client must be one the
+/// JavaScript face recognised); it connects in the background.
+pub fn open_setting(
+    setting: &StoreSetting,
+    prefix: &str,
+    timeout_ms: f64,
+    callbacks: &Callbacks,
+) -> Result<Arc<SharedStore>, String> {
+    let store = match setting {
+        StoreSetting::Url(url) => SharedStore::open(url, prefix, timeout_ms)?,
+        StoreSetting::Client => {
+            let calls = match (&callbacks.store_command, &callbacks.store_listen) {
+                (Some(command), Some(listen)) => Some(ClientCalls {
+                    command: command.clone(),
+                    listen: listen.clone(),
+                }),
+                _ => None,
+            };
+            SharedStore::with_client(calls, prefix, timeout_ms)?
+        }
+    };
+    let store = Arc::new(store);
+    store.connect_in_background();
+    Ok(store)
+}
+
+fn timeout_ms_to_duration(timeout_ms: f64) -> Duration {
+    Duration::from_millis(timeout_ms.max(1.0) as u64)
+}
+
+fn millis(ttl: Duration) -> String {
+    (ttl.as_millis() as u64).max(1).to_string()
+}
+
+/// The JavaScript face answers `{"reply": ...}`, or `{"error": "<the client's message>"}`.
+fn client_reply(mut answer: Value) -> StoreResult<Reply> {
+    if let Some(message) = answer.get("error").and_then(Value::as_str) {
+        return Err(StoreError::Failed(message.chars().take(200).collect()));
+    }
+    match answer.get_mut("reply") {
+        Some(reply) => Ok(Reply::from_json(reply.take())),
+        None => Err(unexpected()),
+    }
+}
+
+/// A subscription to one channel: messages as text, until it ends.
+pub enum Subscription {
+    Url(Pin<Box<dyn Stream<Item = redis::Msg> + Send>>),
+    Client(JsCall),
+}
+
+impl Subscription {
+    /// The messages that arrived, waiting a second at most for one: an empty batch when none
+    /// did, `None` once the subscription has ended (the connection was lost).
+    pub async fn next(&mut self) -> Option<Vec<String>> {
+        match self {
+            Subscription::Url(messages) => {
+                match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+                    Err(_) => Some(Vec::new()),
+                    Ok(None) => None,
+                    Ok(Some(message)) => {
+                        Some(message.get_payload::<String>().into_iter().collect())
+                    }
+                }
+            }
+            Subscription::Client(listen) => {
+                let answer =
+                    invoke_within(listen, json!({ "op": "next" }), Some(LISTEN_TIMEOUT)).await;
+                // A client that does not answer in time, or fails, has lost its subscription.
+                let Some(Ok(answer)) = answer else {
+                    return None;
+                };
+                if answer.get("ended") == Some(&Value::Bool(true)) {
+                    return None;
+                }
+                let messages = answer.get("messages").and_then(Value::as_array)?;
+                Some(
+                    messages
+                        .iter()
+                        .filter_map(|m| m.as_str().map(str::to_owned))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Lets the user's client drop the connection it opened for this subscription.
+    pub async fn close(self) {
+        if let Subscription::Client(listen) = self {
+            let _ = invoke_within(&listen, json!({ "op": "close" }), Some(LISTEN_TIMEOUT)).await;
+        }
     }
 }
 
@@ -209,6 +471,54 @@ mod tests {
     fn only_redis_urls_are_taken() {
         assert!(SharedStore::open("http://127.0.0.1:6379", "", 20.0).is_err());
         assert!(SharedStore::open("rediss://127.0.0.1:6380", "", 20.0).is_ok());
+    }
+
+    #[test]
+    fn an_unrecognised_client_object_is_refused_naming_what_is_taken() {
+        let error = SharedStore::with_client(None, "", 20.0).err().unwrap();
+        assert!(
+            error.contains("redis://") && error.contains("node-redis") && error.contains("ioredis")
+        );
+    }
+
+    #[test]
+    fn replies_read_from_either_transport_agree() {
+        let from_redis = Reply::from_redis(redis::Value::Array(vec![
+            redis::Value::BulkString(b"a".to_vec()),
+            redis::Value::BulkString(b"1.5".to_vec()),
+        ]));
+        let from_json = Reply::from_json(serde_json::json!(["a", "1.5"]));
+        assert_eq!(from_redis, from_json);
+        // RESP3 pairs, nested, read as the same flat list.
+        let nested = Reply::from_json(serde_json::json!([["a", 1.5]]));
+        assert_eq!(nested.into_flat_texts().unwrap(), vec!["a", "1.5"]);
+        assert_eq!(
+            Reply::from_redis(redis::Value::Okay)
+                .into_text()
+                .unwrap()
+                .as_deref(),
+            Some("OK")
+        );
+        assert_eq!(Reply::from_json(Value::Null).into_text().unwrap(), None);
+        assert!(
+            Reply::from_json(serde_json::json!(["x"]))
+                .into_text()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_client_error_is_a_store_error_with_a_bounded_message() {
+        let long = "x".repeat(1_000);
+        match client_reply(serde_json::json!({ "error": long })) {
+            Err(StoreError::Failed(message)) => assert_eq!(message.len(), 200),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            client_reply(serde_json::json!({ "reply": "OK" })).unwrap(),
+            Reply::Text("OK".into())
+        );
+        assert!(client_reply(serde_json::json!({})).is_err());
     }
 
     /// Nothing listens on port 1: the call fails within its timeout instead of waiting.

@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::SharedStore;
@@ -24,6 +23,12 @@ use crate::core::events::{Event, Events};
 use crate::core::jose::{b64url_decode, b64url_encode};
 
 pub const REVOKED: &str = "Token has been revoked";
+
+/// Records a revocation in the index (scored by its end), drops the entries that have ended,
+/// and tells the fleet. KEYS[1] the index; ARGV: end (ms), member, now (ms), channel, message.
+const RECORD_SCRIPT: &str = "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) \
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3]) \
+return redis.call('PUBLISH', ARGV[4], ARGV[5])";
 
 /// What a revocation names.
 #[derive(Debug, Clone, Copy)]
@@ -122,30 +127,24 @@ impl Revocations {
         let channel = shared.name("revocations");
         let member = format!("{key} {now}");
         let message = format!("{key} {now} {until}");
-        let until_ms = (until * 1000.0).round() as i64;
-        let now_ms = (now * 1000.0).round() as i64;
+        let until_ms = ((until * 1000.0).round() as i64).to_string();
+        let now_ms = ((now * 1000.0).round() as i64).to_string();
+        // One script: recorded, pruned and published together, the same way over either
+        // transport (the user's client runs it as any other command).
         let recorded = shared
-            .run(|mut c| async move {
-                redis::pipe()
-                    .atomic()
-                    .cmd("ZADD")
-                    .arg(&index)
-                    .arg(until_ms)
-                    .arg(&member)
-                    .ignore()
-                    .cmd("ZREMRANGEBYSCORE")
-                    .arg(&index)
-                    .arg("-inf")
-                    .arg(now_ms)
-                    .ignore()
-                    .cmd("PUBLISH")
-                    .arg(&channel)
-                    .arg(&message)
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await;
+            .command(&[
+                "EVAL",
+                RECORD_SCRIPT,
+                "1",
+                &index,
+                &until_ms,
+                &member,
+                &now_ms,
+                &channel,
+                &message,
+            ])
+            .await
+            .map(|_| ());
         match recorded {
             Ok(()) => Ok(true),
             Err(error) => {
@@ -274,18 +273,17 @@ impl Revocations {
     /// Reads every revocation still in force from the store's index.
     async fn load(&self, shared: &SharedStore) -> bool {
         let index = shared.name("revoked");
-        let now_ms = (now_seconds() * 1000.0) as i64;
+        let now_ms = ((now_seconds() * 1000.0) as i64).to_string();
         let entries = shared
-            .run(|mut c| async move {
-                redis::cmd("ZRANGEBYSCORE")
-                    .arg(&index)
-                    .arg(now_ms)
-                    .arg("+inf")
-                    .arg("WITHSCORES")
-                    .query_async::<Vec<(String, f64)>>(&mut c)
-                    .await
-            })
-            .await;
+            .command(&["ZRANGEBYSCORE", &index, &now_ms, "+inf", "WITHSCORES"])
+            .await
+            .and_then(|reply| reply.into_flat_texts())
+            .map(|texts| {
+                texts
+                    .chunks_exact(2)
+                    .filter_map(|pair| Some((pair[0].clone(), pair[1].parse::<f64>().ok()?)))
+                    .collect::<Vec<_>>()
+            });
         match entries {
             Ok(entries) => {
                 for (member, until_ms) in entries {
@@ -357,15 +355,9 @@ async fn listen(revocations: Weak<Revocations>) {
             return;
         };
         let channel = shared.name("revocations");
-        let subscribed = tokio::time::timeout(Duration::from_secs(1), async {
-            let mut pubsub = shared.client().get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
-        let pubsub = match subscribed {
-            Ok(Ok(pubsub)) => pubsub,
-            _ => {
+        let mut subscription = match shared.subscribe(&channel).await {
+            Ok(subscription) => subscription,
+            Err(_) => {
                 drop(this);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
@@ -374,6 +366,7 @@ async fn listen(revocations: Weak<Revocations>) {
         };
         if !this.load(&shared).await {
             drop(this);
+            subscription.close().await;
             tokio::time::sleep(pause).await;
             continue;
         }
@@ -381,36 +374,30 @@ async fn listen(revocations: Weak<Revocations>) {
         this.listening.store(true, Ordering::Release);
         this.reported_away.store(false, Ordering::Release);
         drop(this);
-        let mut messages = pubsub.into_on_message();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // Each turn waits a second at most, so that a client that is gone is noticed.
         loop {
-            tokio::select! {
-                message = messages.next() => {
-                    let Some(this) = revocations.upgrade() else { return };
-                    match message {
-                        Some(message) => {
-                            if let Ok(text) = message.get_payload::<String>() {
-                                this.apply_message(&text);
-                            }
-                        }
-                        None => {
-                            this.listening.store(false, Ordering::Release);
-                            this.events.emit(Event::StoreError {
-                                operation: "revocations",
-                                message: "the shared store's subscription ended; subscribing again",
-                            });
-                            break;
-                        }
+            let batch = subscription.next().await;
+            let Some(this) = revocations.upgrade() else {
+                subscription.close().await;
+                return;
+            };
+            match batch {
+                Some(messages) => {
+                    for text in messages {
+                        this.apply_message(&text);
                     }
                 }
-                _ = tick.tick() => {
-                    // Only to notice that the client is gone.
-                    if revocations.strong_count() == 0 {
-                        return;
-                    }
+                None => {
+                    this.listening.store(false, Ordering::Release);
+                    this.events.emit(Event::StoreError {
+                        operation: "revocations",
+                        message: "the shared store's subscription ended; subscribing again",
+                    });
+                    break;
                 }
             }
         }
+        subscription.close().await;
     }
 }
 

@@ -10,7 +10,7 @@ import { strict as assert } from 'node:assert';
 import type { NextFunction, Request, Response } from 'express';
 
 import type { Failure } from '../../binding.cjs';
-import { cachedClaims, createNative, isThenable, type NativeClient, type RequestVerifiers } from '../native/index.js';
+import { cachedClaims, createNative, isThenable, type NativeClient, type RequestVerifiers, toError } from '../native/index.js';
 import {
   bearerChallenge,
   InsufficientScopeError,
@@ -296,6 +296,28 @@ interface Verifier {
   native: NativeClient;
   verifiers: RequestVerifiers;
   checks: Record<string, Check>;
+  /** For a verifier of several issuers: the checks of the issuer of a verified payload. */
+  checksOf?: (payload: JWTPayload) => Record<string, Check>;
+}
+
+/** The native options every verifier of this `auth()` shares, from that library's settings. */
+function commonOptions(settings: Settings): Record<string, unknown> {
+  const seconds = settings.cacheMaxAge / 1000;
+  const [audience, ...audiences] = settings.audiences;
+  return {
+    audience,
+    audiences,
+    clockTolerance: settings.clockTolerance,
+    jwksCacheDuration: seconds,
+    metadataCacheDuration: seconds,
+    responseTimeout: Math.max(settings.timeoutDuration, 1000),
+    dpop: {
+      mode: !settings.dpopEnabled ? 'disabled' : settings.dpopRequired ? 'required' : 'allowed',
+      algorithms: DPOP_ALGS,
+      iatOffset: settings.iatOffset,
+      iatLeeway: settings.iatLeeway,
+    },
+  };
 }
 
 function nativeFor(settings: Settings, source: Source, metadata: Metadata | undefined): Verifier {
@@ -305,37 +327,53 @@ function nativeFor(settings: Settings, source: Source, metadata: Metadata | unde
   // The document the core works from: the discovered one with the configured overrides. Later
   // refreshes discover again (and keep the overrides).
   const document = { ...metadata, issuer, jwks_uri: jwksUri };
-  const seconds = settings.cacheMaxAge / 1000;
-  const [audience, ...audiences] = settings.audiences;
   const base = source.issuerBaseURL;
   const native = createNative(
     'oidc',
     {
+      ...commonOptions(settings),
       tenantDomain: base ?? issuer,
       issuer,
-      audience,
-      audiences,
       ...(source.secret ? { hmacSecret: source.secret, hmacAlg: source.alg } : {}),
-      clockTolerance: settings.clockTolerance,
-      jwksCacheDuration: seconds,
-      metadataCacheDuration: seconds,
-      responseTimeout: Math.max(settings.timeoutDuration, 1000),
       metadataResolver: async () => {
         if (!base) return document;
         const fresh = await discover(base, settings.timeoutDuration);
         return { ...fresh, issuer, jwks_uri: source.jwksUri ?? fresh.jwks_uri };
-      },
-      dpop: {
-        mode: !settings.dpopEnabled ? 'disabled' : settings.dpopRequired ? 'required' : 'allowed',
-        algorithms: DPOP_ALGS,
-        iatOffset: settings.iatOffset,
-        iatLeeway: settings.iatLeeway,
       },
     } as never,
     {},
   );
   const checks = defaultChecks(settings, source.alg, metadata?.id_token_signing_alg_values_supported);
   return { native, verifiers: native.requestVerifiers(), checks };
+}
+
+/**
+ * One native client for the discovered issuers of a static `mcd` list (the core's `issuers`):
+ * the core picks the issuer by the token's `iss` before anything is fetched, and keeps each
+ * one's discovery document, key set and verified tokens apart. Discovery is that library's
+ * (OpenID, then OAuth 2.0 metadata, whose `issuer` must be the listed one), run when an issuer's
+ * first token arrives and again when its document expires.
+ */
+function listedVerifier(settings: Settings, issuers: string[]): Verifier {
+  const plain = defaultChecks(settings, undefined, undefined);
+  const checksByIssuer = new Map<string, Record<string, Check>>();
+  const native = createNative(
+    'oidc',
+    {
+      ...commonOptions(settings),
+      issuers,
+      metadataResolver: async (issuer: string) => {
+        const metadata = await discover(issuer, settings.timeoutDuration);
+        if (normaliseIssuer(metadata.issuer) !== issuer) throw new Error('Discovery metadata issuer does not match token issuer');
+        checksByIssuer.set(issuer, defaultChecks(settings, undefined, metadata.id_token_signing_alg_values_supported));
+        return metadata;
+      },
+    } as never,
+    {},
+  );
+  const checksOf = (payload: JWTPayload): Record<string, Check> =>
+    (typeof payload.iss === 'string' && checksByIssuer.get(normaliseIssuer(payload.iss))) || plain;
+  return { native, verifiers: native.requestVerifiers(), checks: plain, checksOf };
 }
 
 /**
@@ -442,6 +480,10 @@ function unverifiedIssuer(token: string): string {
   return iss;
 }
 
+// The issuer URLs the core's list takes: https, or http on a loopback host. Others (http
+// elsewhere, which that library allows outside production) keep a verifier of their own.
+const CORE_ISSUER = /^(?:https:\/\/|http:\/\/(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?(?:\/|$))/;
+
 // A resolver may name new issuers on every request: their verifiers are kept in a bounded map.
 const MAX_RESOLVED_ISSUERS = 100;
 
@@ -453,6 +495,9 @@ const MAX_RESOLVED_ISSUERS = 100;
 class Issuers {
   private readonly byIssuer = new Map<string, Trusted>();
   private readonly fixed: Map<string, IssuerConfig> | undefined;
+  /** The static list's issuers that are discovered (a URL, or `{ issuer }` alone), in one verifier. */
+  private readonly listed: Set<string> | undefined;
+  private listedVerifier: Verifier | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -461,16 +506,25 @@ class Issuers {
     const { issuers } = mcd;
     if (typeof issuers !== 'function') {
       this.fixed = new Map();
+      this.listed = new Set();
       for (const config of Array.isArray(issuers) ? issuers : [issuers]) {
         checkIssuerConfig(config, (message) => new Error(`Configuration error: ${message}`));
-        this.fixed.set(normaliseIssuer(typeof config === 'string' ? config : config.issuer), config);
+        const normalised = normaliseIssuer(typeof config === 'string' ? config : config.issuer);
+        const discovered = typeof config === 'string' || (!config.jwksUri && !config.secret && !config.alg);
+        // The first entry for an issuer decides, as that library's lookup finds it.
+        if (this.fixed.has(normalised) || this.listed.has(normalised)) continue;
+        if (discovered && CORE_ISSUER.test(normalised)) this.listed.add(normalised);
+        else this.fixed.set(normalised, config);
       }
+      // Built now, so that a bad option throws at start-up; nothing is fetched before a token.
+      if (this.listed.size > 0) this.listedVerifier = listedVerifier(settings, [...this.listed]);
     }
   }
 
-  pick(token: string, req: Request): Trusted | Promise<Trusted> {
+  pick(token: string, req: Request): Trusted | Verifier | Promise<Trusted> {
     const iss = unverifiedIssuer(token);
     const normalised = normaliseIssuer(iss);
+    if (this.listedVerifier && this.listed?.has(normalised)) return this.listedVerifier;
     if (this.fixed) return this.trusted(iss, normalised, this.fixed.get(normalised));
     const resolver = this.mcd.issuers as (context: IssuerResolverContext) => IssuerConfig[] | Promise<IssuerConfig[]>;
     const context: IssuerResolverContext = { url: new URL(`${req.protocol}://${hostOf(req)}${req.originalUrl ?? req.url}`), headers: req.headers };
@@ -531,6 +585,12 @@ function errorOf(failure: Failure): UnauthorizedError {
     case 'http':
     case 'validation':
       return new InvalidTokenError(failure.message);
+    case 'callback': {
+      // A failed discovery of a listed issuer: that request's answer, as a single issuer's is.
+      const thrown = toError(failure);
+      if (thrown instanceof UnauthorizedError) return thrown;
+      return new InvalidTokenError(thrown instanceof Error ? thrown.message : String(thrown));
+    }
     default:
       return new InvalidTokenError('Invalid Token');
   }
@@ -561,7 +621,6 @@ function hostOf(req: Request): string {
   return host;
 }
 
-const TOKEN = /^(Bearer|DPoP) (.+)$/i;
 
 type Location = 'header' | 'query' | 'body';
 
@@ -583,7 +642,9 @@ function findToken(req: Request, dpopEnabled: boolean): Found {
       throw new InvalidRequestError('', false);
     }
     scheme = authorization.slice(0, space).toLowerCase();
-    fromHeader = TOKEN.exec(authorization)?.[2];
+    // That library's `^(Bearer|DPoP) (.+)$`, without running a pattern over the whole token:
+    // a header value holds no line terminator, so everything after the one space is the token.
+    if (scheme === 'bearer' || scheme === 'dpop') fromHeader = authorization.slice(space + 1);
   }
   const found: Found[] = [];
   if (fromHeader) found.push({ token: fromHeader, location: 'header', scheme });
@@ -734,7 +795,8 @@ export function auth(opts: AuthOptions = {}): Handler {
   const ready = (req: Request, found: Found): Verifier | Promise<Verifier> => {
     if (single) return single.ready();
     const picked = (issuers as Issuers).pick(found.token, req);
-    return isThenable<Trusted>(picked) ? Promise.resolve(picked).then((trusted) => trusted.ready()) : picked.ready();
+    if (isThenable<Trusted>(picked)) return Promise.resolve(picked).then((trusted) => trusted.ready());
+    return picked instanceof Trusted ? picked.ready() : picked;
   };
 
   const finish = async (found: Found, answer: string | Failure, ready: Verifier): Promise<AuthResult> => {
@@ -746,8 +808,9 @@ export function auth(opts: AuthOptions = {}): Handler {
     const payload = cachedClaims<JWTPayload>(answer);
     const header = headerOf(found.token);
     const result: AuthResult = { header, payload, token: found.token };
-    if (hasCustom) return runValidators(payload, header, ready.checks, settings.validators).then(() => result);
-    runDefaultChecks(payload, header, ready.checks);
+    const checks = ready.checksOf ? ready.checksOf(payload) : ready.checks;
+    if (hasCustom) return runValidators(payload, header, checks, settings.validators).then(() => result);
+    runDefaultChecks(payload, header, checks);
     return result;
   };
 

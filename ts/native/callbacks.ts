@@ -3,6 +3,7 @@
 // under that id, so the caller gets the very same value back.
 import type { IIntrospectionCache, MonoCloudBackendNodeClientOptions, MonoCloudEvent } from '../types.js';
 import { messageOf, startTimer, stopTimer } from './realm.js';
+import { storeAdapters } from './store.js';
 
 type Adapter = (request: string) => Promise<string>;
 
@@ -14,6 +15,8 @@ export interface Callbacks {
   cacheGet?: Adapter;
   cacheSet?: Adapter;
   dpopReserve?: Adapter;
+  storeCommand?: Adapter;
+  storeListen?: Adapter;
 }
 
 // Bounded: an id is read by every caller that shared the failing call (single flight), so
@@ -158,17 +161,29 @@ export function introspectionAdapter(introspect: () => Promise<unknown>): Adapte
   };
 }
 
+/**
+ * A resolver called for one issuer: with `issuers` the core names it, and the resolver is given
+ * its URL; the single tenant's resolver is called without arguments, as the original calls it.
+ */
+function resolveFor<T>(resolver: (issuer?: string) => T, request: string): T {
+  const issuer = (JSON.parse(request) as { issuer?: unknown }).issuer;
+  return typeof issuer === 'string' ? resolver(issuer) : resolver();
+}
+
 /** The adapters for whatever callbacks `options` configures (shape checks happen in Rust). */
 export function callbacksFor(options: Partial<MonoCloudBackendNodeClientOptions> | undefined): Callbacks {
   const callbacks: Callbacks = {};
   if (!options || typeof options !== 'object') return callbacks;
   const { fetcher, metadataResolver, jwksResolver, cache, onEvent, onRevoked, dpop } = options;
+  // A client object as `store` (a URL is Rust's alone); one Rust does not get adapters for is refused there.
+  const sharedStore = (options as { store?: unknown }).store;
+  if (sharedStore && typeof sharedStore === 'object') Object.assign(callbacks, storeAdapters(sharedStore));
   if (isFunction(onEvent) || isFunction(onRevoked)) {
     callbacks.event = eventAdapter(isFunction(onEvent) ? onEvent : undefined, isFunction(onRevoked) ? onRevoked : undefined);
   }
   if (isFunction(fetcher)) callbacks.fetch = fetchAdapter(fetcher);
-  if (isFunction(metadataResolver)) callbacks.metadata = guarded(async () => metadataResolver());
-  if (isFunction(jwksResolver)) callbacks.jwks = guarded(async () => jwksResolver());
+  if (isFunction(metadataResolver)) callbacks.metadata = guarded(async (request) => resolveFor(metadataResolver, request));
+  if (isFunction(jwksResolver)) callbacks.jwks = guarded(async (request) => resolveFor(jwksResolver, request));
   if (cache && typeof cache === 'object' && isFunction(cache.get) && isFunction(cache.set)) {
     Object.assign(callbacks, cacheAdapters(cache));
   }

@@ -10,6 +10,7 @@ export const CLIENT_OPTION_NAMES: readonly string[] = [
   'tenantDomain',
   'audience',
   'issuer',
+  'issuers',
   'audiences',
   'hmacSecret',
   'hmacAlg',

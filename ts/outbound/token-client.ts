@@ -47,20 +47,26 @@ function nativeOptions(options: GetAccessTokenOptions | undefined): NativeTokenO
   };
 }
 
-/** `Bearer` in any case is a bearer token (RFC 6750 §4 compares it case-insensitively). */
-function bearerAuthorization(token: AccessTokenResult): string {
-  if (token.tokenType.toLowerCase() !== 'bearer') {
-    // DPoP-bound outbound tokens need a proof per request, which this client does not make yet.
-    throw new MonoCloudValidationError(`fetch() sends Bearer tokens only; the issuer gave a ${token.tokenType} token`);
-  }
-  return `Bearer ${token.accessToken}`;
-}
-
 /** A 401 whose `WWW-Authenticate` says the token itself was refused (RFC 6750 §3.1). */
 function refusedToken(response: Response): boolean {
   if (response.status !== 401) return false;
   const challenge = response.headers.get('www-authenticate') ?? '';
   return /(^|[\s,])error\s*=\s*"?invalid_token"?/i.test(challenge);
+}
+
+/** A 401 asking for a DPoP nonce, with the nonce to use (RFC 9449 §9). */
+function nonceChallenge(response: Response): string | undefined {
+  if (response.status !== 401) return undefined;
+  const challenge = response.headers.get('www-authenticate') ?? '';
+  if (!/(^|[\s,])error\s*=\s*"?use_dpop_nonce"?/i.test(challenge)) return undefined;
+  return response.headers.get('dpop-nonce') ?? undefined;
+}
+
+/** The method and URL a `fetch` call will use, as its proof names them. */
+function requestTarget(input: string | URL | Request, init: RequestInit | undefined): { method: string; url: string } {
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  const url = input instanceof Request ? input.url : String(input);
+  return { method, url };
 }
 
 /** A body that can be sent a second time as it is. */
@@ -115,26 +121,91 @@ export class MonoCloudTokenClient {
   }
 
   /**
-   * `fetch` with an access token attached as `Authorization: Bearer`. When the API answers 401
-   * with `error="invalid_token"`, the token is dropped (here and in a shared cache) and the
-   * request is sent once more with a new one, if its body can be sent again.
+   * The RFC 7638 thumbprint of the DPoP key (what a bound token's `cnf.jkt` names), or
+   * `undefined` when the client does not use DPoP.
+   */
+  get dpopThumbprint(): string | undefined {
+    return nativeOf(this).dpopThumbprint ?? undefined;
+  }
+
+  /**
+   * The headers that authorize one request to an API, for HTTP clients other than `fetch`:
+   * `authorization` (`Bearer <token>`, or `DPoP <token>` with DPoP) and, with DPoP, `dpop`: a
+   * proof for exactly this method and URL, usable once. When the API answers with a
+   * `DPoP-Nonce` header, pass it to `rememberDpopNonce` so the next proofs carry it.
+   */
+  async getAuthorizationHeaders(
+    method: string,
+    url: string | URL,
+    tokenOptions?: GetAccessTokenOptions,
+  ): Promise<{ authorization: string; dpop?: string }> {
+    if (typeof method !== 'string' || method === '') throw new MonoCloudValidationError('"method" must be a string');
+    return this.#authorize(await this.getAccessToken(tokenOptions), method, String(url));
+  }
+
+  /** Keeps a `DPoP-Nonce` the server at `url` answered with, for later proofs to its origin. */
+  rememberDpopNonce(url: string | URL, nonce: string): void {
+    if (typeof nonce === 'string') nativeOf(this).rememberDpopNonce(String(url), nonce);
+  }
+
+  #authorize(token: AccessTokenResult, method: string, url: string): { authorization: string; dpop?: string } {
+    const native = nativeOf(this);
+    if (token.tokenType.toLowerCase() === 'dpop') {
+      const proof = native.dpopProof(method, url, token.accessToken, Date.now());
+      if (proof === null || proof === undefined) {
+        throw new MonoCloudValidationError('The issuer gave a DPoP token, but this client has no DPoP key (option "dpop")');
+      }
+      return { authorization: `DPoP ${token.accessToken}`, dpop: unwrap<string>(proof) };
+    }
+    // `Bearer` in any case is a bearer token (RFC 6750 §4 compares it case-insensitively).
+    if (token.tokenType.toLowerCase() !== 'bearer') {
+      throw new MonoCloudValidationError(`fetch() sends Bearer and DPoP tokens only; the issuer gave a ${token.tokenType} token`);
+    }
+    return { authorization: `Bearer ${token.accessToken}` };
+  }
+
+  /**
+   * `fetch` with an access token attached: `Authorization: Bearer`, or with DPoP
+   * `Authorization: DPoP` and a `DPoP` proof for this method and URL. When the API answers
+   * 401 with `error="use_dpop_nonce"` and a `DPoP-Nonce`, the request is sent once more with a
+   * proof carrying the nonce; when it answers 401 with `error="invalid_token"`, the token is
+   * dropped (here and in a shared cache) and the request is sent once more with a new one.
+   * Either retry needs a body that can be sent again.
    */
   async fetch(input: string | URL | Request, init?: RequestInit, tokenOptions?: GetAccessTokenOptions): Promise<Response> {
     const request = nativeOptions(tokenOptions);
-    // A Request's body is read by the first send: keep a copy for the retry.
-    const spare = input instanceof Request ? input.clone() : undefined;
-    const send = async (target: string | URL | Request): Promise<{ response: Response; token: AccessTokenResult }> => {
-      const token = await this.getAccessToken(tokenOptions);
+    const native = nativeOf(this);
+    const { method, url } = requestTarget(input, init);
+    // A Request's body is read by each send: keep an unread copy to clone for every retry.
+    const original = input instanceof Request ? input.clone() : input;
+    const canRepeat = replayable(init?.body);
+    const sendOnce = async (token: AccessTokenResult): Promise<Response> => {
+      const target = original instanceof Request ? original.clone() : original;
       const headers = new Headers(target instanceof Request ? target.headers : undefined);
       new Headers(init?.headers).forEach((value, name) => headers.set(name, value));
-      headers.set('authorization', bearerAuthorization(token));
-      return { response: await fetch(target, { ...init, headers }), token };
+      const authorization = this.#authorize(token, method, url);
+      headers.set('authorization', authorization.authorization);
+      if (authorization.dpop) headers.set('dpop', authorization.dpop);
+      const response = await fetch(target, { ...init, headers });
+      const nonce = authorization.dpop ? response.headers.get('dpop-nonce') : null;
+      if (nonce) native.rememberDpopNonce(url, nonce);
+      return response;
     };
-    const first = await send(input);
-    if (!refusedToken(first.response) || !replayable(init?.body)) return first.response;
-    await nativeOf(this).invalidate(first.token.accessToken, request);
+    // One nonce round trip per token: the retry's proof carries the nonce just remembered.
+    const send = async (): Promise<{ response: Response; token: AccessTokenResult }> => {
+      const token = await this.getAccessToken(tokenOptions);
+      const response = await sendOnce(token);
+      if (nonceChallenge(response) === undefined || !canRepeat || token.tokenType.toLowerCase() !== 'dpop') {
+        return { response, token };
+      }
+      await response.body?.cancel().catch(() => undefined);
+      return { response: await sendOnce(token), token };
+    };
+    const first = await send();
+    if (!refusedToken(first.response) || !canRepeat) return first.response;
+    await native.invalidate(first.token.accessToken, request);
     await first.response.body?.cancel().catch(() => undefined);
-    return (await send(spare ?? input)).response;
+    return (await send()).response;
   }
 }
 

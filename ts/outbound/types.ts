@@ -3,7 +3,7 @@ import type { ClientAuthMethod, Jwk } from '../types.js';
 /** A token as `getAccessToken` answers it. */
 export interface AccessTokenResult {
   accessToken: string;
-  /** As the issuer wrote it, usually `Bearer`. */
+  /** As the issuer wrote it: usually `Bearer`, and always `DPoP` with the `dpop` option. */
   tokenType: string;
   /**
    * Milliseconds since the epoch (compare with `Date.now()`). When the issuer gave no
@@ -73,15 +73,25 @@ export interface MonoCloudTokenClientOptions {
   /** A cache shared by a fleet; off by default (each instance keeps its tokens in memory). */
   cache?: ITokenCache;
   /**
-   * The fleet's shared store, a `redis://` or `rediss://` URL (used when no `cache` is given):
-   * one instance asks the issuer for a token while the others wait for it (a short lock), then
-   * read it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
+   * The fleet's shared store, a `redis://` or `rediss://` URL or a connected node-redis or
+   * ioredis client (used when no `cache` is given): one instance asks the issuer for a token
+   * while the others wait for it (a short lock), then read it. Env `MONOCLOUD_BACKEND_REDIS_URL`.
    */
-  store?: string;
+  store?: string | object;
   /** Prefix of the store's keys. Default `monocloud:`. Env `MONOCLOUD_BACKEND_REDIS_PREFIX`. */
   storePrefix?: string;
   /** Milliseconds a store call may take; then the issuer is asked. Default 50. Env `MONOCLOUD_BACKEND_REDIS_TIMEOUT`. */
   storeTimeout?: number;
+  /**
+   * DPoP-bound tokens (RFC 9449): `true` (or `{}`) generates an ES256 key for this client, in
+   * memory; `{ key }` signs with your private JWK (an object or its JSON text, with an `alg` of
+   * ES256-512, PS256-512, RS256-512 or EdDSA), so that several instances can share bound
+   * tokens through `cache` or `store`. Every token request then carries a proof, the issuer
+   * must answer `token_type: "DPoP"` (a Bearer answer is a `MonoCloudHttpError`), and
+   * `fetch` / `getAuthorizationHeaders` send `Authorization: DPoP` with a proof per request.
+   * Not read from the environment. Default off.
+   */
+  dpop?: boolean | { key?: Jwk | string };
   /** Hears fetches, refreshes and failures; never given a token or a secret. */
   onEvent?: (event: MonoCloudTokenEvent) => void;
 }

@@ -1,5 +1,5 @@
 use aws_lc_rs::encoding::AsBigEndian;
-use aws_lc_rs::signature::{self, KeyPair};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use serde_json::json;
 
 use super::*;
@@ -256,12 +256,4 @@ fn misconfigured_methods_are_validation_errors() {
         assert!(matches!(err, Error::Validation(_)), "{method:?}: {err:?}");
         assert!(!err.to_string().contains('x') || method != ClientAuthMethod::PrivateKeyJwt);
     }
-}
-
-#[test]
-fn der_integers_are_minimal_and_positive() {
-    assert_eq!(der_integer(&[0]), vec![0x02, 0x01, 0x00]);
-    assert_eq!(der_integer(&[0, 0, 5]), vec![0x02, 0x01, 0x05]);
-    assert_eq!(der_integer(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
-    assert_eq!(der_tlv(0x30, &[0; 200])[..3], [0x30, 0x81, 200]);
 }

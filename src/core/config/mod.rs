@@ -56,8 +56,12 @@ impl<T> std::fmt::Debug for Redacted<T> {
 /// Everything a client needs, resolved and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The normalised tenant URL: the discovery base and the expected `iss`.
+    /// The normalised tenant URL: the discovery base and the expected `iss`. With `issuers`,
+    /// the first of them (what `getMetadata()` and `getJwks()` describe).
     pub issuer: String,
+    /// `issuers`, each as given (an absolute URL): empty for the one tenant. A token's `iss`
+    /// picks among them.
+    pub issuers: Vec<String>,
     pub audience: String,
     /// The `iss` tokens must carry when it is not `issuer` (the tenant URL), e.g. with its
     /// trailing slash kept; discovery still uses `issuer`.
@@ -107,8 +111,8 @@ pub struct Config {
     pub challenge: challenge::Style,
     /// RFC 9728 (`protectedResource`).
     pub protected_resource: Option<ProtectedResource>,
-    /// The fleet's shared store (`redis://` or `rediss://`), its key prefix and per-call bound.
-    pub store_url: Option<String>,
+    /// The fleet's shared store (a URL or the user's client), its key prefix and per-call bound.
+    pub store: Option<StoreSetting>,
     pub store_prefix: String,
     pub store_timeout_ms: f64,
     /// DPoP (RFC 9449).
@@ -145,11 +149,31 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         joi::number(row.name, &sources.value(row), row.min())
     };
 
-    let tenant = required_string("tenantDomain", &value("tenantDomain"))?;
-    if node && !is_uri(&tenant) {
-        return Err(invalid("tenantDomain", "must be a valid uri"));
-    }
-    let issuer = normalise_tenant(&tenant)?;
+    let in_code = |name: &str| !matches!(options.get(name), Input::Missing | Input::Null);
+    let given = |name: &str| !matches!(value(name), Input::Missing | Input::Null);
+    // Code wins over the environment, as for every option: a list in code leaves a tenant in
+    // the environment (the token client's, say) unused, and the other way round. Both at the
+    // same level leave it unclear which issuers are trusted: the list must say it all.
+    let listing = match (given("issuers"), given("tenantDomain")) {
+        (false, _) => false,
+        (true, false) => true,
+        (true, true) if in_code("issuers") != in_code("tenantDomain") => in_code("issuers"),
+        (true, true) => {
+            return Err(invalid(
+                "issuers",
+                "cannot be combined with tenantDomain: list every trusted issuer in issuers",
+            ));
+        }
+    };
+    let issuers = if listing {
+        issuer_list(&value("issuers"))?
+    } else {
+        Vec::new()
+    };
+    let issuer = match issuers.first() {
+        Some(first) => first.strip_suffix('/').unwrap_or(first).to_owned(),
+        None => tenant_issuer(&value("tenantDomain"), node)?,
+    };
     let audience = required_string("audience", &value("audience"))?;
     if node && !is_uri(&audience) {
         return Err(invalid("audience", "must be a valid uri"));
@@ -158,21 +182,8 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let other_audiences = audience_list(&value("audiences"))?;
     let pinned_secret = pinned_secret(string("hmacSecret")?, string("hmacAlg")?)?;
     let client_id = string("clientId")?;
-    let method = value("clientAuthMethod");
-    let wanted = match &method {
-        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
-        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
-        _ => Wanted::Text,
-    };
-    let client_secret = client_secret(&value("clientSecret"), wanted)?;
-    let client_auth_method = match &method {
-        Input::Str(m) => ClientAuthMethod::parse(m),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-        one_of("clientAuthMethod", &names)
-    })?;
+    let (client_secret, client_auth_method) =
+        client_credentials(&value("clientAuthMethod"), &value("clientSecret"))?;
     let trust_store_id = string("trustStoreId")?;
     let has_metadata_resolver = function("metadataResolver")?;
     let has_jwks_resolver = function("jwksResolver")?;
@@ -205,7 +216,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
     let stale_if_error_duration = defaulted(number("staleIfErrorDuration")?);
     function("onEvent")?;
     let warnings = defaulted(boolean("warnings")?);
-    let store_url = string("store")?.filter(|url| !js_trim(url).is_empty());
+    let store = store_setting(&value("store"))?;
     let store_prefix = string("storePrefix")?.unwrap_or_default();
     let store_timeout_ms = number("storeTimeout")?.unwrap_or(1.0);
     let tls_identity = tls_identity(string("tlsClientCertificate")?, string("tlsClientKey")?)?;
@@ -215,9 +226,27 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         Some(_) => return Err(one_of("requireTokenType", &["at+jwt"])),
     };
     let max_token_age = number("maxTokenAge")?;
+    let (client_id, introspect_jwt_tokens) = if issuers.is_empty() {
+        (client_id, introspect_jwt_tokens)
+    } else {
+        // Introspection asked for in code is a mistake to report. From the environment it may
+        // be meant for another client of the process (the token client reads the same
+        // `MONOCLOUD_BACKEND_CLIENT_ID`), so this one just does not use it.
+        several_issuers_conflicts(
+            expected_issuer.is_some(),
+            pinned_secret.is_some(),
+            in_code("clientId")
+                && client_id
+                    .as_deref()
+                    .is_some_and(|id| !js_trim(id).is_empty()),
+            in_code("introspectJwtTokens") && introspect_jwt_tokens,
+        )?;
+        (None, false)
+    };
     let mut challenge = challenge_style(&sources)?;
     let dpop = dpop_settings(&sources)?;
-    let protected_resource = protected_resource(&sources, &issuer, certificate_binding, &dpop)?;
+    let protected_resource =
+        protected_resource(&sources, &issuer, &issuers, certificate_binding, &dpop)?;
     if let Some(resource) = &protected_resource {
         // RFC 9728 §5.1: every challenge points to the metadata, in the complete form.
         challenge.describe = challenge.describe || !challenge.full;
@@ -227,6 +256,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
 
     Ok(Config {
         issuer,
+        issuers,
         audience,
         expected_issuer,
         other_audiences,
@@ -258,7 +288,7 @@ pub fn resolve(options: &Input, env: &Env, profile: Profile) -> Result<Config> {
         max_token_age,
         challenge,
         protected_resource,
-        store_url,
+        store,
         store_prefix,
         store_timeout_ms,
         dpop,
@@ -287,11 +317,78 @@ fn string_list(field: &str, value: &Input) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// `issuers`: absent, or at least one absolute https URL (http for loopback hosts) without
+/// query or fragment, as an array or (from the environment) separated by spaces. Repeats of the
+/// same issuer are dropped.
+fn issuer_list(value: &Input) -> Result<Vec<String>> {
+    const FIELD: &str = "issuers";
+    let Some(listed) = string_list(FIELD, value)? else {
+        return Ok(Vec::new());
+    };
+    if listed.is_empty() {
+        return Err(invalid(FIELD, "must list at least one issuer URL"));
+    }
+    let mut issuers: Vec<String> = Vec::with_capacity(listed.len());
+    for url in listed {
+        if !is_resource_identifier(&url) {
+            return Err(invalid(
+                FIELD,
+                "must list issuer URLs (https, or http for loopback hosts) without query or fragment",
+            ));
+        }
+        let key = crate::core::issuers::match_key(&url);
+        if !issuers
+            .iter()
+            .any(|seen| crate::core::issuers::match_key(seen) == key)
+        {
+            issuers.push(url);
+        }
+    }
+    Ok(issuers)
+}
+
+/// What a client with several issuers cannot also be: each listed URL is the `iss` of its
+/// tokens, so neither `issuer` nor one shared secret can apply to all of them; and an opaque
+/// token names no issuer, so there is no telling whose introspection endpoint to ask.
+fn several_issuers_conflicts(
+    issuer: bool,
+    hmac_secret: bool,
+    client_id: bool,
+    introspect_jwt_tokens: bool,
+) -> Result<()> {
+    if issuer {
+        return Err(invalid(
+            "issuer",
+            "cannot be combined with issuers: each listed issuer is the iss its tokens carry",
+        ));
+    }
+    if hmac_secret {
+        return Err(invalid(
+            "hmacSecret",
+            "cannot be combined with issuers: the pinned secret is one issuer's",
+        ));
+    }
+    if client_id || introspect_jwt_tokens {
+        return Err(invalid(
+            if client_id {
+                "clientId"
+            } else {
+                "introspectJwtTokens"
+            },
+            "cannot be combined with issuers: a client with several issuers validates JWTs only, \
+             since an opaque token names no issuer to introspect it; use one client per issuer \
+             for introspection",
+        ));
+    }
+    Ok(())
+}
+
 /// The `protectedResource` option: on when the object is given or `MONOCLOUD_BACKEND_RESOURCE`
 /// is set.
 fn protected_resource(
     sources: &Sources,
     issuer: &str,
+    issuers: &[String],
     certificate_binding: Option<BindingMode>,
     dpop: &dpop::Settings,
 ) -> Result<Option<ProtectedResource>> {
@@ -332,6 +429,7 @@ fn protected_resource(
         "protectedResource.authorizationServers",
         &value("protectedResource.authorizationServers"),
     )? {
+        None if !issuers.is_empty() => issuers.to_vec(),
         None => vec![issuer.to_owned()],
         Some(servers) => {
             if servers.is_empty() || servers.iter().any(|s| !is_resource_identifier(s)) {
@@ -598,6 +696,40 @@ fn defaulted<T>(value: Option<T>) -> T {
     value.expect("an option with a default is never missing")
 }
 
+/// `tenantDomain` as both clients read it: required, a URI when `require_uri` (the
+/// env-aware clients), then normalised into the issuer.
+pub(crate) fn tenant_issuer(value: &Input, require_uri: bool) -> Result<String> {
+    let tenant = required_string("tenantDomain", value)?;
+    if require_uri && !is_uri(&tenant) {
+        return Err(invalid("tenantDomain", "must be a valid uri"));
+    }
+    normalise_tenant(&tenant)
+}
+
+/// `clientSecret` and `clientAuthMethod`, as the validating and the token client both read
+/// them: the method decides what kind of secret is wanted, the secret is checked first (as
+/// upstream's schema does), then the method itself.
+pub(crate) fn client_credentials(
+    method: &Input,
+    secret: &Input,
+) -> Result<(Option<ClientSecret>, ClientAuthMethod)> {
+    let wanted = match method {
+        Input::Str(m) if m == "private_key_jwt" => Wanted::PrivateJwk,
+        Input::Str(m) if m == "client_secret_jwt" => Wanted::TextOrSymmetricJwk,
+        _ => Wanted::Text,
+    };
+    let client_secret = client_secret(secret, wanted)?;
+    let client_auth_method = match method {
+        Input::Str(m) => ClientAuthMethod::parse(m),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        let names: Vec<_> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        one_of("clientAuthMethod", &names)
+    })?;
+    Ok((client_secret, client_auth_method))
+}
+
 /// What `clientSecret` may be, by `clientAuthMethod`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Wanted {
@@ -644,6 +776,23 @@ pub(crate) fn client_secret(value: &Input, wanted: Wanted) -> Result<Option<Clie
 
 /// The cache adapter must offer `get`, `set` and `delete` functions. Other members (fields of
 /// a class instance) are fine: the object is used as given.
+/// What `store` names: a URL, or a client object (which the JavaScript face drives; whether it
+/// is one it can drive is decided where the store is opened).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreSetting {
+    Url(String),
+    Client,
+}
+
+pub(crate) fn store_setting(value: &Input) -> Result<Option<StoreSetting>> {
+    if let Input::Object(_) | Input::Array(_) = value {
+        return Ok(Some(StoreSetting::Client));
+    }
+    Ok(optional_string("store", value)?
+        .filter(|url| !js_trim(url).is_empty())
+        .map(StoreSetting::Url))
+}
+
 pub(crate) fn cache_shape(value: &Input) -> Result<bool> {
     match value {
         Input::Missing | Input::Null => Ok(false),

@@ -85,11 +85,12 @@ const CACHE_DURATION: DefaultValue = D::Number(300.0);
 const MAX_ENTRIES: DefaultValue = D::Number(10_000.0);
 
 #[rustfmt::skip]
-pub const OPTIONS: [Row; 55] = [
+pub const OPTIONS: [Row; 56] = [
     //  name                            env                                         kind                        default (Node client)               OIDC client                                  doc
     row("tenantDomain",                 Some("TENANT_DOMAIN"),                      Text,                       D::None,                            Same,                                        "The tenant's URL, with its scheme (the OIDC client adds https:// when missing); plain http only for loopback hosts."),
     row("audience",                     Some("AUDIENCE"),                           Text,                       D::None,                            Same,                                        "The `aud` tokens must carry."),
     row("issuer",                       None,                                       Text,                       D::None,                            Same,                                        "The exact `iss` tokens must carry, when it is not the tenant URL without its trailing slash (e.g. `https://tenant.example.com/`); discovery still starts from `tenantDomain`."),
+    row("issuers",                      Some("ISSUERS"),                            Text,                       D::None,                            Same,                                        "Several trusted issuers instead of `tenantDomain`: an array of issuer URLs (in the environment, separated by spaces); a token's `iss` picks its issuer, each with its own discovery and keys. JWTs only."),
     row("audiences",                    None,                                       Text,                       D::None,                            Same,                                        "More `aud` values a token may carry instead of `audience`: an array of strings, any one of which matches."),
     row("hmacSecret",                   None,                                       Text,                       D::None,                            Same,                                        "A shared secret: JWTs must be signed with it and `hmacAlg`; no key set is fetched and public-key tokens are refused."),
     row("hmacAlg",                      None,                                       Text,                       D::None,                            Same,                                        "The one HMAC algorithm (HS256, HS384 or HS512) of `hmacSecret` tokens."),
@@ -112,7 +113,7 @@ pub const OPTIONS: [Row; 55] = [
     row("staleIfErrorDuration",         Some("STALE_IF_ERROR_DURATION"),            Number { min: 0.0 },        D::Number(300.0),                   Same,                                        "Seconds past expiry the last good discovery document and key set serve while the issuer fails."),
     row("tlsClientCertificate",         Some("TLS_CLIENT_CERTIFICATE"),             Text,                       D::None,                            Same,                                        "PEM text or file of the certificate chain presented on the mTLS endpoint aliases."),
     row("tlsClientKey",                 Some("TLS_CLIENT_KEY"),                     Text,                       D::None,                            Same,                                        "PEM text or file of that certificate's private key."),
-    row("store",                        Some("REDIS_URL"),                          Text,                       D::None,                            NotRead,                                     "A redis:// or rediss:// URL of the fleet's shared store (Redis or Valkey): introspection answers, revocations."),
+    row("store",                        Some("REDIS_URL"),                          Text,                       D::None,                            NotRead,                                     "The fleet's shared store (Redis or Valkey): a redis:// or rediss:// URL, or a connected node-redis or ioredis client."),
     row("storePrefix",                  Some("REDIS_PREFIX"),                       Text,                       D::Text("monocloud:"),              NotRead,                                     "Prefix of every key and channel in the shared store."),
     row("storeTimeout",                 Some("REDIS_TIMEOUT"),                      Number { min: 1.0 },        D::Number(50.0),                    NotRead,                                     "Milliseconds a shared-store call may take before its fault rule applies."),
     row("fetcher",                      None,                                       Function,                   D::None,                            Same,                                        "Makes the HTTP exchanges with the issuer instead of the built-in client."),
@@ -303,9 +304,9 @@ mod tests {
 
     #[test]
     fn option_names_are_the_top_level_names_in_table_order() {
-        assert_eq!(OPTION_NAMES.len(), 38);
+        assert_eq!(OPTION_NAMES.len(), 39);
         assert_eq!(
-            &OPTION_NAMES[9..12],
+            &OPTION_NAMES[10..13],
             ["trustStoreId", "groupOptions", "clockSkew"]
         );
         for row in &OPTIONS {

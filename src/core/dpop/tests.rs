@@ -79,6 +79,76 @@ fn refusal(error: Error) -> Refusal {
     }
 }
 
+/// One DPoP-scheme request with a proof by `signer`, checked against a token's claims: what
+/// most tests repeat, with only what differs from a good request spelled out.
+struct ProofCheck<'a> {
+    verifier: &'a Dpop,
+    signer: &'a TestKey,
+    proof_claims: Value,
+    token_claims: Map<String, Value>,
+    introspected: bool,
+    url: &'a str,
+    now: Now,
+}
+
+impl<'a> ProofCheck<'a> {
+    /// A good proof by `signer` for a token bound to `signer`, at `NOW_MS`, for `URL`.
+    fn new(verifier: &'a Dpop, signer: &'a TestKey) -> Self {
+        ProofCheck {
+            verifier,
+            signer,
+            proof_claims: json!({}),
+            token_claims: bound_to(signer),
+            introspected: false,
+            url: URL,
+            now: now(),
+        }
+    }
+
+    /// Proof claims that replace the good ones.
+    fn claims(mut self, claims: Value) -> Self {
+        self.proof_claims = claims;
+        self
+    }
+
+    fn token(mut self, claims: Map<String, Value>, introspected: bool) -> Self {
+        self.token_claims = claims;
+        self.introspected = introspected;
+        self
+    }
+
+    fn url(mut self, url: &'a str) -> Self {
+        self.url = url;
+        self
+    }
+
+    fn at(mut self, now: Now) -> Self {
+        self.now = now;
+        self
+    }
+
+    fn run(&self) -> Result<Option<Ticket>> {
+        let proof = proof_by(self.signer, self.proof_claims.clone());
+        let mut request = request(Some(Scheme::Dpop), &[&proof]);
+        request.url = Some(self.url.to_owned());
+        self.verifier.check_token(
+            TOKEN,
+            &self.token_claims,
+            self.introspected,
+            &request,
+            self.now,
+        )
+    }
+
+    fn passes(&self) -> Ticket {
+        self.run().unwrap().expect("a proof was checked")
+    }
+
+    fn refused(&self) -> Refusal {
+        refusal(self.run().unwrap_err())
+    }
+}
+
 #[test]
 fn malformed_requests_are_400_on_the_scheme_used() {
     let d = dpop(Mode::Allowed);
@@ -124,19 +194,13 @@ fn malformed_requests_are_400_on_the_scheme_used() {
 fn a_good_proof_for_a_bound_token_passes_once() {
     let d = dpop(Mode::Allowed);
     let key = TestKey::new(Alg::ES256, "k");
-    let proof = proof_by(&key, json!({}));
-    let request = request(Some(Scheme::Dpop), &[&proof]);
-    let ticket = d
-        .check_token(TOKEN, &bound_to(&key), false, &request, now())
-        .unwrap()
-        .expect("a proof was checked");
+    let check = ProofCheck::new(&d, &key);
+    let ticket = check.passes();
     assert_eq!(ticket.expires_ms, NOW_MS + 330_000.0);
     assert!(d.reserve_now(ticket, now()).unwrap().is_ok());
-    // The same proof again: every check passes but its one-time use.
-    let again = d
-        .check_token(TOKEN, &bound_to(&key), false, &request, now())
-        .unwrap()
-        .unwrap();
+    // The same proof again (ES256 signatures differ, the jti does not): every check passes
+    // but its one-time use.
+    let again = check.passes();
     let replayed = refusal(d.reserve_now(again, now()).unwrap().unwrap_err());
     assert_eq!(replayed.code, TokenErrorCode::InvalidDpopProof);
     assert_eq!(replayed.status, 401);
@@ -204,18 +268,10 @@ fn modes_decide_what_an_unbound_token_needs() {
     );
     // The DPoP scheme with a token that is not bound.
     let key = TestKey::new(Alg::ES256, "k");
-    let proof = proof_by(&key, json!({}));
-    let refused = refusal(
-        dpop(Mode::Allowed)
-            .check_token(
-                TOKEN,
-                &unbound,
-                false,
-                &request(Some(Scheme::Dpop), &[&proof]),
-                now(),
-            )
-            .unwrap_err(),
-    );
+    let allowed = dpop(Mode::Allowed);
+    let refused = ProofCheck::new(&allowed, &key)
+        .token(unbound, false)
+        .refused();
     assert_eq!(refused.code, TokenErrorCode::InvalidToken);
     assert!(
         refused
@@ -229,17 +285,9 @@ fn a_proof_by_another_key_is_a_binding_mismatch() {
     let d = dpop(Mode::Allowed);
     let holder = TestKey::new(Alg::ES256, "k");
     let thief = TestKey::new(Alg::ES256, "t");
-    let proof = proof_by(&thief, json!({}));
-    let refused = refusal(
-        d.check_token(
-            TOKEN,
-            &bound_to(&holder),
-            false,
-            &request(Some(Scheme::Dpop), &[&proof]),
-            now(),
-        )
-        .unwrap_err(),
-    );
+    let refused = ProofCheck::new(&d, &thief)
+        .token(bound_to(&holder), false)
+        .refused();
     assert_eq!(refused.code, TokenErrorCode::InvalidToken);
     assert_eq!(
         refused.challenge,
@@ -257,17 +305,7 @@ fn proof_failures_are_invalid_dpop_proof() {
         json!({ "iat": NOW_MS / 1000.0 - 400.0 }),
         json!({ "ath": access_token_hash("other") }),
     ] {
-        let proof = proof_by(&key, claims.clone());
-        let refused = refusal(
-            d.check_token(
-                TOKEN,
-                &bound_to(&key),
-                false,
-                &request(Some(Scheme::Dpop), &[&proof]),
-                now(),
-            )
-            .unwrap_err(),
-        );
+        let refused = ProofCheck::new(&d, &key).claims(claims.clone()).refused();
         assert_eq!(
             (refused.status, refused.code),
             (401, TokenErrorCode::InvalidDpopProof),
@@ -276,17 +314,7 @@ fn proof_failures_are_invalid_dpop_proof() {
     }
     // An algorithm outside the configured list.
     let es384 = TestKey::new(Alg::ES384, "k");
-    let proof = proof_by(&es384, json!({}));
-    let refused = refusal(
-        d.check_token(
-            TOKEN,
-            &bound_to(&es384),
-            false,
-            &request(Some(Scheme::Dpop), &[&proof]),
-            now(),
-        )
-        .unwrap_err(),
-    );
+    let refused = ProofCheck::new(&d, &es384).refused();
     assert_eq!(refused.code, TokenErrorCode::InvalidDpopProof);
 }
 
@@ -294,24 +322,17 @@ fn proof_failures_are_invalid_dpop_proof() {
 fn introspected_bindings_need_the_dpop_token_type_when_one_is_given() {
     let d = dpop(Mode::Allowed);
     let key = TestKey::new(Alg::ES256, "k");
-    let proof = proof_by(&key, json!({}));
-    let request = request(Some(Scheme::Dpop), &[&proof]);
     let mut claims = bound_to(&key);
     claims.insert("token_type".into(), json!("DPoP"));
-    assert!(
-        d.check_token(TOKEN, &claims, true, &request, now())
-            .unwrap()
-            .is_some()
-    );
+    ProofCheck::new(&d, &key)
+        .token(claims.clone(), true)
+        .passes();
     claims.insert("token_type".into(), json!("Bearer"));
-    let refused = refusal(
-        d.check_token(TOKEN, &claims, true, &request, now())
-            .unwrap_err(),
-    );
+    let refused = ProofCheck::new(&d, &key).token(claims, true).refused();
     assert_eq!(refused.code, TokenErrorCode::InvalidToken);
     let mut bad = bound_to(&key);
     bad.insert("cnf".into(), json!({ "jkt": 5 }));
-    assert!(d.check_token(TOKEN, &bad, false, &request, now()).is_err());
+    assert!(ProofCheck::new(&d, &key).token(bad, false).run().is_err());
 }
 
 #[test]
@@ -330,18 +351,7 @@ fn nonces_are_required_and_issued_when_a_secret_is_set() {
     let first = with_secret(SECRET);
     let second = with_secret(SECRET);
     let key = TestKey::new(Alg::ES256, "k");
-    let proof = proof_by(&key, json!({}));
-    let refused = refusal(
-        first
-            .check_token(
-                TOKEN,
-                &bound_to(&key),
-                false,
-                &request(Some(Scheme::Dpop), &[&proof]),
-                now(),
-            )
-            .unwrap_err(),
-    );
+    let refused = ProofCheck::new(&first, &key).refused();
     assert_eq!(
         (refused.status, refused.code),
         (401, TokenErrorCode::UseDpopNonce)
@@ -353,35 +363,13 @@ fn nonces_are_required_and_issued_when_a_secret_is_set() {
     );
     let nonce = refused.nonce.expect("a fresh nonce");
     // The retry goes to another instance sharing the secret.
-    let retry = proof_by(&key, json!({ "nonce": nonce, "jti": "jti-2" }));
-    assert!(
-        second
-            .check_token(
-                TOKEN,
-                &bound_to(&key),
-                false,
-                &request(Some(Scheme::Dpop), &[&retry]),
-                now()
-            )
-            .unwrap()
-            .is_some()
-    );
-    let stale = Now::from_caller(Some(NOW_MS + 301_000.0));
-    let late = proof_by(
-        &key,
-        json!({ "nonce": nonce, "iat": NOW_MS / 1000.0 + 301.0 }),
-    );
-    let refused = refusal(
-        second
-            .check_token(
-                TOKEN,
-                &bound_to(&key),
-                false,
-                &request(Some(Scheme::Dpop), &[&late]),
-                stale,
-            )
-            .unwrap_err(),
-    );
+    ProofCheck::new(&second, &key)
+        .claims(json!({ "nonce": nonce, "jti": "jti-2" }))
+        .passes();
+    let refused = ProofCheck::new(&second, &key)
+        .claims(json!({ "nonce": nonce, "iat": NOW_MS / 1000.0 + 301.0 }))
+        .at(Now::from_caller(Some(NOW_MS + 301_000.0)))
+        .refused();
     assert_eq!(refused.code, TokenErrorCode::UseDpopNonce);
 }
 
@@ -397,21 +385,12 @@ fn a_public_url_decides_the_origin_of_htu() {
         None,
     );
     let key = TestKey::new(Alg::ES256, "k");
-    let proof = proof_by(&key, json!({}));
     // The app saw an internal host; the proof names the public one.
-    let mut internal = request(Some(Scheme::Dpop), &[&proof]);
-    internal.url = Some("http://10.0.0.7:8080/orders?page=2".into());
-    assert!(
-        d.check_token(TOKEN, &bound_to(&key), false, &internal, now())
-            .unwrap()
-            .is_some()
-    );
+    let internal = "http://10.0.0.7:8080/orders?page=2";
+    ProofCheck::new(&d, &key).url(internal).passes();
     // Without it, the internal URL is what the proof must name.
-    let refused = refusal(
-        dpop(Mode::Allowed)
-            .check_token(TOKEN, &bound_to(&key), false, &internal, now())
-            .unwrap_err(),
-    );
+    let allowed = dpop(Mode::Allowed);
+    let refused = ProofCheck::new(&allowed, &key).url(internal).refused();
     assert_eq!(refused.code, TokenErrorCode::InvalidDpopProof);
 }
 

@@ -42,6 +42,7 @@ pub async fn introspect(
             url: endpoint,
             form: Some(form_body(&fields)),
             authorization: credentials.authorization,
+            dpop: None,
             mtls,
         })
         .await
