@@ -4,6 +4,7 @@
 // Every scenario runs with `store` as a URL and, on redis-server, as the user's own connected
 // client (node-redis v6 and v4, ioredis), driven through the JavaScript face.
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -22,6 +23,18 @@ import { STORE_CLIENT_KINDS } from '../support/store-clients.mjs';
 import { sendJson, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 
 const STORE_TIMEOUT_MS = 50;
+
+/** The store's framing of a key's parts: each one's length as 8 big-endian bytes, then its bytes. */
+function framed(parts) {
+  return Buffer.concat(
+    parts.flatMap((part) => {
+      const bytes = Buffer.from(part);
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64BE(BigInt(bytes.length));
+      return [length, bytes];
+    }),
+  );
+}
 
 after(stopFleet);
 
@@ -77,6 +90,17 @@ for (const { binary, kind } of SETUPS) {
       const keys = await redis.command(['KEYS', '*']);
       assert.ok(keys.some((key) => key.startsWith('fleet-test:introspection:')), JSON.stringify(keys));
       for (const key of keys) assert.ok(!key.includes(token), 'a key holds the token');
+      // The entry's name is keyed with the client's credential, which every instance has and a
+      // reader of the store does not: its plain hash names nothing there.
+      const issuerSpellings = [issuer.url, `${issuer.url}/`];
+      const names = (hashOf) => issuerSpellings.map((iss) => `fleet-test:introspection:${hashOf(framed([iss, token]))}`);
+      const plain = names((bytes) => createHash('sha256').update(bytes).digest('base64url'));
+      const namingKey = createHash('sha256')
+        .update(Buffer.concat([Buffer.from('monocloud shared store key names\0'), Buffer.from(issuer.clientOptions.clientSecret)]))
+        .digest();
+      const keyed = names((bytes) => createHmac('sha256', namingKey).update(bytes).digest('base64url'));
+      assert.ok(!keys.some((key) => plain.includes(key)), 'an entry is named by the plain hash of the token');
+      assert.ok(keys.some((key) => keyed.includes(key)), JSON.stringify(keys));
       const ttl = await redis.command(['PTTL', keys.find((key) => key.startsWith('fleet-test:introspection:'))]);
       assert.ok(ttl > 0 && ttl <= 60_000, `ttl ${ttl}`);
     });

@@ -18,13 +18,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use futures_util::{Stream, StreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use crate::core::callbacks::{Callbacks, JsCall, invoke_within};
+use crate::core::client_auth::ClientSecret;
 use crate::core::config::StoreSetting;
 use crate::core::jose::b64url_encode;
 
@@ -167,17 +168,49 @@ enum Transport {
     Client(ClientCalls),
 }
 
-/// The shared store: its transport, key prefix and per-call bound.
+/// The shared store: its transport, key prefix, per-call bound and the key its entry names are
+/// keyed with.
 pub struct SharedStore {
     transport: Transport,
     prefix: String,
     timeout: Duration,
+    naming: Option<hmac::Key>,
+}
+
+/// What a fleet's instances all hold and nobody reading the store does: the client's own
+/// credential (its secret, private key or TLS key). Keys named under it are HMACs that a reader
+/// of the store cannot recompute for a token they hold, so the store does not even confirm
+/// which tokens were seen. `None` without a credential: keys are then plain hashes.
+pub fn naming_secret(
+    secret: Option<&ClientSecret>,
+    tls_identity: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    let material = match secret {
+        Some(ClientSecret::Text(text)) => text.as_bytes().to_vec(),
+        Some(ClientSecret::Jwk(jwk)) => serde_json::to_vec(jwk).ok()?,
+        Some(ClientSecret::Symmetric(key)) => key.key.clone(),
+        None => tls_identity?.to_vec(),
+    };
+    // A label of its own, so that the key names nothing else the credential is used for.
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(b"monocloud shared store key names\0");
+    context.update(&material);
+    Some(context.finish().as_ref().to_vec())
 }
 
 impl SharedStore {
     /// Checks the URL now (a bad one is a configuration error); connects on first use, so that
     /// an instance starts while the store is down.
     pub fn open(url: &str, prefix: &str, timeout_ms: f64) -> Result<SharedStore, String> {
+        Self::open_named(url, prefix, timeout_ms, None)
+    }
+
+    fn open_named(
+        url: &str,
+        prefix: &str,
+        timeout_ms: f64,
+        naming: Option<&[u8]>,
+    ) -> Result<SharedStore, String> {
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
             return Err("The store option must be a redis:// or rediss:// URL".into());
         }
@@ -190,6 +223,7 @@ impl SharedStore {
             },
             prefix: prefix.to_string(),
             timeout: timeout_ms_to_duration(timeout_ms),
+            naming: naming_key(naming),
         })
     }
 
@@ -199,12 +233,14 @@ impl SharedStore {
         calls: Option<ClientCalls>,
         prefix: &str,
         timeout_ms: f64,
+        naming: Option<&[u8]>,
     ) -> Result<SharedStore, String> {
         let calls = calls.ok_or_else(|| UNKNOWN_CLIENT.to_string())?;
         Ok(SharedStore {
             transport: Transport::Client(calls),
             prefix: prefix.to_string(),
             timeout: timeout_ms_to_duration(timeout_ms),
+            naming: naming_key(naming),
         })
     }
 
@@ -227,20 +263,30 @@ impl SharedStore {
         self.timeout
     }
 
-    /// `<prefix><kind>:<hash>`: the hash is a SHA-256 of the parts, so no token (nor anything
-    /// else a caller gives) is ever part of a key.
+    /// `<prefix><kind>:<hash>`: the hash is an HMAC-SHA256 of the parts under the fleet's
+    /// naming key (a SHA-256 without one), so no token (nor anything else a caller gives) is
+    /// ever part of a key.
     pub fn key(&self, kind: &str, parts: &[&str]) -> String {
-        let mut context = digest::Context::new(&digest::SHA256);
-        for part in parts {
-            // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
-            context.update(&(part.len() as u64).to_be_bytes());
-            context.update(part.as_bytes());
-        }
-        format!(
-            "{}{kind}:{}",
-            self.prefix,
-            b64url_encode(context.finish().as_ref())
-        )
+        // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
+        let framed = |update: &mut dyn FnMut(&[u8])| {
+            for part in parts {
+                update(&(part.len() as u64).to_be_bytes());
+                update(part.as_bytes());
+            }
+        };
+        let hash = match &self.naming {
+            Some(key) => {
+                let mut context = hmac::Context::with_key(key);
+                framed(&mut |bytes| context.update(bytes));
+                b64url_encode(context.sign().as_ref())
+            }
+            None => {
+                let mut context = digest::Context::new(&digest::SHA256);
+                framed(&mut |bytes| context.update(bytes));
+                b64url_encode(context.finish().as_ref())
+            }
+        };
+        format!("{}{kind}:{hash}", self.prefix)
     }
 
     /// The name of a key that is not a hash (a channel, an index).
@@ -366,10 +412,11 @@ pub fn open_setting(
     setting: &StoreSetting,
     prefix: &str,
     timeout_ms: f64,
+    naming: Option<&[u8]>,
     callbacks: &Callbacks,
 ) -> Result<Arc<SharedStore>, String> {
     let store = match setting {
-        StoreSetting::Url(url) => SharedStore::open(url, prefix, timeout_ms)?,
+        StoreSetting::Url(url) => SharedStore::open_named(url, prefix, timeout_ms, naming)?,
         StoreSetting::Client => {
             let calls = match (&callbacks.store_command, &callbacks.store_listen) {
                 (Some(command), Some(listen)) => Some(ClientCalls {
@@ -378,7 +425,7 @@ pub fn open_setting(
                 }),
                 _ => None,
             };
-            SharedStore::with_client(calls, prefix, timeout_ms)?
+            SharedStore::with_client(calls, prefix, timeout_ms, naming)?
         }
     };
     let store = Arc::new(store);
@@ -454,6 +501,10 @@ impl Subscription {
     }
 }
 
+fn naming_key(secret: Option<&[u8]>) -> Option<hmac::Key> {
+    secret.map(|secret| hmac::Key::new(hmac::HMAC_SHA256, secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +519,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_keyed_by_the_fleets_credential() {
+        let secret = ClientSecret::Text("client-secret".into());
+        let naming = naming_secret(Some(&secret), None).unwrap();
+        let open = |naming: Option<&[u8]>| {
+            SharedStore::open_named("redis://127.0.0.1:1", "app:", 20.0, naming).unwrap()
+        };
+        let (keyed, again, plain) = (open(Some(&naming)), open(Some(&naming)), open(None));
+        let parts = ["issuer", "secret-token"];
+        // Every instance holding the credential names an entry alike; without it, a reader of
+        // the store who holds the token cannot name it.
+        assert_eq!(keyed.key("i", &parts), again.key("i", &parts));
+        assert_ne!(keyed.key("i", &parts), plain.key("i", &parts));
+        let other = naming_secret(Some(&ClientSecret::Text("other".into())), None).unwrap();
+        assert_ne!(keyed.key("i", &parts), open(Some(&other)).key("i", &parts));
+        assert!(keyed.key("i", &parts).starts_with("app:i:"));
+        assert!(!keyed.key("i", &parts).contains("secret-token"));
+        // A TLS key serves when there is no secret; nothing at all gives no naming key.
+        assert!(naming_secret(None, Some(b"-----BEGIN PRIVATE KEY-----")).is_some());
+        assert!(naming_secret(None, None).is_none());
+    }
+
+    #[test]
     fn only_redis_urls_are_taken() {
         assert!(SharedStore::open("http://127.0.0.1:6379", "", 20.0).is_err());
         assert!(SharedStore::open("rediss://127.0.0.1:6380", "", 20.0).is_ok());
@@ -475,7 +548,9 @@ mod tests {
 
     #[test]
     fn an_unrecognised_client_object_is_refused_naming_what_is_taken() {
-        let error = SharedStore::with_client(None, "", 20.0).err().unwrap();
+        let error = SharedStore::with_client(None, "", 20.0, None)
+            .err()
+            .unwrap();
         assert!(
             error.contains("redis://") && error.contains("node-redis") && error.contains("ioredis")
         );
