@@ -215,8 +215,9 @@ describe('token client: caching and resource indicators', () => {
       if (delayTokens && ctx.path === TOKEN_PATH) await new Promise((resolve) => setTimeout(resolve, 300));
       await next();
     });
-    const tokens = basicClient(shortOp);
-    await tokens.getAccessToken({ resource: AUDIENCE });
+    const events = [];
+    const tokens = basicClient(shortOp, { onEvent: (event) => events.push(event) });
+    const firstToken = await tokens.getAccessToken({ resource: AUDIENCE });
     delayTokens = true;
     const start = tokenRequests(shortOp);
     const seen = new Set();
@@ -237,6 +238,19 @@ describe('token client: caching and resource indicators', () => {
     assert.ok(seen.size >= 3, `tokens seen: ${seen.size}`);
     assert.ok(tokenRequests(shortOp) - start >= 2);
     assert.ok(slowest < 200, `a caller waited ${slowest} ms`);
+    // One `token_fetched` for the first token, then a `token_refreshed` per refresh, made in the
+    // background while callers went on with the old token; no event carries a token.
+    assert.deepEqual(events.filter((e) => e.type === 'token_fetched').map((e) => e.source), ['issuer']);
+    const refreshed = events.filter((e) => e.type === 'token_refreshed');
+    assert.ok(refreshed.length >= 2, JSON.stringify(events.map((e) => e.type)));
+    for (const event of refreshed) {
+      assert.equal(event.source, 'issuer');
+      assert.equal(event.background, true);
+      assert.deepEqual(event.resources, [AUDIENCE]);
+      assert.ok(event.expiresAt > firstToken.expiresAt, 'a refresh reports the new expiry');
+    }
+    const told = JSON.stringify(events);
+    for (const token of seen) assert.ok(!told.includes(token), 'an event carries a token');
   });
 });
 
