@@ -2,7 +2,11 @@
 // specifier changed) run as child processes against the test issuer, configured the way the
 // guides configure them: MONOCLOUD_BACKEND_* environment variables.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 
@@ -172,4 +176,59 @@ describe('examples', () => {
       }
     });
   }
+
+  // The MCP servers of the README: the resource (this server's /mcp) names the port, so the port
+  // is chosen before the server starts.
+  for (const file of ['mcp-express.mjs', 'mcp-fastify.mjs']) {
+    test(`${file}: a 401 points to the metadata; the SDK's client calls a tool with a token for the resource`, async () => {
+      const port = await freePort();
+      const resource = `http://127.0.0.1:${port}/mcp`;
+      const app = await start(file, { ...tenantEnv(), PORT: String(port), MCP_RESOURCE: resource });
+      const post = (token) =>
+        fetch(resource, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+        });
+      try {
+        const refused = await post();
+        assert.equal(refused.status, 401);
+        const metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
+        assert.ok(refused.headers.get('www-authenticate').includes(`resource_metadata="${metadataUrl}"`), refused.headers.get('www-authenticate'));
+        const metadata = await (await fetch(metadataUrl)).json();
+        assert.equal(metadata.resource, resource);
+        assert.deepEqual(metadata.scopes_supported, ['tools:call']);
+        assert.ok(metadata.authorization_servers.some((server) => server.startsWith(issuer.url)), JSON.stringify(metadata));
+
+        const mint = (claims) => issuer.mint({ claims: { aud: resource, client_id: 'agent', ...claims } });
+        assert.equal((await post(await mint({ scope: 'read' }))).status, 403);
+        assert.equal((await post(await mint({ scope: 'tools:call', aud: 'https://other.example.com/mcp' }))).status, 401);
+
+        const token = await mint({ scope: 'tools:call' });
+        const mcp = new Client({ name: 'example-test', version: '1.0.0' });
+        await mcp.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+        try {
+          const answer = await mcp.callTool({ name: 'whoami', arguments: {} });
+          assert.deepEqual(answer.content, [{ type: 'text', text: 'agent (tools:call)' }]);
+        } finally {
+          await mcp.close();
+        }
+      } finally {
+        await app.stop();
+      }
+    });
+  }
 });
+
+/** A loopback port nothing listens on now. */
+async function freePort() {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
