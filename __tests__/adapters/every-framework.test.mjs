@@ -47,16 +47,18 @@ for (const adapter of adapters) {
     before(async () => {
       apps.up = await adapter.serve({ tenantDomain: issuer.url, audience: issuer.audience }, routes);
       apps.down = await adapter.serve({ tenantDomain: deadUrl, audience: issuer.audience, responseTimeout: 2000 }, routes);
+      apps.introspect = await adapter.serve({ ...issuer.clientOptions }, routes);
     });
 
     after(async () => {
       await apps.up?.close();
       await apps.down?.close();
+      await apps.introspect?.close();
     });
 
     for (const vector of vectors) {
       test(vector.name, async () => {
-        const app = vector.issuer === 'down' ? apps.down : apps.up;
+        const app = apps[vector.issuer ?? 'up'];
         const answer = answerOf(await get(`${app.url}${vector.path}`, vector.headers(tokens)));
         const { expect } = vector;
         assert.equal(answer.status, expect.status, answer.text);

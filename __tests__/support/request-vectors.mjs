@@ -38,13 +38,23 @@ export async function mintTokens(issuer) {
     sales: await issuer.mint({ claims: { groups: ['sales'] } }),
     gold: await issuer.mint({ claims: { tier: 'gold' } }),
     badSignature: `${head}.${payload}.${'A'.repeat(86)}`,
+    opaque: issuer.mintOpaque({ sub: 'opaque-user' }),
+    opaqueAdmin: issuer.mintOpaque({ sub: 'opaque-user', scope: 'read admin' }),
+    opaqueRevoked: revoked(issuer, issuer.mintOpaque({ sub: 'revoked-user' })),
   };
+}
+
+function revoked(issuer, token) {
+  issuer.revoke(token);
+  return token;
 }
 
 /**
  * Each vector: a name, the path, the headers (an array sends the header once per element), and
  * the expected status, `WWW-Authenticate` and body text (or the `sub` of the claims answered).
- * `issuer: 'down'` vectors go to an app whose client points at a closed port.
+ * `issuer: 'down'` vectors go to an app whose client points at a closed port; `issuer:
+ * 'introspect'` ones to an app whose client has the issuer's client credentials, so that opaque
+ * tokens are introspected.
  */
 export const vectors = [
   { name: 'no Authorization header', path: '/plain', headers: () => ({}), expect: noToken },
@@ -83,4 +93,9 @@ export const vectors = [
   { name: 'optional checked route, valid', path: '/optional-checked', headers: (t) => ({ authorization: `Bearer ${t.gold}` }), expect: passes('test-user') },
   { name: 'optional route, issuer down', path: '/optional', issuer: 'down', headers: (t) => ({ authorization: `Bearer ${t.valid}` }), expect: unavailable },
   { name: 'optional route, issuer down, no token', path: '/optional', issuer: 'down', headers: () => ({}), expect: anonymous },
+  { name: 'opaque token, active', path: '/plain', issuer: 'introspect', headers: (t) => ({ authorization: `Bearer ${t.opaque}` }), expect: passes('opaque-user') },
+  { name: 'opaque token, not active (revoked)', path: '/plain', issuer: 'introspect', headers: (t) => ({ authorization: `Bearer ${t.opaqueRevoked}` }), expect: invalid },
+  { name: 'opaque token, missing scope', path: '/scoped', issuer: 'introspect', headers: (t) => ({ authorization: `Bearer ${t.opaque}` }), expect: forbidden },
+  { name: 'opaque token, required scope', path: '/scoped', issuer: 'introspect', headers: (t) => ({ authorization: `Bearer ${t.opaqueAdmin}` }), expect: passes('opaque-user') },
+  { name: 'opaque token on a JWT-only app', path: '/plain', headers: (t) => ({ authorization: `Bearer ${t.opaque}` }), expect: invalid },
 ];
