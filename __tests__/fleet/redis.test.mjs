@@ -179,6 +179,22 @@ for (const { binary, kind } of SETUPS) {
       assert.ok(ttl > 0 && ttl <= 330_000, `ttl ${ttl}`);
     });
 
+    test('mid-rotation of the client secret, a proof used on one instance is still a replay on the other', async () => {
+      // Introspection entries are named under the credential; a proof's reservation must not be.
+      const rotated = await instance({ ...options(), clientSecret: 'the-next-client-secret-after-rotation' });
+      try {
+        const key = generateDpopKey();
+        const token = await issuer.mint({ claims: { sub: 'rotation' }, dpopKey: key });
+        const url = 'https://api.example.com/things';
+        const request = { method: 'GET', url, headers: { authorization: `DPoP ${token}`, dpop: createDpopProof({ key, method: 'GET', url, accessToken: token }) } };
+        assert.equal((await a.call('validateRequest', { request })).ok, true);
+        const replayed = await rotated.call('validateRequest', { request });
+        assert.equal(replayed.code, 'invalid_dpop_proof', JSON.stringify(replayed));
+      } finally {
+        await rotated.stop();
+      }
+    });
+
     test('an instance started after a revocation refuses the token (it reads what was revoked)', async () => {
       const jwt = await issuer.mint({ claims: { sub: 'late' } });
       await a.call('revoke', { revocation: { token: jwt } });

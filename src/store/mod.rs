@@ -265,8 +265,20 @@ impl SharedStore {
 
     /// `<prefix><kind>:<hash>`: the hash is an HMAC-SHA256 of the parts under the fleet's
     /// naming key (a SHA-256 without one), so no token (nor anything else a caller gives) is
-    /// ever part of a key.
+    /// ever part of a key. For entries a changed credential may safely miss: a cache.
     pub fn key(&self, kind: &str, parts: &[&str]) -> String {
+        self.hashed_name(kind, parts, self.naming.as_ref())
+    }
+
+    /// `<prefix><kind>:<SHA-256 of the parts>`, whatever the credential: for entries every
+    /// instance must find even while a rolling deploy changes the client secret, such as a
+    /// DPoP proof's reservation (a missed one would be a replay let through). The parts must
+    /// not be secrets: a proof's reservation names a hash of its key's thumbprint and `jti`.
+    pub fn fleet_wide_key(&self, kind: &str, parts: &[&str]) -> String {
+        self.hashed_name(kind, parts, None)
+    }
+
+    fn hashed_name(&self, kind: &str, parts: &[&str], naming: Option<&hmac::Key>) -> String {
         // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
         let framed = |update: &mut dyn FnMut(&[u8])| {
             for part in parts {
@@ -274,7 +286,7 @@ impl SharedStore {
                 update(part.as_bytes());
             }
         };
-        let hash = match &self.naming {
+        let hash = match naming {
             Some(key) => {
                 let mut context = hmac::Context::with_key(key);
                 framed(&mut |bytes| context.update(bytes));
@@ -534,6 +546,8 @@ mod tests {
         let other = naming_secret(Some(&ClientSecret::Text("other".into())), None).unwrap();
         assert_ne!(keyed.key("i", &parts), open(Some(&other)).key("i", &parts));
         assert!(keyed.key("i", &parts).starts_with("app:i:"));
+        // Reservations are named alike whatever the credential.
+        assert_eq!(keyed.fleet_wide_key("d", &parts), plain.key("d", &parts));
         assert!(!keyed.key("i", &parts).contains("secret-token"));
         // A TLS key serves when there is no secret; nothing at all gives no naming key.
         assert!(naming_secret(None, Some(b"-----BEGIN PRIVATE KEY-----")).is_some());

@@ -147,7 +147,7 @@ impl ReplayStore {
         {
             // Kept as long as the proof could be accepted, on the caller's clock.
             let ttl = now.until(expires_ms).max(Duration::from_millis(1));
-            let name = store.key("dpop", &[&hex(&key)]);
+            let name = store.fleet_wide_key("dpop", &[&hex(&key)]);
             return match store.set_new(&name, "1", ttl).await {
                 Ok(free) => Ok(free),
                 Err(error) => {
