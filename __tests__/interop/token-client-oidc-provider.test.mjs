@@ -19,6 +19,7 @@ import {
 import { CLIENT_SUBJECT_DN, makeTestCertificates } from '../support/certificates.mjs';
 import { privateJwk } from '../support/forge.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
+import { sendJson, startScriptedIssuer } from '../support/scripted-issuer.mjs';
 import { rejectsWith } from '../support/rejects.mjs';
 
 const AUDIENCE = 'https://api.example.com';
@@ -116,6 +117,11 @@ describe('token client: client authentication methods', () => {
       tlsClientCertificate: certs.selfSignedClient.cert,
       tlsClientKey: certs.selfSignedClient.key,
     })],
+    // oidc-provider knows no SPIFFE method, but an X.509-SVID is presented on the mTLS alias like
+    // any client certificate, with the client id: the provider checks it as tls_client_auth.
+    ['spiffe_x509', () => tlsOp, () => ({
+      clientId: 'tls-dn', clientAuthMethod: 'spiffe_x509', tlsClientCertificate: certs.client.cert, tlsClientKey: certs.client.key,
+    })],
   ];
   for (const [name, issuerOf, optionsOf] of cases) {
     test(`${name}: a token the API's validator accepts`, async () => {
@@ -133,9 +139,41 @@ describe('token client: client authentication methods', () => {
       const posts = issuer.requests.slice(before).filter((r) => r.path === TOKEN_PATH);
       assert.equal(posts.length, 1);
       // The certificate methods use the mTLS alias and present the certificate.
-      if (name.includes('tls')) assert.equal(posts[0].certificate, true);
+      if (name.includes('tls') || name.includes('x509')) assert.equal(posts[0].certificate, true);
     });
   }
+
+  // No authorization server here takes a JWT-SVID (oidc-provider has no SPIFFE support), so a
+  // scripted token endpoint shows what is sent: the SVID as the client assertion, of its own type.
+  test('spiffe_jwt: the JWT-SVID is sent as a client assertion of type jwt-spiffe', async () => {
+    const svid = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzcGlmZmU6Ly9leGFtcGxlLm9yZy93b3JrbG9hZCJ9.c2lnbmF0dXJl';
+    const issuer = await startScriptedIssuer({
+      metadata: (url) => ({ token_endpoint: `${url}/token` }),
+      routes: {
+        token: { path: '/token', handler: (_req, res) => sendJson(res, 200, { access_token: 'from-svid', token_type: 'Bearer', expires_in: 300 }) },
+      },
+    });
+    try {
+      const tokens = new MonoCloudTokenClient({ tenantDomain: issuer.url, clientId: 'spiffe://example.org/workload', clientSecret: svid, clientAuthMethod: 'spiffe_jwt' });
+      assert.equal((await tokens.getAccessToken({ resource: AUDIENCE })).accessToken, 'from-svid');
+      const post = issuer.requests.find((r) => r.route === 'token');
+      assert.equal(post.method, 'POST');
+      assert.equal(post.headers.authorization, undefined);
+      const form = Object.fromEntries(new URLSearchParams(post.body));
+      assert.deepEqual(
+        { ...form },
+        {
+          grant_type: 'client_credentials',
+          resource: AUDIENCE,
+          client_id: 'spiffe://example.org/workload',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-spiffe',
+          client_assertion: svid,
+        },
+      );
+    } finally {
+      await issuer.close();
+    }
+  });
 
   test('an mTLS method uses the trust store\'s alias when trustStoreId is set', async () => {
     const tokens = new MonoCloudTokenClient({
