@@ -1,6 +1,6 @@
 // Hono 4 (on @hono/node-server) for the end-to-end benchmark, one process per run.
 //   BENCH_FIXTURE  JSON file written by bench/e2e.mjs: { issuer, audience, ... }
-//   BENCH_AUTH     none | monocloud
+//   BENCH_AUTH     none | noop-middleware | monocloud
 // Prints one JSON line {"ready":true,"port":N} on stdout once it listens on 127.0.0.1.
 import { readFileSync } from 'node:fs';
 
@@ -15,6 +15,10 @@ const handler = (c) => c.json({ ok: true, sub: c.var.claims?.sub });
 if (auth === 'monocloud') {
   const { protectApi } = await import('@monocloud/backend-node-rs/hono');
   app.get('/api/data', protectApi({ tenantDomain: issuer, audience })(), handler);
+} else if (auth === 'noop-middleware') {
+  app.get('/api/data', async (c, next) => {
+    await next();
+  }, handler);
 } else if (auth === 'none') {
   app.get('/api/data', handler);
 } else {
