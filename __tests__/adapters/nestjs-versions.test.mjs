@@ -5,7 +5,7 @@
 // as it does on Nest 12.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ async function nestFolder(major) {
   const ours = join(folder, 'node_modules', '@monocloud', 'backend-node-rs');
   rmSync(ours, { recursive: true, force: true });
   mkdirSync(ours, { recursive: true });
-  const binaries = (await import('node:fs')).readdirSync(ROOT).filter((name) => name.endsWith('.node'));
+  const binaries = readdirSync(ROOT).filter((name) => name.endsWith('.node'));
   for (const name of [...PUBLISHED, ...binaries]) symlinkSync(join(ROOT, name), join(ours, name));
   copyFileSync(join(ROOT, '__tests__', 'support', 'nest-version-app.cjs'), join(folder, 'app.cjs'));
   return folder;

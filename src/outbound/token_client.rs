@@ -247,11 +247,10 @@ impl TokenClient {
                     setting,
                     &config.store_prefix,
                     config.store_timeout_ms,
-                    crate::store::naming_secret(
+                    (
                         config.client_secret.as_ref(),
                         config.tls_identity.as_ref().map(|pem| pem.0.as_slice()),
-                    )
-                    .as_deref(),
+                    ),
                     &callbacks,
                 )
                 .map_err(Error::validation)?,

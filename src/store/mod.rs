@@ -181,10 +181,7 @@ pub struct SharedStore {
 /// credential (its secret, private key or TLS key). Keys named under it are HMACs that a reader
 /// of the store cannot recompute for a token they hold, so the store does not even confirm
 /// which tokens were seen. `None` without a credential: keys are then plain hashes.
-pub fn naming_secret(
-    secret: Option<&ClientSecret>,
-    tls_identity: Option<&[u8]>,
-) -> Option<Vec<u8>> {
+fn naming_secret(secret: Option<&ClientSecret>, tls_identity: Option<&[u8]>) -> Option<Vec<u8>> {
     let material = match secret {
         Some(ClientSecret::Text(text)) => text.as_bytes().to_vec(),
         Some(ClientSecret::Jwk(jwk)) => serde_json::to_vec(jwk).ok()?,
@@ -201,11 +198,7 @@ pub fn naming_secret(
 impl SharedStore {
     /// Checks the URL now (a bad one is a configuration error); connects on first use, so that
     /// an instance starts while the store is down.
-    pub fn open(url: &str, prefix: &str, timeout_ms: f64) -> Result<SharedStore, String> {
-        Self::open_named(url, prefix, timeout_ms, None)
-    }
-
-    fn open_named(
+    pub fn open(
         url: &str,
         prefix: &str,
         timeout_ms: f64,
@@ -280,23 +273,14 @@ impl SharedStore {
 
     fn hashed_name(&self, kind: &str, parts: &[&str], naming: Option<&hmac::Key>) -> String {
         // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
-        let framed = |update: &mut dyn FnMut(&[u8])| {
-            for part in parts {
-                update(&(part.len() as u64).to_be_bytes());
-                update(part.as_bytes());
-            }
-        };
+        let mut framed = Vec::new();
+        for part in parts {
+            framed.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            framed.extend_from_slice(part.as_bytes());
+        }
         let hash = match naming {
-            Some(key) => {
-                let mut context = hmac::Context::with_key(key);
-                framed(&mut |bytes| context.update(bytes));
-                b64url_encode(context.sign().as_ref())
-            }
-            None => {
-                let mut context = digest::Context::new(&digest::SHA256);
-                framed(&mut |bytes| context.update(bytes));
-                b64url_encode(context.finish().as_ref())
-            }
+            Some(key) => b64url_encode(hmac::sign(key, &framed).as_ref()),
+            None => b64url_encode(digest::digest(&digest::SHA256, &framed).as_ref()),
         };
         format!("{}{kind}:{hash}", self.prefix)
     }
@@ -419,16 +403,19 @@ impl SharedStore {
 }
 
 /// The store `setting` names, opened (a URL is checked, the user's client must be one the
-/// JavaScript face recognised); it connects in the background.
+/// JavaScript face recognised), its entry names keyed by the client's `credential` (secret, TLS
+/// key); it connects in the background.
 pub fn open_setting(
     setting: &StoreSetting,
     prefix: &str,
     timeout_ms: f64,
-    naming: Option<&[u8]>,
+    credential: (Option<&ClientSecret>, Option<&[u8]>),
     callbacks: &Callbacks,
 ) -> Result<Arc<SharedStore>, String> {
+    let naming = naming_secret(credential.0, credential.1);
+    let naming = naming.as_deref();
     let store = match setting {
-        StoreSetting::Url(url) => SharedStore::open_named(url, prefix, timeout_ms, naming)?,
+        StoreSetting::Url(url) => SharedStore::open(url, prefix, timeout_ms, naming)?,
         StoreSetting::Client => {
             let calls = match (&callbacks.store_command, &callbacks.store_listen) {
                 (Some(command), Some(listen)) => Some(ClientCalls {
@@ -523,7 +510,7 @@ mod tests {
 
     #[test]
     fn keys_are_hashes_under_the_prefix() {
-        let store = SharedStore::open("redis://127.0.0.1:1", "app:", 20.0).unwrap();
+        let store = SharedStore::open("redis://127.0.0.1:1", "app:", 20.0, None).unwrap();
         let key = store.key("i", &["issuer", "secret-token"]);
         assert!(key.starts_with("app:i:"), "{key}");
         assert!(!key.contains("secret-token"));
@@ -535,7 +522,7 @@ mod tests {
         let secret = ClientSecret::Text("client-secret".into());
         let naming = naming_secret(Some(&secret), None).unwrap();
         let open = |naming: Option<&[u8]>| {
-            SharedStore::open_named("redis://127.0.0.1:1", "app:", 20.0, naming).unwrap()
+            SharedStore::open("redis://127.0.0.1:1", "app:", 20.0, naming).unwrap()
         };
         let (keyed, again, plain) = (open(Some(&naming)), open(Some(&naming)), open(None));
         let parts = ["issuer", "secret-token"];
@@ -556,8 +543,8 @@ mod tests {
 
     #[test]
     fn only_redis_urls_are_taken() {
-        assert!(SharedStore::open("http://127.0.0.1:6379", "", 20.0).is_err());
-        assert!(SharedStore::open("rediss://127.0.0.1:6380", "", 20.0).is_ok());
+        assert!(SharedStore::open("http://127.0.0.1:6379", "", 20.0, None).is_err());
+        assert!(SharedStore::open("rediss://127.0.0.1:6380", "", 20.0, None).is_ok());
     }
 
     #[test]
@@ -613,7 +600,7 @@ mod tests {
     /// Nothing listens on port 1: the call fails within its timeout instead of waiting.
     #[tokio::test]
     async fn a_call_to_an_absent_store_fails_within_its_timeout() {
-        let store = SharedStore::open("redis://127.0.0.1:1", "", 50.0).unwrap();
+        let store = SharedStore::open("redis://127.0.0.1:1", "", 50.0, None).unwrap();
         let started = std::time::Instant::now();
         assert!(store.get("k").await.is_err());
         assert!(started.elapsed() < Duration::from_millis(500));
