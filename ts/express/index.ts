@@ -7,7 +7,14 @@ import type { NextFunction, Request, Response } from 'express';
 
 import type { MonoCloudBackendNodeClient } from '../client.js';
 import { MonoCloudRefusalError } from '../errors.js';
-import { authenticate, createProtector, isThenable, type Protector, type RequestDescription } from '../protect/core.js';
+import {
+  type Authentication,
+  authenticate,
+  createProtector,
+  isThenable,
+  type Protector,
+  type RequestDescription,
+} from '../protect/core.js';
 import { isRequestCall, misuseHandling } from '../protect/misuse.js';
 import { internalErrorResponse } from '../protect/responses.js';
 import { metadataServer, pathOf } from '../protect/metadata.js';
@@ -84,14 +91,15 @@ const EXPRESS_OPTION_NAMES = ['passErrorsToNext'];
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
+// What the middleware returns once it is done: one shared promise, resolved before any request.
+const SETTLED: Promise<void> = Promise.resolve();
+
 function middlewareOver<C extends JwtClaims>(
   protector: Protector<Request>,
   protectOptions: ProtectOptions<C> | undefined,
 ): Middleware {
   const passErrorsToNext = protector.adapterOptions.passErrorsToNext === true;
-  return async (req, res, next) => {
-    const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
-    const settled = isThenable(authentication) ? await authentication : authentication;
+  const proceed = (req: Request, res: Response, next: NextFunction, settled: Authentication<C>): void => {
     if (settled.response) {
       if (passErrorsToNext) next(new MonoCloudRefusalError(settled.response, settled.cause));
       else writeExpressResponse(res, settled.response);
@@ -100,6 +108,17 @@ function middlewareOver<C extends JwtClaims>(
     // Undefined on an optional route called without a token.
     (req as unknown as { claims?: C }).claims = settled.claims;
     next();
+  };
+  // Not an async function: a token verified before is answered without making a promise (the
+  // one returned, as the original's middleware returns one, is shared); only a validation that
+  // has to wait makes its own.
+  return (req, res, next) => {
+    const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
+    if (!isThenable(authentication)) {
+      proceed(req, res, next, authentication);
+      return SETTLED;
+    }
+    return Promise.resolve(authentication).then((settled) => proceed(req, res, next, settled));
   };
 }
 
