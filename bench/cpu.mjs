@@ -32,8 +32,9 @@ const issuer = await createTestIssuer({ algs: ['RS256'] });
 const fixture = join(tmpdir(), `monocloud-bench-cpu-${process.pid}.json`);
 writeFileSync(fixture, JSON.stringify({ issuer: issuer.url, audience: issuer.audience }));
 
-/** The headers of the next request. */
+/** The headers of the next request; for one token, fixed headers (as bench/e2e.mjs sends them). */
 let headersFor;
+let fixedHeaders;
 if (mode === 'dpop') {
   const key = await generateDpopKey('ES256');
   const token = await issuer.mint({ alg: 'RS256', expiresIn: 3600, dpopKey: key });
@@ -47,8 +48,7 @@ if (mode === 'dpop') {
   let next = 0;
   headersFor = () => pool[next++ % pool.length];
 } else {
-  const headers = { authorization: `Bearer ${await issuer.mint({ alg: 'RS256', expiresIn: 3600 })}` };
-  headersFor = () => headers;
+  fixedHeaders = { authorization: `Bearer ${await issuer.mint({ alg: 'RS256', expiresIn: 3600 })}` };
 }
 
 const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
@@ -89,7 +89,9 @@ const load = (duration) =>
     url: `http://127.0.0.1:${port}/api/data`,
     connections: CONNECTIONS,
     duration,
-    requests: [{ setupRequest: (request) => ({ ...request, headers: headersFor() }) }],
+    ...(fixedHeaders
+      ? { headers: fixedHeaders }
+      : { requests: [{ setupRequest: (request) => ({ ...request, headers: headersFor() }) }] }),
   });
 
 try {
