@@ -1,10 +1,11 @@
 // Shared helpers for the benchmarks: statistics, table rendering, the OpenSSL limit, machine
 // facts and the JSON hand-off to bench/run.mjs. Nothing here asserts: a benchmark reports.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -155,6 +156,54 @@ export function packageVersions(names) {
   }
   out['@monocloud/backend-node-rs'] = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The servers under load: bench/servers/<name>.mjs, one process per run
+
+/**
+ * Starts `bench/servers/<name>.mjs` with `env` added to this process's environment and resolves
+ * to `{ child, port }` once it prints `{"ready":true,"port":N}`. `nodeArgs` go before the script
+ * (Node refuses `--cpu-prof` in NODE_OPTIONS).
+ */
+export function startServer(name, env, { nodeArgs = [] } = {}) {
+  const label = `${name} (${Object.values(env).filter((v) => !String(v).includes('/')).join(', ')})`;
+  const child = spawn(process.execPath, [...nodeArgs, join(BENCH_DIR, 'servers', `${name}.mjs`)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not start within 20 s`));
+    }, 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with ${code} before it was ready`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const message = JSON.parse(line);
+        if (message.ready) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          resolve({ child, port: message.port });
+        }
+      } catch {
+        // not ours
+      }
+    });
+  });
+}
+
+/** Stops a server from `startServer`: SIGTERM, then SIGKILL after 5 s. */
+export async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,16 +8,14 @@
 //
 // <framework> and <auth> are those of bench/servers (BENCH_AUTH); `dpop` sends a DPoP-bound
 // token with a fresh ES256 proof per request (Express only: it needs the fixed port).
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { createDpopProof, createTestIssuer, generateDpopKey } from '@monocloud/backend-node-rs/testing';
 import autocannon from 'autocannon';
 
-import { BENCH_DIR } from './common.mjs';
+import { startServer, stopServer } from './common.mjs';
 
 const [framework, auth, mode = 'single', seconds = '5'] = process.argv.slice(2);
 if (!framework || !auth || !['single', 'pool', 'dpop'].includes(mode)) {
@@ -51,21 +49,7 @@ if (mode === 'dpop') {
   fixedHeaders = { authorization: `Bearer ${await issuer.mint({ alg: 'RS256', expiresIn: 3600 })}` };
 }
 
-const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
-  env: { ...process.env, BENCH_FIXTURE: fixture, BENCH_AUTH: auth, BENCH_PORT: String(PORT) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise((resolve, reject) => {
-  child.once('exit', (code) => reject(new Error(`${framework}/${auth} exited with ${code} before it was ready`)));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      const message = JSON.parse(line);
-      if (message.ready) resolve(message.port);
-    } catch {
-      // not ours
-    }
-  });
-});
+const { child, port } = await startServer(framework, { BENCH_FIXTURE: fixture, BENCH_AUTH: auth, BENCH_PORT: String(PORT) });
 if (mode === 'dpop' && port !== PORT) throw new Error(`bench/servers/${framework}.mjs ignores BENCH_PORT: proofs name the URL`);
 
 /** CPU ticks per thread of the server, by thread name (the main thread apart). */
@@ -114,8 +98,7 @@ try {
       `load generator ${((own.user + own.system) / requests).toFixed(1)} µs/req`,
   );
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve()));
+  await stopServer(child);
   await issuer.close?.();
   rmSync(fixture, { force: true });
 }

@@ -7,16 +7,14 @@
 //
 // Environment (all optional): BENCH_ROUNDS (3), BENCH_E2E_DURATION (10 s), BENCH_E2E_WARMUP (1 s),
 // BENCH_E2E_CONNECTIONS (64), BENCH_DPOP_PROOFS (proofs made up front, enough for every run).
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { createDpopProof, createTestIssuer, generateDpopKey } from '@monocloud/backend-node-rs/testing';
 import autocannon from 'autocannon';
 
-import { BENCH_DIR, envNumber, fmtInt, fmtX, log, median, sleep, table, writeReport } from './common.mjs';
+import { envNumber, fmtInt, fmtX, log, median, sleep, startServer, stopServer, table, writeReport } from './common.mjs';
 
 const ROUNDS = Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 3)));
 const DURATION = Math.max(1, envNumber('BENCH_E2E_DURATION', 10));
@@ -33,43 +31,6 @@ const LABEL = {
   monocloud: 'monocloud-rs protectApi() (default config: DPoP allowed, replay store on)',
   'auth0-dpop': 'express-oauth2-jwt-bearer auth({ dpop: { enabled: true } })',
 };
-
-function startServer(auth, fixture) {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', 'express.mjs')], {
-    env: { ...process.env, BENCH_FIXTURE: fixture, BENCH_AUTH: auth, BENCH_PORT: String(PORT) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${auth} did not start within 20 s`));
-    }, 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${auth} exited with ${code} before it was ready`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        if (JSON.parse(line).ready) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          resolve(child);
-        }
-      } catch {
-        // not ours
-      }
-    });
-  });
-}
-
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function statusOf(url, headers) {
   const response = await fetch(url, { headers });
@@ -99,7 +60,7 @@ async function main() {
       for (const auth of order) {
         let child;
         try {
-          child = await startServer(auth, fixturePath);
+          ({ child } = await startServer('express', { BENCH_FIXTURE: fixturePath, BENCH_AUTH: auth, BENCH_PORT: String(PORT) }));
           // Proofs are single-use for us: each server process starts from the first proof.
           let next = 0;
           const proof = () => proofs[next++ % proofs.length];

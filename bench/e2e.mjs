@@ -11,23 +11,22 @@
 // per measured run), BENCH_E2E_WARMUP (1 s), BENCH_E2E_CONNECTIONS (64), BENCH_E2E_ONLY (a comma list
 // of `framework` or `framework:auth` to run only those variants, e.g. `fastify:none,fastify:monocloud`),
 // BENCH_CPU_PROF (a directory: each server writes a V8 CPU profile there).
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { createTestIssuer } from '@monocloud/backend-node-rs/testing';
 import autocannon from 'autocannon';
 
 import {
-  BENCH_DIR,
   envNumber,
   fmtInt,
   fmtPct,
   log,
   median,
   sleep,
+  startServer,
+  stopServer,
   table,
   targetLine,
   writeReport,
@@ -40,6 +39,8 @@ const WARMUP = envNumber('BENCH_E2E_WARMUP', 1);
 const CONNECTIONS = Math.max(1, Math.floor(envNumber('BENCH_E2E_CONNECTIONS', 64)));
 const TOKEN_LIFETIME = 4 * 3600;
 const ONLY = (process.env.BENCH_E2E_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+// Node refuses --cpu-prof in NODE_OPTIONS: BENCH_CPU_PROF (a directory) passes it to each server.
+const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const selected = (v) => ONLY.length === 0 || ONLY.includes(v.framework) || ONLY.includes(`${v.framework}:${v.auth}`);
 
 const AUTH_LABEL = {
@@ -77,46 +78,6 @@ const VARIANTS = [
   { framework: 'nestjs', auth: 'none', modes: ['single', 'pool'] },
   { framework: 'nestjs', auth: 'monocloud', modes: ['single', 'pool'] },
 ];
-
-function startServer(framework, auth, fixture) {
-  // Node refuses --cpu-prof in NODE_OPTIONS: BENCH_CPU_PROF (a directory) passes it to each server.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, join(BENCH_DIR, 'servers', `${framework}.mjs`)], {
-    env: { ...process.env, BENCH_FIXTURE: fixture, BENCH_AUTH: auth },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${framework}/${auth} did not start within 20 s`));
-    }, 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${framework}/${auth} exited with ${code} before it was ready`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const message = JSON.parse(line);
-        if (message.ready) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          resolve({ child, port: message.port });
-        }
-      } catch {
-        // not ours
-      }
-    });
-  });
-}
-
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** A token whose signature is wrong: one character in the middle of it changed. */
 function tamper(token) {
@@ -204,7 +165,7 @@ async function main() {
           const key = `${v.framework}|${v.auth}|${mode}`;
           let server;
           try {
-            server = await startServer(v.framework, v.auth, fixturePath);
+            server = await startServer(v.framework, { BENCH_FIXTURE: fixturePath, BENCH_AUTH: v.auth }, { nodeArgs: PROFILE });
             const url = `http://127.0.0.1:${server.port}/api/data`;
             // The checks also make the middleware fetch the issuer's keys before the load.
             const check = await correctness(url, fixture, v.auth);

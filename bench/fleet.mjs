@@ -5,8 +5,6 @@
 //   BENCH_FLEET_DURATION     seconds per measured run (default 8)
 //   BENCH_FLEET_ROUNDS       alternating rounds (default 2)
 //   BENCH_FLEET_CONNECTIONS  autocannon connections (default 32)
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +15,7 @@ import { MonoCloudBackendNodeClient } from '@monocloud/backend-node-rs';
 import { createDpopProof, createTestIssuer, generateDpopKey } from '@monocloud/backend-node-rs/testing';
 
 import { startRedis } from '../__tests__/support/redis-server.mjs';
-import { BENCH_DIR, envNumber, fmtFixed, fmtInt, fmtPct, log, median, percentile, table, writeReport } from './common.mjs';
+import { envNumber, fmtFixed, fmtInt, fmtPct, log, median, percentile, startServer, stopServer, table, writeReport } from './common.mjs';
 
 const DURATION = envNumber('BENCH_FLEET_DURATION', 8);
 const ROUNDS = envNumber('BENCH_FLEET_ROUNDS', 2);
@@ -29,34 +27,6 @@ const LABELS = {
   memory: 'built-in memory cache hit',
   shared: 'shared store (redis-server) hit',
 };
-
-async function startServer(fixturePath, cache) {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'servers', 'express-introspection.mjs')], {
-    env: { ...process.env, BENCH_FIXTURE: fixturePath, BENCH_CACHE: cache },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cache} server did not start`)), 15_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const message = JSON.parse(line);
-        if (message.ready) {
-          clearTimeout(timer);
-          resolve(message.port);
-        }
-      } catch {}
-    });
-    child.once('exit', () => reject(new Error(`${cache} server exited`)));
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 async function load(port, token, duration) {
   return autocannon({
@@ -123,7 +93,7 @@ async function main() {
     const token = issuer.mintOpaque({ sub: 'bench' }, { expiresIn: 3600 });
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const cache of VARIANTS) {
-        const server = await startServer(fixturePath, cache);
+        const server = await startServer('express-introspection', { BENCH_FIXTURE: fixturePath, BENCH_CACHE: cache });
         try {
           await load(server.port, token, 1);
           issuer.resetCounters();
@@ -136,7 +106,7 @@ async function main() {
           });
           log(`  ${cache}: ${fmtInt(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
         } finally {
-          await server.stop();
+          await stopServer(server.child);
         }
       }
     }
