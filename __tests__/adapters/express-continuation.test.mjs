@@ -1,7 +1,8 @@
 // Express middleware that already has its verdict (a token verified before, or a refusal) goes on
 // in the event loop's check phase rather than inside the read (see ts/express). What that must
 // not change: each request keeps its own async context, a caller that awaits the middleware
-// finds it done, and an error on the way on reaches Express's error handling.
+// finds it done, an error on the way on reaches Express's error handling, and a test's fake
+// timers do not hold a request back.
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +38,7 @@ async function appWith(guard) {
     throw new Error('handler failed');
   });
   app.use((err, req, res, next) => {
-    res.status(500).json({ error: err.message, request: context.getStore()?.request });
+    res.status(err.status ?? 500).json({ error: err.message, request: context.getStore()?.request });
   });
   return listening(app.listen(0, '127.0.0.1'));
 }
@@ -61,6 +62,31 @@ for (const [name, makeGuard] of Object.entries(guards)) {
           assert.deepEqual(answer.body, { request: `r${i}`, sub: 'test-user' });
         });
       } finally {
+        await server.close();
+      }
+    });
+
+    test("fake timers installed after load (a stub setImmediate that never fires) do not hold requests back", async () => {
+      const server = await appWith(makeGuard());
+      const realSetImmediate = globalThis.setImmediate;
+      let stubbed = 0;
+      try {
+        const headers = { authorization: `Bearer ${token}`, 'x-request': 'faked' };
+        assert.equal((await get(`${server.url}/who`, headers)).status, 200);
+        // As Jest's and Vitest's fake timers do: the global is replaced, and nothing advances it.
+        globalThis.setImmediate = () => {
+          stubbed++;
+          return { ref() {}, unref() {}, hasRef: () => false };
+        };
+        const cached = await get(`${server.url}/who`, headers);
+        assert.equal(cached.status, 200);
+        assert.deepEqual(cached.body, { request: 'faked', sub: 'test-user' });
+        // The refusal of a request without a token is a verdict at hand too.
+        const refused = await get(`${server.url}/who`, { 'x-request': 'none' });
+        assert.equal(refused.status, 401);
+        assert.equal(stubbed, 0);
+      } finally {
+        globalThis.setImmediate = realSetImmediate;
         await server.close();
       }
     });

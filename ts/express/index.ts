@@ -15,6 +15,7 @@ import {
   type Protector,
   type RequestDescription,
 } from '../protect/core.js';
+import { inCheckPhase } from '../native/index.js';
 import { isRequestCall, misuseHandling } from '../protect/misuse.js';
 import { internalErrorResponse } from '../protect/responses.js';
 import { metadataServer, pathOf } from '../protect/metadata.js';
@@ -120,15 +121,16 @@ function middlewareOver<C extends JwtClaims>(
   // With Express, which does a lot per request, this saved more per request in `bench/cpu.mjs`
   // than protection costs (event loop 89 → 82 µs per request with one token; 80 µs without
   // protection), and it adds no more than the rest of that turn to a response. Each request
-  // gets its own `setImmediate`, which keeps its async context (AsyncLocalStorage) for `next`.
-  // The promise returned settles once `next` (or the refusal) has run.
+  // gets its own `setImmediate`, which keeps its async context (AsyncLocalStorage) for `next`;
+  // it is the one read at load, so a test's fake timers cannot hold the request back. The
+  // promise returned settles once `next` (or the refusal) has run.
   return (req, res, next) => {
     const authentication = authenticate<Request, C>(protector, describe(req), protectOptions);
     if (isThenable(authentication)) {
       return Promise.resolve(authentication).then((settled) => proceed(req, res, next, settled));
     }
     return new Promise<void>((resolve) => {
-      setImmediate(proceed, req, res, next, authentication, resolve);
+      inCheckPhase(proceed, req, res, next, authentication, resolve);
     });
   };
 }

@@ -10,7 +10,15 @@ import { strict as assert } from 'node:assert';
 import type { NextFunction, Request, Response } from 'express';
 
 import type { Failure } from '../../binding.cjs';
-import { cachedClaims, createNative, isThenable, type NativeClient, type RequestVerifiers, toError } from '../native/index.js';
+import {
+  cachedClaims,
+  createNative,
+  inCheckPhase,
+  isThenable,
+  type NativeClient,
+  type RequestVerifiers,
+  toError,
+} from '../native/index.js';
 import {
   bearerChallenge,
   InsufficientScopeError,
@@ -898,7 +906,7 @@ export function auth(opts: AuthOptions = {}): Handler {
     }
     // A token verified before goes on in the check phase, as protectApi()'s does (see
     // ts/express): responses to the requests of one event-loop turn then go out together.
-    setImmediate(next);
+    inCheckPhase(next);
   };
 }
 

@@ -10,7 +10,7 @@ import { toError } from './failure.js';
 import { loadBinding } from './loader.js';
 import { isThenable, messageOf } from './realm.js';
 
-export { startTimer, stopTimer } from './realm.js';
+export { inCheckPhase, startTimer, stopTimer } from './realm.js';
 
 const binding = loadBinding();
 const { bearerToken } = binding;

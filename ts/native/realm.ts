@@ -15,7 +15,10 @@ export function messageOf(error: unknown): string | undefined {
 }
 
 // Read once, at load: fake timers a test installs later (Jest, Vitest, sinon) must neither stop
-// nor fire early the timeouts that bound user callbacks.
-const { setTimeout: timerStart, clearTimeout: timerStop } = globalThis;
+// nor fire early the timeouts that bound user callbacks, nor hold back a request the Express
+// middleware continues in the check phase.
+const { setTimeout: timerStart, clearTimeout: timerStop, setImmediate: checkPhase } = globalThis;
+/** `setImmediate` as it was at load. */
+export const inCheckPhase: typeof setImmediate = checkPhase;
 export const startTimer = (run: () => void, ms: number): ReturnType<typeof setTimeout> => timerStart(run, ms);
 export const stopTimer = (timer: ReturnType<typeof setTimeout> | undefined): void => timerStop(timer);
