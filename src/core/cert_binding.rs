@@ -49,12 +49,7 @@ pub fn check(
     certificate: Option<&str>,
 ) -> Result<()> {
     let cnf = claims.get("cnf").filter(|v| !v.is_null());
-    let applies = match mode {
-        Some(BindingMode::Required) => true,
-        Some(BindingMode::WhenPresent) => cnf.is_some_and(looks_certificate_bound),
-        Some(BindingMode::DangerouslyIgnore) | None => false,
-    };
-    if !applies {
+    if !applies(mode, || cnf.is_some_and(looks_certificate_bound)) {
         return Ok(());
     }
     let certificate = certificate
@@ -100,6 +95,23 @@ pub fn check(
 
 /// In `when_present` mode, a `cnf` that cannot be read is treated as binding (and then fails),
 /// while a proof-of-possession key of another kind (`jkt`) is not.
+/// Whether the binding check runs in `mode` for claims that are (or are not) certificate-bound.
+pub fn applies(mode: Option<BindingMode>, certificate_bound: impl FnOnce() -> bool) -> bool {
+    match mode {
+        Some(BindingMode::Required) => true,
+        Some(BindingMode::WhenPresent) => certificate_bound(),
+        Some(BindingMode::DangerouslyIgnore) | None => false,
+    }
+}
+
+/// Whether the claims' `cnf` names a certificate (or cannot be read, which `check` refuses).
+pub fn is_certificate_bound(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("cnf")
+        .filter(|v| !v.is_null())
+        .is_some_and(looks_certificate_bound)
+}
+
 fn looks_certificate_bound(cnf: &Value) -> bool {
     match cnf {
         Value::String(text) => match serde_json::from_str::<Value>(text) {

@@ -192,7 +192,7 @@ impl Client {
             return None;
         }
         let proof_involved = self.dpop.mode() != dpop::Mode::Disabled
-            && (entry.has_jkt
+            && (entry.is_dpop_bound()
                 || request.scheme == Some(Scheme::Dpop)
                 || !request.dpop.is_empty()
                 || self.dpop.mode() == dpop::Mode::Required);
@@ -210,13 +210,10 @@ impl Client {
                 if !proof_involved {
                     return Ok(());
                 }
-                let claims = if entry.has_jkt {
-                    serde_json::from_str(entry.answer.json())
-                        .map_err(|_| Error::token("Failed to parse JWT Payload"))?
-                } else {
-                    Map::new()
-                };
-                match self.dpop.check_token(token, &claims, false, request, now)? {
+                match self
+                    .dpop
+                    .check_bound_token(token, entry.bound_key(), request, now)?
+                {
                     Some(ticket) => self.dpop.reserve_now(ticket, now).unwrap_or(Ok(())),
                     None => Ok(()),
                 }
@@ -227,7 +224,9 @@ impl Client {
 
     /// The verdict on a request (`MonoCloudBackendNodeClient.validateAccessToken`): JWTs
     /// locally, anything else (or every token, with `introspectJwtTokens`) by introspection.
-    pub async fn verify(&self, token: Option<&str>, request: &Request) -> Result<Claims> {
+    /// The claims come as JSON text, or, for a token answered from the verified-token cache,
+    /// as that entry's answer (`<entry>:<claims JSON>`), which JavaScript parses once per entry.
+    pub async fn verify(&self, token: Option<&str>, request: &Request) -> Result<String> {
         let now = Now::from_caller(request.now_ms);
         let result = self.verify_request(token, request, now).await;
         if let Err(error) = &result {
@@ -243,20 +242,17 @@ impl Client {
         token: Option<&str>,
         request: &Request,
         now: Now,
-    ) -> Result<Claims> {
+    ) -> Result<String> {
         self.dpop.check_shape(request)?;
         if let Some(cached) = self.cached_verdict(token, request, now, true) {
-            let json = cached?.answer.json().to_owned();
-            let map = serde_json::from_str(&json)
-                .map_err(|_| Error::token("Failed to parse JWT Payload"))?;
-            return Ok(Claims { json, map });
+            return Ok(cached?.answer.text().to_string());
         }
         let (claims, route) = self
             .dispatch(token, &request.requirements, now)
             .await
             .map_err(|error| self.dpop.answer_token_error(error, request))?;
         let (Some(token), true) = (token, self.dpop.mode() != dpop::Mode::Disabled) else {
-            return Ok(claims);
+            return Ok(claims.json);
         };
         let introspected = route == Route::Introspection;
         let now = now.later();
@@ -267,7 +263,7 @@ impl Client {
             // Boxed: only DPoP requests carry the store's future.
             Box::pin(self.dpop.reserve(ticket, now)).await?;
         }
-        Ok(claims)
+        Ok(claims.json)
     }
 
     /// Which way a token goes, after the checks every token passes first (not blank, not
@@ -765,7 +761,9 @@ mod tests {
 
         let client = client_with(&[]);
         let key = TestKey::new(Alg::ES256, "k");
-        let claims_text = Value::Object(bound_to(&key)).to_string();
+        let claims = bound_to(&key);
+        let claims_text = Value::Object(claims.clone()).to_string();
+        let (certificate_bound, jkt) = Verified::bindings_of(&claims);
         let now = Now::from_caller(Some(NOW_MS));
         client.verified.as_ref().unwrap().insert(
             TOKEN,
@@ -777,8 +775,8 @@ mod tests {
                     too_old_after: None,
                 },
                 scopes: Granted::Scopes(vec![]),
-                has_cnf: true,
-                has_jkt: true,
+                certificate_bound,
+                jkt,
                 issuer: 0,
                 generation: client.issuers.first().keys.generation(),
                 until_ms: NOW_MS + 60_000.0,
@@ -795,7 +793,7 @@ mod tests {
             scheme: Some(scheme),
             ..Request::default()
         };
-        let code = |answer: Result<Claims>| match answer {
+        let code = |answer: Result<String>| match answer {
             Err(Error::Dpop(refusal)) => refusal.code.as_str(),
             other => panic!("not a DPoP refusal: {other:?}"),
         };
@@ -809,8 +807,11 @@ mod tests {
         );
         let proof = proof_by(&key, serde_json::json!({}));
         let good = request(Scheme::Dpop, vec![proof]);
-        let claims = client.verify(Some(TOKEN), &good).await.unwrap();
-        assert_eq!(claims.json, claims_text);
+        // The entry's own answer, so that JavaScript parses its claims once.
+        let answer = client.verify(Some(TOKEN), &good).await.unwrap();
+        let entry = client.verified.as_ref().unwrap().get(TOKEN, now).unwrap();
+        assert_eq!(answer, &*entry.answer.text().clone());
+        assert_eq!(entry.answer.json(), claims_text);
         assert_eq!(
             code(client.verify(Some(TOKEN), &good).await),
             "invalid_dpop_proof"
@@ -896,10 +897,8 @@ mod tests {
         let from_a = token(&key_a, A);
         // The token may spell its issuer in another comparison form.
         let from_b = token(&key_b, "https://B.example.com/tenant");
-        assert_eq!(
-            client.verify(Some(&from_a), &request).await.unwrap().map["iss"],
-            A
-        );
+        let first = client.verify(Some(&from_a), &request).await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&first).unwrap()["iss"], A);
         client.verify(Some(&from_b), &request).await.unwrap();
         assert!(client.verify_cached(Some(&from_a), &request).is_some());
         assert!(client.verify_cached(Some(&from_b), &request).is_some());

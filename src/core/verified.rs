@@ -13,10 +13,11 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::cache::{AtDeadline, Deadline, LocalTokenKeys, token_key};
-use super::cert_binding::{self, BindingMode};
+use super::cert_binding;
 use super::claims::{self, Granted, Lifetime, Requirements};
 use super::clock::{ClockSettings, Now, after};
 use super::config::Config;
+use super::dpop;
 use super::error::{Error, Result};
 use super::jwt::Claims;
 use super::keys::KeySet;
@@ -63,14 +64,15 @@ impl Answer {
 
 pub struct Verified {
     /// What JavaScript receives. The parsed claims are not kept (they are several times
-    /// larger); a hit that needs them (groups, binding) parses the JSON again.
+    /// larger); a hit that needs them (groups, certificate binding, step-up) parses the JSON
+    /// again. What every DPoP request needs is read once, below.
     pub answer: Answer,
     pub lifetime: Lifetime,
     pub scopes: Granted,
-    /// Whether the token carries a `cnf` claim (so binding may apply).
-    pub has_cnf: bool,
-    /// Whether the token is bound to a DPoP key (`cnf.jkt`), so a proof must come with it.
-    pub has_jkt: bool,
+    /// Whether the token's `cnf` names a certificate (so `when_present` binding applies).
+    pub certificate_bound: bool,
+    /// The DPoP key the token is bound to (`cnf.jkt`), so a proof must come with it.
+    pub jkt: std::result::Result<Option<Box<str>>, &'static str>,
     /// The position of the token's issuer among the client's (0: the tenant).
     pub issuer: usize,
     /// The generation of the key set that verified the token: its issuer's.
@@ -91,6 +93,26 @@ impl Deadline for Verified {
 }
 
 impl Verified {
+    /// Reads what the entry keeps of the claims' bindings.
+    pub fn bindings_of(
+        claims: &Map<String, Value>,
+    ) -> (bool, std::result::Result<Option<Box<str>>, &'static str>) {
+        let jkt = dpop::bound_key(claims, false).map(|key| key.map(Box::from));
+        (cert_binding::is_certificate_bound(claims), jkt)
+    }
+
+    pub fn bound_key(&self) -> dpop::BoundKey<'_> {
+        self.jkt
+            .as_ref()
+            .map(|key| key.as_deref())
+            .map_err(|message| *message)
+    }
+
+    /// Whether the token names a DPoP key, well or badly: either way a proof is involved.
+    pub fn is_dpop_bound(&self) -> bool {
+        !matches!(self.jkt, Ok(None))
+    }
+
     /// What can change between two uses of a verified token: the clock, and what the call
     /// asks for. Issuer, audience and subject were checked when it was verified.
     pub fn check(
@@ -106,7 +128,7 @@ impl Verified {
             self.scopes.require(scopes)?;
         }
         let binding = config.certificate_binding;
-        let binding_applies = self.has_cnf || binding == Some(BindingMode::Required);
+        let binding_applies = cert_binding::applies(binding, || self.certificate_bound);
         if requirements.groups.is_none() && !binding_applies && !requirements.steps_up() {
             return Ok(());
         }
@@ -196,16 +218,14 @@ impl VerifiedTokens {
         if until_ms.is_nan() {
             return;
         }
+        let (certificate_bound, jkt) = Verified::bindings_of(&claims.map);
         self.insert(
             token,
             Verified {
                 answer: Answer::new(&claims.json),
                 scopes: Granted::of(&claims.map),
-                has_cnf: claims.map.get("cnf").is_some_and(|cnf| !cnf.is_null()),
-                has_jkt: claims
-                    .map
-                    .get("cnf")
-                    .is_some_and(|cnf| cnf.get("jkt").is_some()),
+                certificate_bound,
+                jkt,
                 lifetime,
                 issuer,
                 generation: keys.generation,
@@ -244,8 +264,8 @@ mod tests {
                 too_old_after: None,
             },
             scopes: Granted::Scopes(vec![]),
-            has_cnf: false,
-            has_jkt: false,
+            certificate_bound: false,
+            jkt: Ok(None),
             issuer: 0,
             generation: 1,
             until_ms,

@@ -109,10 +109,20 @@ export function unwrap<T>(answer: Answer): T {
   throw toError(answer);
 }
 
+/**
+ * The claims of a verdict's answer, or its failure thrown as the matching error. Answers that
+ * waited come from the verified-token cache too (a DPoP proof is checked off this thread even
+ * when the token was verified before), so they are read as cache answers are.
+ */
+export function claimsOf<T>(answer: Answer): T {
+  if (typeof answer === 'string') return cachedClaims<T>(answer);
+  throw toError(answer);
+}
+
 /** A verdict as the promise `validateAccessToken` returns. */
 export function verdictPromise<T>(verdict: Verdict): Promise<T> {
   if (typeof verdict === 'string') return Promise.resolve(cachedClaims<T>(verdict));
-  if (isThenable<Answer>(verdict)) return verdict.then(unwrap<T>) as Promise<T>;
+  if (isThenable<Answer>(verdict)) return verdict.then(claimsOf<T>) as Promise<T>;
   return Promise.reject(toError(verdict));
 }
 

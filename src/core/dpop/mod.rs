@@ -309,11 +309,21 @@ impl Dpop {
         request: &Request,
         now: Now,
     ) -> Result<Option<Ticket>> {
+        self.check_bound_token(token, bound_key(claims, introspected), request, now)
+    }
+
+    /// `check_token` for a token whose binding was read before (a verified-token cache entry).
+    pub fn check_bound_token(
+        &self,
+        token: &str,
+        bound: BoundKey,
+        request: &Request,
+        now: Now,
+    ) -> Result<Option<Ticket>> {
         if self.settings.mode == Mode::Disabled {
             return Ok(None);
         }
-        let jkt =
-            bound_key(claims, introspected).map_err(|message| self.binding_mismatch(message))?;
+        let jkt = bound.map_err(|message| self.binding_mismatch(message))?;
         // A token a resolver found has no scheme: a proof beside it is checked as with `DPoP`.
         let with_proof = match request.scheme {
             Some(Scheme::Dpop) => true,
@@ -442,13 +452,14 @@ impl Dpop {
     }
 }
 
+/// The thumbprint of the key a token is bound to (`cnf.jkt`), none, or why its `cnf.jkt` cannot
+/// be one.
+pub type BoundKey<'a> = std::result::Result<Option<&'a str>, &'static str>;
+
 /// The key a token is bound to (`cnf.jkt`), if any. Other `cnf` members (a certificate
 /// binding) may stand beside it. An introspection answer that says the token is of another
 /// type than DPoP cannot be DPoP-bound.
-fn bound_key(
-    claims: &Map<String, Value>,
-    introspected: bool,
-) -> Result<Option<&str>, &'static str> {
+pub fn bound_key(claims: &Map<String, Value>, introspected: bool) -> BoundKey<'_> {
     let Some(Value::Object(cnf)) = claims.get("cnf") else {
         return Ok(None);
     };
