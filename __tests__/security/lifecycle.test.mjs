@@ -16,7 +16,7 @@
 // Panics used to be reachable through extreme durations (fixed in 8675135, regression tests
 // below); the panic tests proper use entry points compiled only into the test addon.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -174,6 +174,32 @@ describe('worker_threads', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+
+describe('the runtime threads', () => {
+  // /proc/<pid>/task/<tid>/stat: the 41st field is the scheduling policy (3 = SCHED_BATCH); the
+  // fields are counted after the command name, which may itself hold spaces.
+  const policyOf = (tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+  };
+  const SCHED_OTHER = 0;
+  const SCHED_BATCH = 3;
+
+  test('on Linux, our workers run under SCHED_BATCH and nothing else of the process does', { skip: process.platform !== 'linux' }, async () => {
+    const client = new MonoCloudBackendNodeClient({ tenantDomain: issuer.url, audience: issuer.audience });
+    // A validation that goes to the workers (a token never seen), so they are certainly running.
+    assert.equal((await client.validateAccessToken(await issuer.mint({ alg: 'ES256' }))).sub, 'test-user');
+    const threads = readdirSync('/proc/self/task').map((tid) => ({
+      name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+      policy: policyOf(tid),
+    }));
+    const ours = threads.filter(({ name }) => name.startsWith('monocloud-back'));
+    assert.ok(ours.length > 0, `no runtime threads among ${threads.map(({ name }) => name)}`);
+    for (const thread of ours) assert.equal(thread.policy, SCHED_BATCH, JSON.stringify(thread));
+    // The main thread's id is the process id: the event loop keeps the default policy.
+    assert.equal(policyOf(process.pid), SCHED_OTHER);
+  });
+});
 
 describe('several clients', () => {
   test('clients of different issuers and audiences, concurrently: each accepts exactly its own tokens, twice over', async () => {
