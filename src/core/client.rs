@@ -210,10 +210,12 @@ impl Client {
                 if !proof_involved {
                     return Ok(());
                 }
-                match self
-                    .dpop
-                    .check_bound_token(token, entry.bound_key(), request, now)?
-                {
+                match self.dpop.check_bound_token(
+                    &entry.token_sha,
+                    entry.bound_key(),
+                    request,
+                    now,
+                )? {
                     Some(ticket) => self.dpop.reserve_now(ticket, now).unwrap_or(Ok(())),
                     None => Ok(()),
                 }

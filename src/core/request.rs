@@ -35,6 +35,12 @@ impl<'a> Credential<'a> {
     pub fn scheme_and_token(self, dpop: bool) -> Result<(Option<Scheme>, &'a str), NoBearerToken> {
         match self {
             Credential::Token(token) => Ok((None, token)),
+            // A value that starts with `DPoP` cannot hold a bearer token: read it as DPoP first.
+            Credential::Authorization(value) if dpop && starts_with_dpop(value) => {
+                dpop_token(value)
+                    .map(|token| (Some(Scheme::Dpop), token))
+                    .ok_or(NoBearerToken)
+            }
             Credential::Authorization(value) => match bearer_token(value) {
                 Some(token) => Ok((Some(Scheme::Bearer), token)),
                 None if dpop => dpop_token(value)
@@ -44,6 +50,13 @@ impl<'a> Credential<'a> {
             },
         }
     }
+}
+
+fn starts_with_dpop(value: &str) -> bool {
+    value
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop"))
 }
 
 /// An `Authorization` value without a bearer token: answered as "no token", never as an

@@ -37,32 +37,33 @@ pub fn split_js_whitespace(s: &str) -> impl Iterator<Item = &str> {
 
 /// The token of an `Authorization` header value, as the JavaScript `getBearerToken` reads it:
 /// the value trimmed, split on runs of whitespace into exactly a scheme and a token, the scheme
-/// `bearer` in any case. Anything else is no token. The common shape ("Bearer " and printable
-/// ASCII) is recognised without splitting.
+/// `bearer` in any case. Anything else is no token.
 pub fn bearer_token(header: &str) -> Option<&str> {
-    let bytes = header.as_bytes();
-    if bytes.len() > 7
-        && bytes[..6].eq_ignore_ascii_case(b"bearer")
-        && bytes[6] == b' '
-        // Without short-circuiting the scan vectorises; a token is hundreds of bytes.
-        && bytes[7..].iter().fold(true, |printable, &b| printable & (b > b' ') & (b < 0x7f))
-    {
-        return Some(&header[7..]);
-    }
-    let mut parts = split_js_whitespace(js_trim(header));
-    let (scheme, token) = (parts.next()?, parts.next()?);
-    if parts.next().is_some() || !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    Some(token)
+    scheme_token(header, "bearer")
 }
 
 /// The token of an `Authorization` value using the `DPoP` scheme (RFC 9449 §7.1), read with
 /// the same rules as a bearer token.
 pub fn dpop_token(header: &str) -> Option<&str> {
+    scheme_token(header, "dpop")
+}
+
+/// The token after `scheme` (any case). The common shape (the scheme, one space, printable
+/// ASCII) is recognised without splitting, which decodes the value a character at a time.
+fn scheme_token<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let bytes = header.as_bytes();
+    let after = scheme.len() + 1;
+    if bytes.len() > after
+        && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        && bytes[scheme.len()] == b' '
+        // Without short-circuiting the scan vectorises; a token is hundreds of bytes.
+        && bytes[after..].iter().fold(true, |printable, &b| printable & (b > b' ') & (b < 0x7f))
+    {
+        return Some(&header[after..]);
+    }
     let mut parts = split_js_whitespace(js_trim(header));
-    let (scheme, token) = (parts.next()?, parts.next()?);
-    if parts.next().is_some() || !scheme.eq_ignore_ascii_case("dpop") {
+    let (found, token) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() || !found.eq_ignore_ascii_case(scheme) {
         return None;
     }
     Some(token)
@@ -123,7 +124,18 @@ mod tests {
         ];
         for (header, token) in cases {
             assert_eq!(bearer_token(header), token, "{header:?}");
+            // The DPoP scheme is read by the same rules, on both paths (fast and split).
+            let dpop = header
+                .replacen("Bearer", "DPoP", 1)
+                .replacen("bEaReR", "dPoP", 1)
+                .replacen("bearer", "dpop", 1);
+            let expected = token.filter(|_| !header.contains("Basic"));
+            assert_eq!(dpop_token(&dpop), expected, "{dpop:?}");
+            assert_eq!(bearer_token(&dpop), None, "{dpop:?}");
         }
+        assert_eq!(dpop_token("Bearer abc"), None);
+        assert_eq!(dpop_token("DPoPabc"), None);
+        assert_eq!(dpop_token("DPoP\u{00A0}abc"), Some("abc"));
     }
 
     #[test]

@@ -202,7 +202,7 @@ mod tests {
             algorithms: &[Alg::ES256, Alg::RS256, Alg::EdDSA],
             method,
             htu,
-            access_token: token,
+            token_sha256: Box::leak(Box::new(crate::core::cache::token_key(token))),
             now_seconds: now,
             iat_offset: 60.0,
             iat_leeway: 5.0,

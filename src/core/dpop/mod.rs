@@ -25,6 +25,7 @@ use self::proof::Expected;
 use self::replay::{ReplayStore, replay_key};
 use std::sync::Arc;
 
+use super::cache::token_key;
 use super::callbacks::JsCall;
 use super::challenge::{Params, Style};
 use super::clock::Now;
@@ -309,13 +310,15 @@ impl Dpop {
         request: &Request,
         now: Now,
     ) -> Result<Option<Ticket>> {
-        self.check_bound_token(token, bound_key(claims, introspected), request, now)
+        let token_sha256 = token_key(token);
+        self.check_bound_token(&token_sha256, bound_key(claims, introspected), request, now)
     }
 
-    /// `check_token` for a token whose binding was read before (a verified-token cache entry).
+    /// `check_token` for a token whose SHA-256 and binding were read before (a verified-token
+    /// cache entry).
     pub fn check_bound_token(
         &self,
-        token: &str,
+        token_sha256: &[u8; 32],
         bound: BoundKey,
         request: &Request,
         now: Now,
@@ -378,7 +381,7 @@ impl Dpop {
                 algorithms: &self.settings.algorithms,
                 method: request.method.as_deref().unwrap_or(""),
                 htu: &htu,
-                access_token: token,
+                token_sha256,
                 now_seconds: now.millis() / 1000.0,
                 iat_offset: self.settings.iat_offset,
                 iat_leeway: self.settings.iat_leeway,

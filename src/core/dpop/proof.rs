@@ -25,8 +25,9 @@ pub struct Expected<'a> {
     pub method: &'a str,
     /// The request's URI, normalised (see `htu::normalise`).
     pub htu: &'a str,
-    /// The access token the proof must name (`ath`).
-    pub access_token: &'a str,
+    /// The SHA-256 of the access token the proof must name (`ath`): a verified token's cache
+    /// entry keeps it, so a token seen before is not hashed again.
+    pub token_sha256: &'a [u8; 32],
     /// Seconds since the epoch, on the caller's clock.
     pub now_seconds: f64,
     pub iat_offset: f64,
@@ -111,7 +112,7 @@ pub fn verify(proof: &str, expected: &Expected) -> Result<Proof, Refused> {
         .get("ath")
         .and_then(Value::as_str)
         .ok_or("DPoP proof has no ath claim")?;
-    let expected_ath = access_token_hash(expected.access_token);
+    let expected_ath = b64url_encode(expected.token_sha256);
     constant_time::verify_slices_are_equal(ath.as_bytes(), expected_ath.as_bytes())
         .map_err(|_| "DPoP proof ath does not match the access token")?;
     let nonce = match claims.get("nonce") {

@@ -444,7 +444,7 @@ fn timing() {
         algorithms: &Alg::ALL,
         method: "GET",
         htu: &htu,
-        access_token: TOKEN,
+        token_sha256: &crate::core::cache::token_key(TOKEN),
         now_seconds: NOW_MS / 1000.0,
         iat_offset: 300.0,
         iat_leeway: 30.0,

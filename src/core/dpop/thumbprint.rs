@@ -23,21 +23,22 @@ fn required_members(kty: &str) -> Option<&'static [&'static str]> {
 pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     let kty = jwk.get("kty")?.as_str()?;
     let members = required_members(kty)?;
-    let mut canonical = String::with_capacity(256);
-    canonical.push('{');
+    let mut canonical = Vec::with_capacity(256);
+    canonical.push(b'{');
     for (index, name) in members.iter().enumerate() {
         let value = jwk.get(*name)?.as_str()?;
         if index > 0 {
-            canonical.push(',');
+            canonical.push(b',');
         }
-        // serde_json escapes exactly as RFC 7638 §3.3 asks of JSON strings.
-        canonical.push_str(&Value::String((*name).to_owned()).to_string());
-        canonical.push(':');
-        canonical.push_str(&Value::String(value.to_owned()).to_string());
+        // serde_json escapes exactly as RFC 7638 §3.3 asks of JSON strings; writing to a
+        // vector cannot fail.
+        serde_json::to_writer(&mut canonical, name).ok()?;
+        canonical.push(b':');
+        serde_json::to_writer(&mut canonical, value).ok()?;
     }
-    canonical.push('}');
+    canonical.push(b'}');
     Some(b64url_encode(
-        digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref(),
+        digest::digest(&digest::SHA256, &canonical).as_ref(),
     ))
 }
 

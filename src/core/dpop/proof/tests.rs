@@ -6,13 +6,15 @@ use crate::core::testkit::TestKey;
 const NOW: f64 = 1_700_000_000.0;
 const URL: &str = "https://api.example.com/orders";
 const TOKEN: &str = "the.access.token";
+static TOKEN_SHA256: std::sync::LazyLock<[u8; 32]> =
+    std::sync::LazyLock::new(|| crate::core::cache::token_key(TOKEN));
 
 fn expected<'a>(htu: &'a str) -> Expected<'a> {
     Expected {
         algorithms: &Alg::ALL,
         method: "GET",
         htu,
-        access_token: TOKEN,
+        token_sha256: &TOKEN_SHA256,
         now_seconds: NOW,
         iat_offset: 300.0,
         iat_leeway: 30.0,
