@@ -200,6 +200,7 @@ mod tests {
     fn expected<'a>(method: &'a str, htu: &'a str, token: &'a str, now: f64) -> Expected<'a> {
         Expected {
             algorithms: &[Alg::ES256, Alg::RS256, Alg::EdDSA],
+            keys: Box::leak(Box::default()),
             method,
             htu,
             token_sha256: Box::leak(Box::new(crate::core::cache::token_key(token))),

@@ -21,7 +21,7 @@ use aws_lc_rs::constant_time;
 use serde_json::{Map, Value};
 
 use self::nonce::Nonces;
-use self::proof::Expected;
+use self::proof::{Expected, ProofKeys};
 use self::replay::{ReplayStore, replay_key};
 use std::sync::Arc;
 
@@ -123,6 +123,7 @@ pub struct Dpop {
     algs: String,
     nonces: Option<Nonces>,
     replay: ReplayStore,
+    proof_keys: ProofKeys,
 }
 
 impl Dpop {
@@ -146,6 +147,7 @@ impl Dpop {
                 .as_ref()
                 .map(|secret| Nonces::new(&secret.0, settings.nonce_lifetime)),
             replay,
+            proof_keys: ProofKeys::default(),
             settings,
             style,
         }
@@ -379,6 +381,7 @@ impl Dpop {
             proof_text,
             &Expected {
                 algorithms: &self.settings.algorithms,
+                keys: &self.proof_keys,
                 method: request.method.as_deref().unwrap_or(""),
                 htu: &htu,
                 token_sha256,

@@ -4,12 +4,15 @@
 //! the access token (`ath`). Everything here reads only the proof and the request; the
 //! server nonce, the token's binding and replay are decided by the caller.
 
-use aws_lc_rs::signature::{RsaPublicKeyComponents, UnparsedPublicKey};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use aws_lc_rs::{constant_time, digest};
 use serde_json::{Map, Value};
 
 use super::htu;
-use super::thumbprint::jwk_thumbprint;
+use super::thumbprint::{canonical_members, thumbprint_of};
 use crate::core::jose::{Alg, b64url_decode, b64url_encode};
 
 /// Proofs larger than this are refused unread: an 8192-bit RSA proof is well under it.
@@ -18,9 +21,59 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 /// Private members of any key type: a proof must carry only the public key.
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/// Proof keys met recently, decoded, validated and with their thumbprints. A client signs
+/// all its proofs with one key, so each request would otherwise decode and check the same
+/// point (or modulus) again. Keyed by the algorithm and the key's thumbprint input, which is
+/// the key itself; bounded, and emptied when full, so a caller sending a new key every time
+/// only loses the saving.
+#[derive(Default)]
+pub struct ProofKeys {
+    keys: Mutex<KeptKeys>,
+}
+
+/// Kept keys by algorithm name and canonical members.
+type KeptKeys = HashMap<(&'static str, Vec<u8>), Arc<ProofKey>>;
+
+/// A proof key, ready to verify.
+pub struct ProofKey {
+    verifier: ParsedPublicKey,
+    thumbprint: String,
+}
+
+impl ProofKeys {
+    const CAPACITY: usize = 1024;
+
+    /// The key of `jwk` for `alg`: from the cache, or decoded now. `Err` when the JWK does not
+    /// fit the algorithm or is not a valid key (those are not kept).
+    fn get(&self, alg: Alg, jwk: &Map<String, Value>) -> Result<Arc<ProofKey>, Refused> {
+        fits(alg, jwk)?;
+        let canonical = canonical_members(jwk).ok_or(UNFIT)?;
+        let lookup = (alg.name(), canonical);
+        if let Some(key) = self.lock().get(&lookup) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(ProofKey {
+            verifier: parse_key(alg, jwk)?,
+            thumbprint: thumbprint_of(&lookup.1),
+        });
+        let mut keys = self.lock();
+        if keys.len() >= Self::CAPACITY {
+            keys.clear();
+        }
+        keys.insert(lookup, key.clone());
+        Ok(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeptKeys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// What the proof must match.
 pub struct Expected<'a> {
     pub algorithms: &'a [Alg],
+    /// Where proof keys are kept between requests.
+    pub keys: &'a ProofKeys,
     /// The request's method.
     pub method: &'a str,
     /// The request's URI, normalised (see `htu::normalise`).
@@ -81,8 +134,10 @@ pub fn verify(proof: &str, expected: &Expected) -> Result<Proof, Refused> {
         return Err("DPoP proof jwk must be a public key");
     }
     let signing_input = &proof[..proof.rfind('.').expect("three parts were found")];
-    verify_signature(alg, jwk, signing_input.as_bytes(), &signature)?;
-    let thumbprint = jwk_thumbprint(jwk).ok_or("DPoP proof jwk is not a usable public key")?;
+    let key = expected.keys.get(alg, jwk)?;
+    key.verifier
+        .verify_sig(signing_input.as_bytes(), &signature)
+        .map_err(|_| "DPoP proof signature is invalid")?;
 
     let jti = claims
         .get("jti")
@@ -121,7 +176,7 @@ pub fn verify(proof: &str, expected: &Expected) -> Result<Proof, Refused> {
         Some(_) => return Err("DPoP proof nonce must be a string"),
     };
     Ok(Proof {
-        thumbprint,
+        thumbprint: key.thumbprint.clone(),
         jti: jti.to_owned(),
         iat,
         nonce,
@@ -152,21 +207,12 @@ fn coordinate_bytes(alg: Alg) -> Option<usize> {
     }
 }
 
-/// The signature must verify with the header's key, whose type (and curve) must fit `alg`.
-fn verify_signature(
-    alg: Alg,
-    jwk: &Map<String, Value>,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), Refused> {
-    const UNFIT: Refused = "DPoP proof jwk does not fit its algorithm";
-    const BAD_SIGNATURE: Refused = "DPoP proof signature is invalid";
-    let member = |name: &str| {
-        jwk.get(name)
-            .and_then(Value::as_str)
-            .and_then(b64url_decode)
-            .ok_or(UNFIT)
-    };
+const UNFIT: Refused = "DPoP proof jwk does not fit its algorithm";
+/// A point off its curve, a modulus out of range.
+const UNUSABLE: Refused = "DPoP proof jwk is not a usable public key";
+
+/// The header's key type (and curve) must fit `alg`.
+fn fits(alg: Alg, jwk: &Map<String, Value>) -> Result<(), Refused> {
     if jwk.get("kty").and_then(Value::as_str) != Some(alg.key_type()) {
         return Err(UNFIT);
     }
@@ -175,13 +221,24 @@ fn verify_signature(
     {
         return Err(UNFIT);
     }
+    Ok(())
+}
+
+/// The key the proof's signature must verify with, from a JWK that fits `alg`.
+fn parse_key(alg: Alg, jwk: &Map<String, Value>) -> Result<ParsedPublicKey, Refused> {
+    let member = |name: &str| {
+        jwk.get(name)
+            .and_then(Value::as_str)
+            .and_then(b64url_decode)
+            .ok_or(UNFIT)
+    };
     match alg.key_type() {
         "RSA" => {
             let (n, e) = (member("n")?, member("e")?);
             let parameters = alg.rsa_parameters().ok_or(UNFIT)?;
             RsaPublicKeyComponents { n: &n, e: &e }
-                .verify(parameters, message, signature)
-                .map_err(|_| BAD_SIGNATURE)
+                .to_parsed_public_key(parameters)
+                .map_err(|_| UNUSABLE)
         }
         "EC" => {
             let (x, y) = (member("x")?, member("y")?);
@@ -194,9 +251,7 @@ fn verify_signature(
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
             let algorithm = alg.raw_key_algorithm().ok_or(UNFIT)?;
-            UnparsedPublicKey::new(algorithm, &point)
-                .verify(message, signature)
-                .map_err(|_| BAD_SIGNATURE)
+            ParsedPublicKey::new(algorithm, &point).map_err(|_| UNUSABLE)
         }
         _ => {
             let x = member("x")?;
@@ -204,9 +259,7 @@ fn verify_signature(
                 return Err(UNFIT);
             }
             let algorithm = alg.raw_key_algorithm().ok_or(UNFIT)?;
-            UnparsedPublicKey::new(algorithm, &x)
-                .verify(message, signature)
-                .map_err(|_| BAD_SIGNATURE)
+            ParsedPublicKey::new(algorithm, &x).map_err(|_| UNUSABLE)
         }
     }
 }

@@ -442,6 +442,7 @@ fn timing() {
     let htu = htu::normalise(URL).unwrap();
     let expected = proof::Expected {
         algorithms: &Alg::ALL,
+        keys: &proof::ProofKeys::default(),
         method: "GET",
         htu: &htu,
         token_sha256: &crate::core::cache::token_key(TOKEN),

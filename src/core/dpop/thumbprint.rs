@@ -21,6 +21,17 @@ fn required_members(kty: &str) -> Option<&'static [&'static str]> {
 /// The base64url SHA-256 thumbprint of a public JWK, or `None` when a required member is
 /// missing or not a string.
 pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
+    canonical_members(jwk).map(|canonical| thumbprint_of(&canonical))
+}
+
+/// The thumbprint of a key's canonical members.
+pub fn thumbprint_of(canonical: &[u8]) -> String {
+    b64url_encode(digest::digest(&digest::SHA256, canonical).as_ref())
+}
+
+/// The JSON text a thumbprint hashes: the key's required members and nothing else. Two JWKs
+/// with the same text are the same key.
+pub fn canonical_members(jwk: &Map<String, Value>) -> Option<Vec<u8>> {
     let kty = jwk.get("kty")?.as_str()?;
     let members = required_members(kty)?;
     let mut canonical = Vec::with_capacity(256);
@@ -37,9 +48,7 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
         serde_json::to_writer(&mut canonical, value).ok()?;
     }
     canonical.push(b'}');
-    Some(b64url_encode(
-        digest::digest(&digest::SHA256, &canonical).as_ref(),
-    ))
+    Some(canonical)
 }
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
 use serde_json::json;
 
 use super::*;
+use crate::core::dpop::thumbprint::jwk_thumbprint;
 use crate::core::testkit::TestKey;
 
 const NOW: f64 = 1_700_000_000.0;
 const URL: &str = "https://api.example.com/orders";
 const TOKEN: &str = "the.access.token";
+static KEYS: std::sync::LazyLock<super::ProofKeys> = std::sync::LazyLock::new(Default::default);
 static TOKEN_SHA256: std::sync::LazyLock<[u8; 32]> =
     std::sync::LazyLock::new(|| crate::core::cache::token_key(TOKEN));
 
 fn expected<'a>(htu: &'a str) -> Expected<'a> {
     Expected {
         algorithms: &Alg::ALL,
+        keys: &KEYS,
         method: "GET",
         htu,
         token_sha256: &TOKEN_SHA256,
@@ -180,4 +183,74 @@ fn malformed_proofs_are_refused_without_panicking() {
         check(&parts.join(".")),
         Err("DPoP proof signature is invalid")
     );
+}
+
+/// Kept keys are the keys themselves: a proof naming a kept key but signed by another fails,
+/// a key kept for one algorithm is decoded again for another, an invalid key is never kept, and
+/// a full cache starts over without refusing anything.
+#[test]
+fn kept_proof_keys_are_found_only_by_their_own_key_and_algorithm() {
+    let keys = ProofKeys::default();
+    let htu = htu::normalise(URL).unwrap();
+    let with_keys = Expected {
+        keys: &keys,
+        ..expected(&htu)
+    };
+    let (key, thief) = (TestKey::new(Alg::ES256, "k"), TestKey::new(Alg::ES256, "k"));
+    let first = verify(&proof(&key, json!({}), json!({})), &with_keys).unwrap();
+    let again = verify(&proof(&key, json!({}), json!({})), &with_keys).unwrap();
+    assert_eq!(first.thumbprint, again.thumbprint);
+    let forged = proof(&thief, json!({ "jwk": key.jwk() }), json!({}));
+    assert_eq!(
+        verify(&forged, &with_keys),
+        Err("DPoP proof signature is invalid")
+    );
+    let thiefs = verify(&proof(&thief, json!({}), json!({})), &with_keys).unwrap();
+    assert_ne!(thiefs.thumbprint, first.thumbprint);
+
+    // One RSA key, two algorithms: each signature checked with its own padding.
+    let rsa = TestKey::new(Alg::RS256, "r");
+    let rs = proof(&rsa, json!({ "alg": "RS256" }), json!({}));
+    assert!(verify(&rs, &with_keys).is_ok());
+    let as_ps = format!(
+        "{}.{}",
+        header_with_alg(&rs, "PS256"),
+        rs.split_once('.').unwrap().1
+    );
+    assert!(verify(&as_ps, &with_keys).is_err());
+    // Two EC keys, and the RSA key once per algorithm.
+    assert_eq!(keys.lock().len(), 4);
+
+    // A point off the curve: refused, every time, and not kept.
+    let mut off_curve = key.jwk();
+    off_curve["y"] = off_curve["x"].clone();
+    for _ in 0..2 {
+        let error = verify(
+            &proof(&key, json!({ "jwk": off_curve }), json!({})),
+            &with_keys,
+        );
+        assert_eq!(error, Err("DPoP proof jwk is not a usable public key"));
+    }
+    assert_eq!(keys.lock().len(), 4);
+
+    // Past its capacity the cache empties and goes on.
+    for i in 0..ProofKeys::CAPACITY {
+        let other = TestKey::new(Alg::EdDSA, &format!("e{i}"));
+        assert!(verify(&proof(&other, json!({}), json!({})), &with_keys).is_ok());
+    }
+    assert!(keys.lock().len() <= ProofKeys::CAPACITY);
+    assert_eq!(
+        verify(&proof(&key, json!({}), json!({})), &with_keys)
+            .unwrap()
+            .thumbprint,
+        first.thumbprint
+    );
+}
+
+/// `proof`'s header, its `alg` replaced (the signature no longer matches it).
+fn header_with_alg(proof: &str, alg: &str) -> String {
+    let header = proof.split('.').next().unwrap();
+    let mut value: Value = serde_json::from_slice(&b64url_decode(header).unwrap()).unwrap();
+    value["alg"] = json!(alg);
+    b64url_encode(value.to_string().as_bytes())
 }
