@@ -38,13 +38,14 @@ fn init_runtime() {
     }
 }
 
-/// Puts the calling thread under `SCHED_BATCH` (allowed without privileges). Should the kernel
-/// refuse, the thread simply keeps the default policy.
+/// Puts the calling thread under `SCHED_BATCH` (allowed without privileges). Through pthreads,
+/// because musl's `sched_setscheduler` does nothing but fail. Should the kernel refuse, the
+/// thread simply keeps the default policy.
 #[cfg(target_os = "linux")]
 fn batch_scheduling() {
     let parameters = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; the parameters outlive the call.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &parameters) };
+    // SAFETY: the calling thread's own handle; the parameters outlive the call.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_BATCH, &parameters) };
 }
 
 #[cfg(not(target_os = "linux"))]
