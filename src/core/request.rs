@@ -8,7 +8,7 @@
 
 use super::claims::Requirements;
 use super::dpop::Scheme;
-use super::text::{bearer_token, dpop_token};
+use super::text::{bearer_token, scheme_and_token};
 
 /// Where the access token of a request comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,28 +35,18 @@ impl<'a> Credential<'a> {
     pub fn scheme_and_token(self, dpop: bool) -> Result<(Option<Scheme>, &'a str), NoBearerToken> {
         match self {
             Credential::Token(token) => Ok((None, token)),
-            // A value that starts with `DPoP` cannot hold a bearer token: read it as DPoP first.
-            Credential::Authorization(value) if dpop && starts_with_dpop(value) => {
-                dpop_token(value)
-                    .map(|token| (Some(Scheme::Dpop), token))
-                    .ok_or(NoBearerToken)
+            Credential::Authorization(value) => {
+                let (scheme, token) = scheme_and_token(value).ok_or(NoBearerToken)?;
+                if scheme.eq_ignore_ascii_case("bearer") {
+                    Ok((Some(Scheme::Bearer), token))
+                } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+                    Ok((Some(Scheme::Dpop), token))
+                } else {
+                    Err(NoBearerToken)
+                }
             }
-            Credential::Authorization(value) => match bearer_token(value) {
-                Some(token) => Ok((Some(Scheme::Bearer), token)),
-                None if dpop => dpop_token(value)
-                    .map(|token| (Some(Scheme::Dpop), token))
-                    .ok_or(NoBearerToken),
-                None => Err(NoBearerToken),
-            },
         }
     }
-}
-
-fn starts_with_dpop(value: &str) -> bool {
-    value
-        .as_bytes()
-        .get(..4)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop"))
 }
 
 /// An `Authorization` value without a bearer token: answered as "no token", never as an

@@ -39,34 +39,29 @@ pub fn split_js_whitespace(s: &str) -> impl Iterator<Item = &str> {
 /// the value trimmed, split on runs of whitespace into exactly a scheme and a token, the scheme
 /// `bearer` in any case. Anything else is no token.
 pub fn bearer_token(header: &str) -> Option<&str> {
-    scheme_token(header, "bearer")
+    let (scheme, token) = scheme_and_token(header)?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
-/// The token of an `Authorization` value using the `DPoP` scheme (RFC 9449 §7.1), read with
-/// the same rules as a bearer token.
-pub fn dpop_token(header: &str) -> Option<&str> {
-    scheme_token(header, "dpop")
-}
-
-/// The token after `scheme` (any case). The common shape (the scheme, one space, printable
-/// ASCII) is recognised without splitting, which decodes the value a character at a time.
-fn scheme_token<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+/// An `Authorization` value trimmed and split on runs of whitespace into exactly two parts, the
+/// scheme and the token. The common shape (printable ASCII, one space) is recognised without
+/// splitting, which decodes the value a character at a time: no whitespace can hide in it, so
+/// both readings agree.
+pub fn scheme_and_token(header: &str) -> Option<(&str, &str)> {
     let bytes = header.as_bytes();
-    let after = scheme.len() + 1;
-    if bytes.len() > after
-        && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
-        && bytes[scheme.len()] == b' '
+    let printable = |b: u8| (b > b' ') & (b < 0x7f);
+    if let Some(space) = bytes.iter().take(16).position(|&b| b == b' ')
+        && space > 0
+        && space + 1 < bytes.len()
+        && bytes[..space].iter().all(|&b| printable(b))
         // Without short-circuiting the scan vectorises; a token is hundreds of bytes.
-        && bytes[after..].iter().fold(true, |printable, &b| printable & (b > b' ') & (b < 0x7f))
+        && bytes[space + 1..].iter().fold(true, |all, &b| all & printable(b))
     {
-        return Some(&header[after..]);
+        return Some((&header[..space], &header[space + 1..]));
     }
     let mut parts = split_js_whitespace(js_trim(header));
-    let (found, token) = (parts.next()?, parts.next()?);
-    if parts.next().is_some() || !found.eq_ignore_ascii_case(scheme) {
-        return None;
-    }
-    Some(token)
+    let (scheme, token) = (parts.next()?, parts.next()?);
+    parts.next().is_none().then_some((scheme, token))
 }
 
 /// JavaScript `parseInt(s, 10)` on an already trimmed string; `None` where it gives `NaN`.
@@ -102,6 +97,12 @@ mod tests {
     fn splits_on_whitespace_runs() {
         let parts: Vec<_> = split_js_whitespace("  read \t write\u{3000}admin ").collect();
         assert_eq!(parts, ["read", "write", "admin"]);
+    }
+
+    /// The token of a value with the `DPoP` scheme (RFC 9449 §7.1), as `core::request` reads it.
+    fn dpop_token(header: &str) -> Option<&str> {
+        let (scheme, token) = scheme_and_token(header)?;
+        scheme.eq_ignore_ascii_case("dpop").then_some(token)
     }
 
     #[test]
