@@ -48,10 +48,10 @@ pub fn check(
     mode: Option<BindingMode>,
     certificate: Option<&str>,
 ) -> Result<()> {
-    let cnf = claims.get("cnf").filter(|v| !v.is_null());
-    if !applies(mode, || cnf.is_some_and(looks_certificate_bound)) {
+    if !applies(mode, || is_certificate_bound(claims)) {
         return Ok(());
     }
+    let cnf = claims.get("cnf").filter(|v| !v.is_null());
     let certificate = certificate
         .filter(|c| !c.trim_matches(is_js_whitespace).is_empty())
         .ok_or_else(|| Error::token("Client certificate is not present"))?;
@@ -93,8 +93,6 @@ pub fn check(
     })
 }
 
-/// In `when_present` mode, a `cnf` that cannot be read is treated as binding (and then fails),
-/// while a proof-of-possession key of another kind (`jkt`) is not.
 /// Whether the binding check runs in `mode` for claims that are (or are not) certificate-bound.
 pub fn applies(mode: Option<BindingMode>, certificate_bound: impl FnOnce() -> bool) -> bool {
     match mode {
@@ -112,6 +110,8 @@ pub fn is_certificate_bound(claims: &Map<String, Value>) -> bool {
         .is_some_and(looks_certificate_bound)
 }
 
+/// In `when_present` mode, a `cnf` that cannot be read is treated as binding (and then fails),
+/// while a proof-of-possession key of another kind (`jkt`) is not.
 fn looks_certificate_bound(cnf: &Value) -> bool {
     match cnf {
         Value::String(text) => match serde_json::from_str::<Value>(text) {

@@ -72,7 +72,7 @@ pub struct Verified {
     /// Whether the token's `cnf` names a certificate (so `when_present` binding applies).
     pub certificate_bound: bool,
     /// The DPoP key the token is bound to (`cnf.jkt`), so a proof must come with it.
-    pub jkt: std::result::Result<Option<Box<str>>, &'static str>,
+    pub jkt: dpop::KeptBoundKey,
     /// The position of the token's issuer among the client's (0: the tenant).
     pub issuer: usize,
     /// The generation of the key set that verified the token: its issuer's.
@@ -94,9 +94,7 @@ impl Deadline for Verified {
 
 impl Verified {
     /// Reads what the entry keeps of the claims' bindings.
-    pub fn bindings_of(
-        claims: &Map<String, Value>,
-    ) -> (bool, std::result::Result<Option<Box<str>>, &'static str>) {
+    pub fn bindings_of(claims: &Map<String, Value>) -> (bool, dpop::KeptBoundKey) {
         let jkt = dpop::bound_key(claims, false).map(|key| key.map(Box::from));
         (cert_binding::is_certificate_bound(claims), jkt)
     }

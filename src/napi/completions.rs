@@ -7,9 +7,9 @@
 //!
 //! While more work is already queued behind it, a result waits (up to `BATCH` results) for the
 //! next one to finish instead of waking the loop itself: on a busy two-core machine each wake-up
-//! is a context switch. Queued work always gets a worker, and work
-//! that goes off to wait (a fetch) flushes what is waiting, so a result is never held back
-//! behind anything slower than the verifications already queued. A timer bounds the wait
+//! is a context switch. Queued work always gets a worker, and work that goes off to wait (a
+//! fetch) flushes what is waiting, so a result is never held back behind anything slower than
+//! the verifications already queued. A timer bounds the wait
 //! (`HOLD_AT_MOST`) whatever happens to the queued work.
 
 use std::ffi::c_void;

@@ -238,7 +238,7 @@ fn spawn_validation(
     let core = verifier.core.clone();
     verifier.completions.spawn(env, async move {
         match core.verify(token.as_deref(), &request).await {
-            Ok(claims) => Settled::Answer(Either::A(claims)),
+            Ok(answer) => Settled::Answer(Either::A(answer)),
             Err(error) => Settled::Answer(Either::B(Failure::from(error))),
         }
     })

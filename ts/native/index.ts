@@ -103,18 +103,13 @@ export function stepUpOf(options: { acrValues?: unknown; maxAge?: unknown } | un
   return { acrValues: acrValues as string[] | undefined, maxAge: maxAge as number | undefined };
 }
 
-/** The value of an answer, or its failure thrown as the matching error. */
-export function unwrap<T>(answer: Answer): T {
-  if (typeof answer === 'string') return JSON.parse(answer) as T;
-  throw toError(answer);
-}
-
 /**
- * The claims of a verdict's answer, or its failure thrown as the matching error. Answers that
- * waited come from the verified-token cache too (a DPoP proof is checked off this thread even
- * when the token was verified before), so they are read as cache answers are.
+ * The value of an answer, or its failure thrown as the matching error. JSON text is parsed; a
+ * verified-token cache entry's answer (`<entry>:<claims>`, which a verdict that waited can be
+ * too: a DPoP proof is checked off this thread even for a token verified before) is read from
+ * the parsed-claims memo.
  */
-export function claimsOf<T>(answer: Answer): T {
+export function unwrap<T>(answer: Answer): T {
   if (typeof answer === 'string') return cachedClaims<T>(answer);
   throw toError(answer);
 }
@@ -122,7 +117,7 @@ export function claimsOf<T>(answer: Answer): T {
 /** A verdict as the promise `validateAccessToken` returns. */
 export function verdictPromise<T>(verdict: Verdict): Promise<T> {
   if (typeof verdict === 'string') return Promise.resolve(cachedClaims<T>(verdict));
-  if (isThenable<Answer>(verdict)) return verdict.then(claimsOf<T>) as Promise<T>;
+  if (isThenable<Answer>(verdict)) return verdict.then(unwrap<T>) as Promise<T>;
   return Promise.reject(toError(verdict));
 }
 

@@ -15,7 +15,6 @@ import { MonoCloudHttpError, MonoCloudValidationError } from '../errors.js';
 import {
   type Answer,
   cachedClaims,
-  claimsOf,
   getBearerToken,
   isThenable,
   type NativeRequest,
@@ -23,6 +22,7 @@ import {
   stepUpOf,
   stopTimer,
   toError,
+  unwrap,
   verdictPromise,
 } from '../native/index.js';
 import { alreadyChecked, CLIENT_OPTION_NAMES, PROTECT_API_OPTION_NAMES, warnUnknownOptions } from '../options/names.js';
@@ -230,7 +230,7 @@ function fromAnswer<C>(
   writer?: ChallengeWriter,
 ): Authentication<C> {
   try {
-    return { claims: claimsOf<C>(answer) };
+    return { claims: unwrap<C>(answer) };
   } catch (error) {
     return refused(client, error, route, writer);
   }

@@ -462,6 +462,9 @@ impl Dpop {
 /// be one.
 pub type BoundKey<'a> = std::result::Result<Option<&'a str>, &'static str>;
 
+/// A `BoundKey` kept beyond the claims it was read from (a verified-token cache entry).
+pub type KeptBoundKey = std::result::Result<Option<Box<str>>, &'static str>;
+
 /// The key a token is bound to (`cnf.jkt`), if any. Other `cnf` members (a certificate
 /// binding) may stand beside it. An introspection answer that says the token is of another
 /// type than DPoP cannot be DPoP-bound.
